@@ -1,0 +1,41 @@
+"""causalpolicing: what does drug-law enforcement do to health and safety?
+
+Load a panel, estimate effects with honest uncertainty, stress-test them and
+report them. The top level stays small; heavy modules (DoWhy, plotting) load
+only when used.
+
+Examples
+--------
+>>> import causalpolicing as cp
+>>> panel = cp.datasets.load("simulated_cantons")
+>>> panel.n_units, panel.freq
+(26, 'Y')
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from . import exceptions
+from ._version import __version__
+from .data import Panel, load_panel
+
+__all__ = ["Panel", "__version__", "datasets", "exceptions", "load_panel"]
+
+# Submodules and functions imported on first use, so `import causalpolicing` stays fast.
+_LAZY_MODULES = {"datasets", "estimators", "inference", "graph", "report", "reproduce", "cli"}
+_LAZY_FUNCTIONS: dict[str, str] = {}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY_MODULES:
+        return importlib.import_module(f".{name}", __name__)
+    if name in _LAZY_FUNCTIONS:
+        module = importlib.import_module(_LAZY_FUNCTIONS[name], __name__)
+        return getattr(module, name)
+    raise AttributeError(f"module 'causalpolicing' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY_MODULES, *_LAZY_FUNCTIONS})
