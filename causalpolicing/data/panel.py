@@ -443,6 +443,97 @@ class Panel:
 
         return summarise(self)
 
+    # ------------------------------------------------------------ transforms
+    # Thin wrappers: each returns a new Panel, see causalpolicing.data.transforms.
+    def rate(self, column: str, per: float = 100_000, exposure: str | None = None,
+             name: str | None = None) -> Panel:
+        """Events per ``per`` people at risk; see :func:`causalpolicing.data.transforms.rate`."""
+        from . import transforms
+
+        return transforms.rate(self, column, per=per, exposure=exposure, name=name)
+
+    def per_capita(self, column: str, per: float = 1, population: str | None = None,
+                   name: str | None = None) -> Panel:
+        """A column per head; see :func:`causalpolicing.data.transforms.per_capita`."""
+        from . import transforms
+
+        return transforms.per_capita(self, column, per=per, population=population, name=name)
+
+    def log(self, column: str, zero: Literal["error", "log1p", "missing"] = "error",
+            offset: float | None = None, name: str | None = None) -> Panel:
+        """Natural log with a zero policy; see :func:`causalpolicing.data.transforms.log`."""
+        from . import transforms
+
+        return transforms.log(self, column, zero=zero, offset=offset, name=name)
+
+    def lag(self, column: str, k: int = 1, name: str | None = None) -> Panel:
+        """Value ``k`` periods earlier; see :func:`causalpolicing.data.transforms.lag`."""
+        from . import transforms
+
+        return transforms.lag(self, column, k=k, name=name)
+
+    def lead(self, column: str, k: int = 1, name: str | None = None) -> Panel:
+        """Value ``k`` periods later; see :func:`causalpolicing.data.transforms.lead`."""
+        from . import transforms
+
+        return transforms.lead(self, column, k=k, name=name)
+
+    def lags(self, column: str, ks: Any = (1,)) -> Panel:
+        """Several lags at once; see :func:`causalpolicing.data.transforms.lags`."""
+        from . import transforms
+
+        return transforms.lags(self, column, ks)
+
+    def diff(self, column: str, k: int = 1, name: str | None = None) -> Panel:
+        """``x_t - x_{t-k}`` within unit; see :func:`causalpolicing.data.transforms.diff`."""
+        from . import transforms
+
+        return transforms.diff(self, column, k=k, name=name)
+
+    def neighbour_mean(self, column: str, name: str | None = None,
+                       missing: Literal["propagate", "available"] = "propagate") -> Panel:
+        """Mean over neighbours; see :func:`causalpolicing.data.transforms.neighbour_mean`."""
+        from . import transforms
+
+        return transforms.neighbour_mean(self, column, name=name, missing=missing)
+
+    def neighbour_sum(self, column: str, name: str | None = None,
+                      missing: Literal["propagate", "available"] = "propagate") -> Panel:
+        """Sum over neighbours; see :func:`causalpolicing.data.transforms.neighbour_sum`."""
+        from . import transforms
+
+        return transforms.neighbour_sum(self, column, name=name, missing=missing)
+
+    def aggregate(self, to: str = "Y", rules: Mapping[str, Any] | None = None,
+                  incomplete: Literal["error", "drop", "keep"] = "error",
+                  count_name: str | None = None) -> Panel:
+        """Coarser periods; see :func:`causalpolicing.data.transforms.aggregate`."""
+        from . import transforms
+
+        return transforms.aggregate(self, to=to, rules=rules, incomplete=incomplete,
+                                    count_name=count_name)
+
+    def deflate(self, price: str, index: str, base: Any = None, name: str | None = None) -> Panel:
+        """Real prices; see :func:`causalpolicing.data.transforms.deflate`."""
+        from . import transforms
+
+        return transforms.deflate(self, price, index, base=base, name=name)
+
+    def pure_price(self, price: str, purity: str,
+                   scale: Literal["fraction", "percent"] = "fraction",
+                   name: str | None = None) -> Panel:
+        """Price per pure gram; see :func:`causalpolicing.data.transforms.pure_price`."""
+        from . import transforms
+
+        return transforms.pure_price(self, price, purity, scale=scale, name=name)
+
+    def harmonic(self, period: float, order: int = 1, name: str | None = None,
+                 origin: Any = None) -> Panel:
+        """Sine/cosine terms of a fixed period; see :func:`causalpolicing.data.transforms.harmonic`."""
+        from . import transforms
+
+        return transforms.harmonic(self, period, order=order, name=name, origin=origin)
+
 
 @dataclass(frozen=True, eq=False)
 class PanelSummary:
