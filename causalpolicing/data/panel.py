@@ -159,7 +159,7 @@ class Panel:
 
     __slots__ = (
         "_frame", "_source_rows", "_roles", "_freq", "_drop_log", "_metadata",
-        "_neighbours", "_history",
+        "_neighbours", "_history", "_card",
     )
 
     def __init__(
@@ -172,6 +172,7 @@ class Panel:
         metadata: PanelMetadata,
         neighbours: Mapping[Any, tuple[Any, ...]] | None = None,
         history: tuple[TransformRecord, ...] = (),
+        card: Any = None,
     ) -> None:
         object.__setattr__(self, "_frame", frame)
         object.__setattr__(self, "_source_rows", np.asarray(source_rows, dtype=np.int64))
@@ -186,6 +187,7 @@ class Panel:
             ),
         )
         object.__setattr__(self, "_history", tuple(history))
+        object.__setattr__(self, "_card", card)
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError("Panel is immutable; transforms return a new Panel.")
@@ -266,6 +268,11 @@ class Panel:
     def metadata(self) -> PanelMetadata:
         """Source, checksum, reader and load time."""
         return self._metadata
+
+    @property
+    def card(self) -> Any:
+        """The data card of a bundled dataset (:class:`causalpolicing.datasets.DataCard`), else None."""
+        return self._card
 
     @property
     def history(self) -> tuple[TransformRecord, ...]:
@@ -383,6 +390,7 @@ class Panel:
             metadata=self._metadata,
             neighbours=self._neighbours,
             history=(*self._history, record),
+            card=self._card,
         )
 
     def with_roles(

@@ -1,0 +1,30 @@
+"""Seeded simulators with known true effects (their output is SIMULATED data).
+
+Each simulator's default call reproduces a bundled dataset exactly, so the
+bundled files can be regenerated (``python datasets/build.py``) and varied
+(other seeds, other true effects) for Monte Carlo checks of estimators.
+
+* :func:`simulate_cantons`: 26 Swiss cantons x 1975-2007, drug deaths,
+  enforcement with feedback, substitution treatment, spillovers, an instrument.
+* :func:`simulate_crackdown`: 16 city districts x 60 months, one crackdown with
+  displacement of overdoses and public consumption to the neighbours.
+
+Examples
+--------
+>>> from causalpolicing.simulate import simulate_cantons, simulate_crackdown
+>>> simulate_cantons(seed=5).equals(simulate_cantons(seed=5))
+True
+"""
+
+from . import swiss
+from .cantons import CANTON_DEFAULTS, simulate_cantons
+from .crackdown import CRACKDOWN_DEFAULTS, district_neighbours, simulate_crackdown
+
+__all__ = [
+    "CANTON_DEFAULTS",
+    "CRACKDOWN_DEFAULTS",
+    "district_neighbours",
+    "simulate_cantons",
+    "simulate_crackdown",
+    "swiss",
+]
