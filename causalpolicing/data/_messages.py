@@ -7,7 +7,21 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-__all__ = ["describe_rows", "close_matches", "quote_list"]
+__all__ = ["describe_rows", "close_matches", "quote_list", "show_value"]
+
+
+def show_value(value: object) -> str:
+    """A value as users wrote it: strings quoted, numpy scalars as plain numbers.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> show_value(np.float64(2.0)), show_value("abc"), show_value(np.int64(3)), show_value(None)
+    ('2.0', "'abc'", '3', 'None')
+    """
+    if isinstance(value, np.generic):
+        value = value.item()
+    return repr(value)
 
 
 def describe_rows(rows: Sequence[int] | np.ndarray, values: Sequence[object] | None = None,
@@ -35,7 +49,7 @@ def describe_rows(rows: Sequence[int] | np.ndarray, values: Sequence[object] | N
     shown = []
     for i, r in enumerate(rows[:limit]):
         if values is not None:
-            shown.append(f"{r} ({values[i]!r})")
+            shown.append(f"{r} ({show_value(values[i])})")
         else:
             shown.append(str(r))
     word = "row" if n == 1 else "rows"

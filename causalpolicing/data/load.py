@@ -16,6 +16,13 @@ The rules
 * Nothing is converted silently: text never becomes a missing number; only the
   documented missing markers (``NA_MARKERS`` plus your ``na_values``) are read
   as missing.
+
+Row numbers (``source_row``) count data rows from 1, the first row below the
+header: for a DataFrame, its positions; for a text file, its lines below the
+header, blank lines included (the reader drops and logs those).
+
+Everything is vectorised: a million rows load in seconds (about 1-2 s from a
+DataFrame and 4-9 s from a CSV file on two cores), however many rows are dropped.
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -166,7 +174,9 @@ def load_panel(
     frame = read.frame
     rows = read.source_rows
     if len(frame) == 0:
-        raise EmptySourceError(f"{_name(source)} has no data rows.")
+        raise EmptySourceError(
+            f"{_name(source)} has no data rows (its {read.n_source_rows} row(s) are all blank)."
+        )
 
     # ---------------------------------------------------------------- roles
     outcome_spec = _parse_role_spec(outcome, "outcome", OUTCOME_KINDS)
@@ -181,7 +191,10 @@ def load_panel(
     ]:
         for c in cols:
             if not isinstance(c, str):
-                raise RoleError(f"{role} must be given as a column name (str); got {c!r}.")
+                raise RoleError(
+                    f"{role.capitalize()} must be given as a column name (str); got {c!r}. "
+                    "Pass the column's name as written in the header."
+                )
             if c in role_of:
                 raise RoleError(
                     f"Column {c!r} is given two roles ({role_of[c]} and {role}); each column "
@@ -194,23 +207,12 @@ def load_panel(
 
     # ------------------------------------------------------------------ keys
     frame = frame.copy()
-    key_missing = frame[unit].isna().to_numpy() | frame[time].isna().to_numpy()
-    if isinstance(frame[unit].dtype, object) or pd.api.types.is_string_dtype(frame[unit]):
-        stripped = frame[unit].astype("string").str.strip()
-        key_missing |= (stripped == "").fillna(False).to_numpy()
-    if key_missing.any():
-        which = [c for c in (unit, time) if frame[c].isna().any()] or [unit]
-        raise MissingKeyError(
-            f"Column(s) {quote_list(which)} (unit/time keys) are empty in "
-            f"{describe_rows(rows[key_missing])}. Every row needs a unit and a time: fill them "
-            "in, or remove those rows from the source before loading."
-        )
+    _check_keys_present(frame, unit, time, rows)
     frame[unit] = _normalise_units(frame[unit], unit, rows)
     periods, found_freq = parse_time(
         frame[time], column=time, rows=rows, freq=freq, time_format=time_format
     )
-    frame[time] = periods.to_numpy()
-    frame[time] = frame[time].astype(periods.dtype)
+    frame[time] = periods.array  # a PeriodArray: no boxing of a million Period objects
     _check_duplicates(frame, unit, time, rows)
 
     # --------------------------------------------------------------- numbers
@@ -286,11 +288,15 @@ def load_panel(
             "Please report this with the file."
         )
     if len(kept) == 0:
-        raise EmptySourceError(
-            f"Every row of {_name(source)} was dropped; the commonest reason: "
-            f"{drop_log['reason'].mode().iloc[0]!r}. See the drop log in this error's "
-            "'drop_log' attribute."
+        counts = drop_log["reason"].value_counts(sort=True)
+        exc = EmptySourceError(
+            f"Every one of the {read.n_source_rows} rows of {_name(source)} was dropped; the "
+            f"commonest reason ({int(counts.iloc[0])} rows): {counts.index[0]!r}. Each row needs "
+            "every outcome, treatment, exposure, covariate and cluster; declare fewer roles or "
+            "fill in the values. The full drop log is in this error's 'drop_log' attribute."
         )
+        exc.drop_log = drop_log  # type: ignore[attr-defined]
+        raise exc
 
     nb = None if neighbours is None else parse_neighbours(neighbours, frame[unit], kept[unit])
     metadata = PanelMetadata(
@@ -299,10 +305,12 @@ def load_panel(
         reader=read.reader,
         loaded_at=datetime.now(UTC).isoformat(timespec="seconds"),
         n_source_rows=read.n_source_rows,
-        reader_info=dict(read.info),
+        reader_info=MappingProxyType(
+            {k: tuple(v) if isinstance(v, list) else v for k, v in read.info.items()}
+        ),
     )
     panel = Panel(kept, kept_rows, panel_roles, found_freq, drop_log, metadata, nb)
-    _warn_about(panel)
+    _warn_about(panel, kept)  # kept is the panel's frame; read only, not copied
     return panel
 
 
@@ -316,16 +324,28 @@ def _name(source: Any) -> str:
 def _read(source: Any, format: str | None, options: Mapping[str, Any] | None) -> ReadResult:
     if isinstance(source, pd.DataFrame):
         if format is not None or options:
-            raise PanelError("format= and read_options= apply to files, not DataFrames.")
+            raise PanelError(
+                "format= and read_options= apply to files, not DataFrames: drop them when "
+                "passing a DataFrame (parse numbers in pandas first), or pass the file's path."
+            )
         if source.columns.duplicated().any():
             dup = source.columns[source.columns.duplicated()].unique()
-            raise PanelError(f"The DataFrame has duplicate column names: {quote_list(dup)}.")
+            raise PanelError(
+                f"The DataFrame has duplicate column names: {quote_list(dup)}. Rename them so "
+                "that every column has its own name."
+            )
         frame = source.reset_index(drop=True).copy()
         if len(frame) == 0:
             raise EmptySourceError(
                 f"The DataFrame has columns ({quote_list(frame.columns)}) but no rows."
             )
         frame.columns = [str(c) for c in frame.columns]
+        if frame.columns.duplicated().any():
+            dup = frame.columns[frame.columns.duplicated()].unique()
+            raise PanelError(
+                f"The DataFrame's column names clash once written as text: {quote_list(dup)} "
+                "(e.g. 1 and '1'). Rename them so that every column has its own name."
+            )
         return ReadResult(frame, np.arange(1, len(frame) + 1), len(frame), "dataframe")
     if isinstance(source, str | Path):
         return read_table(source, format=format, **dict(options or {}))
@@ -380,18 +400,26 @@ def _parse_role_spec(spec: RoleSpec, role: str, allowed: tuple[str, ...]) -> dic
 def resolve_kinds(
     spec: RoleSpec, role: str, frame: pd.DataFrame, allowed: tuple[str, ...], rows: Any
 ) -> tuple[tuple[str, ...], dict[str, str]]:
-    """Parse a role spec against a numeric frame: column names and their kinds."""
+    """Parse a role spec against a frame: column names and their kinds.
+
+    Used when roles change after loading (``Panel.with_roles``); ``rows`` are the
+    row numbers to name in errors (default: 1-based positions in ``frame``).
+    Text in the columns raises :class:`~causalpolicing.exceptions.NonNumericError`.
+    """
     parsed = _parse_role_spec(spec, role, allowed)
     missing = [c for c in parsed if c not in frame.columns]
     if missing:
+        hints = [h for c in missing for h in close_matches(c, [str(x) for x in frame.columns])]
+        hint = f" (did you mean {', '.join(map(repr, dict.fromkeys(hints)))}?)" if hints else ""
         raise ColumnNotFoundError(
-            f"{role.capitalize()} column(s) {quote_list(missing)} not in the panel; columns: "
-            f"{quote_list(frame.columns, 30)}."
+            f"{role.capitalize()} column(s) {quote_list(missing)} not in the panel{hint}; "
+            f"columns: {quote_list(frame.columns, 30)}. Create the column first (e.g. with a "
+            "transform) or pick an existing one."
         )
-    r = np.arange(1, len(frame) + 1) if rows is None else rows
+    r = np.arange(1, len(frame) + 1) if rows is None else np.asarray(rows)
     kinds = {}
     for c, k in parsed.items():
-        values = pd.to_numeric(frame[c], errors="raise").to_numpy(dtype=float)
+        values = _to_numeric(frame[c], c, role, r, NA_MARKERS, ".", None).to_numpy(dtype=float)
         kinds[c] = k or infer_kind(values, role)
         _check_kind(values, c, role, kinds[c], r)
     return tuple(parsed), kinds
@@ -457,6 +485,20 @@ def _check_columns_exist(frame: pd.DataFrame, role_of: Mapping[str, str], source
         f"Column(s) not found in {_name(source)}: {'; '.join(parts)}. "
         f"Available columns: {quote_list(columns, 30)}."
     )
+    if isinstance(source, pd.DataFrame):
+        in_index = [c for c in missing if c in [str(n) for n in source.index.names]]
+        if in_index:
+            msg += (
+                f" {quote_list(in_index)} {'is' if len(in_index) == 1 else 'are'} in the "
+                "DataFrame's index: pass df.reset_index() instead."
+            )
+    unnamed = [c for c in columns if c.startswith("Unnamed:")]
+    if len(columns) > 1 and len(unnamed) >= len(columns) / 2:
+        msg += (
+            f" {len(unnamed)} of the {len(columns)} header cells are empty ('Unnamed: ...'), so "
+            "the first row is probably a title, not the header: pass "
+            "read_options={'skiprows': <number of rows above the header>}."
+        )
     if len(columns) == 1 and any(d in columns[0] for d in ",;\t|"):
         found = [repr(d) for d in (",", ";", "\t", "|") if d in columns[0]]
         msg += (
@@ -467,6 +509,28 @@ def _check_columns_exist(frame: pd.DataFrame, role_of: Mapping[str, str], source
 
 
 # ------------------------------------------------------------------------- keys
+def _check_keys_present(frame: pd.DataFrame, unit: str, time: str, rows: np.ndarray) -> None:
+    """Every row needs a unit and a time; blank text counts as missing."""
+    problems = []
+    for col, role in ((unit, "unit"), (time, "time")):
+        values = frame[col]
+        missing = values.isna().to_numpy()
+        if not pd.api.types.is_numeric_dtype(values) and not isinstance(
+            values.dtype, pd.PeriodDtype | pd.DatetimeTZDtype
+        ) and not pd.api.types.is_datetime64_any_dtype(values):
+            text = values.astype("string").str.strip()
+            missing = missing | (text == "").fillna(True).to_numpy(dtype=bool)
+        if missing.any():
+            problems.append(f"{role} column {col!r} is empty in {describe_rows(rows[missing])}")
+    if problems:
+        text = "; ".join(problems)
+        raise MissingKeyError(
+            f"{text[0].upper()}{text[1:]}. Every row needs a unit and a time: fill them in, or remove "
+            "those rows from the source before loading (rows without keys cannot be placed in "
+            "the panel, so they are not dropped silently)."
+        )
+
+
 def _normalise_units(values: pd.Series, column: str, rows: np.ndarray) -> pd.Series:
     """Units as clean labels: stripped strings, or integers for whole-number codes."""
     if pd.api.types.is_bool_dtype(values):
@@ -490,10 +554,11 @@ def _check_duplicates(frame: pd.DataFrame, unit: str, time: str, rows: np.ndarra
     dup = frame.duplicated([unit, time], keep=False).to_numpy()
     if not dup.any():
         return
-    sub = pd.DataFrame({"u": frame[unit].to_numpy()[dup], "t": frame[time].astype(str).to_numpy()[dup],
+    sub = pd.DataFrame({"u": frame[unit].to_numpy()[dup],
+                        "t": frame[time].array[dup].astype(str),
                         "row": rows[dup]})
     groups = sub.groupby(["u", "t"], sort=True)["row"].apply(list)
-    shown = [f"{u} {t} (rows {', '.join(map(str, r))})" for (u, t), r in groups.head(8).items()]
+    shown = [f"{u!r} {t} (rows {', '.join(map(str, r))})" for (u, t), r in groups.head(8).items()]
     more = f" and {len(groups) - 8} more" if len(groups) > 8 else ""
     raise DuplicateKeyError(
         f"{len(groups)} unit-time pair(s) of ({unit!r}, {time!r}) appear more than once: "
@@ -505,7 +570,44 @@ def _check_duplicates(frame: pd.DataFrame, unit: str, time: str, rows: np.ndarra
 
 # ---------------------------------------------------------------------- numbers
 _DECIMAL_COMMA = re.compile(r"^-?\d+,\d+$")
-_THOUSANDS = re.compile(r"^-?\d{1,3}([,' ]\d{3})+(\.\d+)?$")
+_THOUSANDS = re.compile(r"^-?\d{1,3}(?P<sep>[,'. ])\d{3}(?:(?P=sep)\d{3})*(?:[.,]\d+)?$")
+_CDC_CODES = {"Suppressed", "Unreliable", "Not Applicable", "Missing"}
+
+
+def _numeric_hint(bad: list[str], decimal: str, thousands: str | None) -> str:
+    """What the text in a numeric column probably is, and the option that reads it."""
+    from .readers import available_readers
+
+    if any(v in _CDC_CODES or v.endswith("(Unreliable)") for v in bad):
+        found = sorted({v for v in bad if v in _CDC_CODES or v.endswith("(Unreliable)")})
+        use = (
+            "load the export with format='cdc_wonder'"
+            if "cdc_wonder" in available_readers()
+            else "pass na_values=[...] to drop those rows (knowing that dropping censored "
+            "small counts biases totals and rates)"
+        )
+        return (
+            f" These are CDC WONDER codes ({quote_list(found)}): 'Suppressed' marks counts "
+            f"of 1-9 (censored, not zero and not missing); {use}."
+        )
+    thousand_like = [v for v in bad if _THOUSANDS.match(v)]
+    if thousand_like:
+        seps = sorted({m.group("sep") for v in thousand_like if (m := _THOUSANDS.match(v))})
+        sep = seps[0]
+        dec = "," if sep == "." else "."
+        return (
+            f" They look like numbers with thousands separators (e.g. {thousand_like[0]!r}): "
+            f"pass read_options={{'thousands': {sep!r}"
+            + (f", 'decimal': {dec!r}" if dec != "." else "")
+            + "}. If the separator is a decimal comma instead, pass "
+            "read_options={'decimal': ','}."
+        )
+    if any(_DECIMAL_COMMA.match(v) for v in bad):
+        return " They look like decimal commas: pass read_options={'decimal': ','}."
+    return (
+        " If these mark missing values, pass na_values=[...] to read them as missing (the "
+        "rows are then dropped and logged); otherwise correct them in the source."
+    )
 
 
 def _to_numeric(
@@ -521,6 +623,14 @@ def _to_numeric(
             f"({quote_list(values.cat.categories[:5])}), not numbers. For Stata files pass "
             "read_options={'convert_categoricals': False} to get the codes."
         )
+    if pd.api.types.is_datetime64_any_dtype(values) or pd.api.types.is_timedelta64_dtype(
+        values
+    ) or isinstance(values.dtype, pd.PeriodDtype):
+        raise NonNumericError(
+            f"{role.capitalize()} {column!r} holds dates or durations (dtype {values.dtype}), "
+            "not numbers. Convert it to a number first (e.g. df[col].dt.days for durations), "
+            "or give it another role."
+        )
     if pd.api.types.is_numeric_dtype(values):
         out = values.astype("float64")
     else:
@@ -535,18 +645,7 @@ def _to_numeric(
         bad = (out.isna() & ~is_marker).to_numpy()
         if bad.any():
             bad_vals = [str(v) for v in values.to_numpy()[bad]]
-            hint = ""
-            if any(_DECIMAL_COMMA.match(v.strip()) for v in bad_vals):
-                hint = " They look like decimal commas: pass read_options={'decimal': ','}."
-            elif any(_THOUSANDS.match(v.strip()) for v in bad_vals):
-                hint = " They look like thousands separators: pass read_options={'thousands': ','}."
-            elif any(v.strip() in {"Suppressed", "Unreliable", "Not Applicable"} for v in bad_vals):
-                hint = " These are CDC WONDER codes: load the export with format='cdc_wonder'."
-            else:
-                hint = (
-                    " If these mark missing values, pass na_values=[...] to read them as "
-                    "missing (the rows are then dropped and logged)."
-                )
+            hint = _numeric_hint([v.strip() for v in bad_vals], decimal, thousands)
             raise NonNumericError(
                 f"{role.capitalize()} {column!r} must be numeric but holds text in "
                 f"{describe_rows(rows[bad], bad_vals)}.{hint}"
@@ -567,35 +666,43 @@ def _drop_incomplete(
     frame: pd.DataFrame, rows: np.ndarray, roles: Roles, role_of: Mapping[str, str],
     extra: Mapping[str, np.ndarray],
 ) -> tuple[pd.DataFrame, np.ndarray]:
-    check = [*roles.numeric, *roles.clusters]
-    missing = {c: frame[c].isna().to_numpy() for c in dict.fromkeys(check)}
-    any_missing = np.zeros(len(frame), dtype=bool)
-    for m in missing.values():
-        any_missing |= m
-    for m in extra.values():
-        any_missing |= m
-    if not any_missing.any():
+    """Rows missing a value the analysis needs: the drop log and the mask of rows kept.
+
+    Vectorised: the text of each distinct combination of reasons is built once.
+    """
+    check = list(dict.fromkeys([*roles.numeric, *roles.clusters]))
+    # (column named in the log, reason, mask) in a fixed order
+    causes: list[tuple[str, str, np.ndarray]] = [
+        (c, f"missing {role_of.get(c, 'cluster')} {c!r}", frame[c].isna().to_numpy())
+        for c in check
+    ]
+    causes += [(roles.exposure or "", reason, np.asarray(m, dtype=bool))
+               for reason, m in extra.items()]
+    if not causes:
         return empty_drop_log(), np.ones(len(frame), dtype=bool)
-    idx = np.flatnonzero(any_missing)
-    cols_for, reasons_for = [], []
-    for i in idx:
-        cols = [c for c, m in missing.items() if m[i]]
-        reasons = [f"missing {role_of.get(c, 'cluster')} {c!r}" for c in cols]
-        for reason, m in extra.items():
-            if m[i]:
-                reasons.append(reason)
-                cols.append(roles.exposure or "")
-        cols_for.append(", ".join(dict.fromkeys(cols)))
-        reasons_for.append("; ".join(reasons))
+    masks = np.column_stack([m for _, _, m in causes])
+    dropped = masks.any(axis=1)
+    if not dropped.any():
+        return empty_drop_log(), np.ones(len(frame), dtype=bool)
+    idx = np.flatnonzero(dropped)
+    distinct, codes = np.unique(masks[idx], axis=0, return_inverse=True)
+    codes = np.asarray(codes).reshape(-1)
+    cols_text, reasons_text = [], []
+    for combo in distinct:
+        hit = [cause for cause, on in zip(causes, combo, strict=True) if on]
+        cols_text.append(", ".join(dict.fromkeys(c for c, _, _ in hit)))
+        reasons_text.append("; ".join(r for _, r, _ in hit))
+    times = frame[roles.time].array[idx]
+    tcodes, tdistinct = pd.factorize(times)
     log = pd.DataFrame({
         "source_row": rows[idx].astype(np.int64),
-        "unit": frame[roles.unit].to_numpy()[idx],
-        "time": frame[roles.time].astype(str).to_numpy()[idx],
-        "column": cols_for,
-        "reason": reasons_for,
-        "stage": "load",
+        "unit": pd.Series(frame[roles.unit].to_numpy()[idx], dtype=object),
+        "time": pd.Series(np.asarray(tdistinct.astype(str), dtype=object)[tcodes], dtype=object),
+        "column": pd.Series(np.asarray(cols_text, dtype=object)[codes], dtype=object),
+        "reason": pd.Series(np.asarray(reasons_text, dtype=object)[codes], dtype=object),
+        "stage": pd.Series(["load"] * len(idx), dtype=object),
     })[DROP_LOG_COLUMNS]
-    return log, ~any_missing
+    return log, ~dropped
 
 
 # -------------------------------------------------------------------- neighbours
@@ -604,22 +711,41 @@ def parse_neighbours(
 ) -> dict[Any, tuple[Any, ...]]:
     """Validate an adjacency (mapping or two-column edge-list file) against the units.
 
-    Units named in the adjacency must exist in the source; a unit may not
-    neighbour itself. Units of the panel without an entry get no neighbours
-    (a :class:`~causalpolicing.exceptions.DataWarning` lists them).
+    Units named in the adjacency must exist in the source (a unit whose rows were
+    all dropped may still be named); a unit may not neighbour itself. Labels are
+    matched as given or as text, so an edge-list file with ``1001`` matches
+    integer unit codes. The adjacency is taken as given (not made symmetric).
+    Units of the panel without an entry get no neighbours (a
+    :class:`~causalpolicing.exceptions.DataWarning` lists them).
+
+    Examples
+    --------
+    >>> import warnings; warnings.simplefilter("ignore")
+    >>> units = pd.Series(["A", "B", "C"])
+    >>> parse_neighbours({"A": ["B"], "B": ["A", "C"]}, units, units)
+    {'A': ('B',), 'B': ('A', 'C')}
     """
     known = pd.unique(source_units)
+    known_set = set(known)
     by_str = {str(u): u for u in known}
     if isinstance(spec, str | Path):
-        edges = read_table(spec).frame
-        if edges.shape[1] < 2:
+        edges = read_table(spec)
+        frame = edges.frame
+        if frame.shape[1] < 2:
             raise PanelError(
-                f"Neighbour file {str(spec)!r} needs two columns (unit, neighbour); it has "
-                f"{edges.shape[1]}."
+                f"Neighbour file {str(spec)!r} needs two columns (unit, neighbour) below a "
+                f"header row; it has {frame.shape[1]}: {quote_list(frame.columns)}."
             )
-        a, b = edges.columns[:2]
+        a, b = frame.columns[:2]
+        empty = (frame[a].isna() | frame[b].isna()).to_numpy()
+        if empty.any():
+            raise PanelError(
+                f"Neighbour file {str(spec)!r} has an empty unit or neighbour in "
+                f"{describe_rows(edges.source_rows[empty])}. Every row is one edge "
+                "(unit, neighbour): fill in or remove those rows."
+            )
         mapping: dict[Any, list[Any]] = {}
-        for x, y in zip(edges[a].astype(str).str.strip(), edges[b].astype(str).str.strip(),
+        for x, y in zip(frame[a].astype(str).str.strip(), frame[b].astype(str).str.strip(),
                         strict=True):
             mapping.setdefault(x, []).append(y)
         raw: Mapping[Any, Iterable[Any]] = mapping
@@ -634,8 +760,11 @@ def parse_neighbours(
     out: dict[Any, list[Any]] = {}
 
     def lookup(u: Any) -> Any:
-        if u in by_str.values():
-            return u
+        try:
+            if u in known_set:
+                return u
+        except TypeError:  # unhashable label
+            pass
         if str(u).strip() in by_str:
             return by_str[str(u).strip()]
         unknown.append(str(u))
@@ -643,53 +772,58 @@ def parse_neighbours(
 
     for u, nbs in raw.items():
         key = lookup(u)
-        if isinstance(nbs, str):
+        if isinstance(nbs, str) or not isinstance(nbs, Iterable):
             nbs = [nbs]
         vals = [lookup(v) for v in nbs]
         if key is None:
             continue
         vals = [v for v in vals if v is not None]
         if key in vals:
-            raise PanelError(f"Unit {key!r} is listed as its own neighbour; remove that entry.")
+            raise PanelError(
+                f"Unit {key!r} is listed as its own neighbour; remove that entry from the "
+                "adjacency."
+            )
         out.setdefault(key, [])
-        out[key].extend(v for v in vals if v not in out[key])
+        out[key].extend(v for v in dict.fromkeys(vals) if v not in out[key])
     if unknown:
         raise PanelError(
             f"The neighbour list names unit(s) not in the data: "
-            f"{quote_list(sorted(set(unknown)))}. Known units: {quote_list(sorted(by_str), 20)}."
+            f"{quote_list(sorted(set(unknown)))}. Known units: {quote_list(sorted(by_str), 20)}. "
+            "Check the spelling and the codes (e.g. leading zeros) of those units."
         )
     lonely = [u for u in pd.unique(panel_units) if u not in out]
     if lonely:
         warnings.warn(
             f"{len(lonely)} unit(s) have no neighbours in the adjacency: {quote_list(lonely)}. "
             "Their neighbour averages will be missing; add them if that is a mistake.",
-            DataWarning, stacklevel=4,
+            DataWarning, stacklevel=3,
         )
     return {k: tuple(v) for k, v in out.items()}
 
 
 # ---------------------------------------------------------------------- warnings
-def _warn_about(panel: Panel) -> None:
+def _warn_about(panel: Panel, frame: pd.DataFrame) -> None:
+    """FewUnitsWarning, GapWarning and NoWithinVariationWarning, each only when it applies."""
     if panel.n_units < FEW_UNITS:
         warnings.warn(
-            f"The panel has only {panel.n_units} unit(s). Unit fixed effects and "
-            "cluster-robust inference need many units; with one unit use time-series designs "
-            "(interrupted time series), with few use randomization inference or synthetic "
-            "control.",
+            f"The panel has only {panel.n_units} unit(s) (fewer than {FEW_UNITS}). Unit fixed "
+            "effects and cluster-robust inference need many units; with one unit use "
+            "time-series designs (interrupted time series), with few use randomization "
+            "inference or synthetic control.",
             FewUnitsWarning, stacklevel=3,
         )
-    gaps = find_gaps(panel.to_frame(), panel.unit, panel.time)
+    gaps = find_gaps(frame, panel.unit, panel.time)
     if len(gaps):
-        shown = "; ".join(f"{r.unit}: {r.missing_periods}" for r in gaps.head(5).itertuples())
+        shown = "; ".join(f"{r.unit!r}: {r.missing_periods}" for r in gaps.head(5).itertuples())
         warnings.warn(
             f"{len(gaps)} unit(s) have gaps (missing periods inside their span): {shown}"
             f"{' ...' if len(gaps) > 5 else ''}. Lags and differences across a gap are missing; "
             "see panel.summary().gaps and panel.drop_log.",
             GapWarning, stacklevel=3,
         )
-    frame = panel.to_frame()
+    grouped = frame.groupby(panel.unit, sort=False)
     for col in panel.treatments:
-        spans = frame.groupby(panel.unit, sort=False)[col].agg(lambda s: s.max() - s.min())
+        spans = grouped[col].max() - grouped[col].min()
         if (spans == 0).all():
             warnings.warn(
                 f"Treatment {col!r} never changes within any unit, so unit fixed effects absorb "

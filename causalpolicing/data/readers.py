@@ -8,21 +8,25 @@ claim a ``.txt`` or ``.csv`` file before the generic reader does.
 
 Every reader returns a :class:`ReadResult`: the data rows as a DataFrame, the
 1-based source row number of each, a drop log for rows the reader itself leaves
-out (e.g. ``"Total"`` rows of an export) and provenance information. Readers
-never convert text to numbers: that happens, with full error reporting, when a
-panel is built.
+out (e.g. blank rows, or ``"Total"`` rows of an export) and provenance
+information. Readers never convert text to numbers: that happens, with full
+error reporting, when a panel is built.
+
+Row numbers: source row 1 is the first data row below the header; every row
+the reader sees counts, so ``n_source_rows == len(frame) + len(drops)``.
 
 Examples
 --------
 >>> from causalpolicing.data.readers import available_readers
->>> sorted(available_readers())[:3]
-['csv', 'excel', 'parquet']
+>>> {"csv", "excel", "parquet", "stata"} <= set(available_readers())
+True
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import EmptySourceError, ReaderError, UnsupportedFormatError
-from ._messages import quote_list
+from ._messages import close_matches, describe_rows, quote_list
 
 __all__ = [
     "DROP_LOG_COLUMNS",
@@ -185,10 +189,16 @@ def _choose_reader(path: Path) -> Reader:
     )
     head = b""
     try:
-        with open(path, "rb") as fh:
-            head = fh.read(65536)
-    except OSError:
-        pass
+        if ext.endswith(".gz"):
+            import gzip
+
+            with gzip.open(path, "rb") as fh:
+                head = fh.read(65536)
+        else:
+            with open(path, "rb") as fh:
+                head = fh.read(65536)
+    except (OSError, EOFError, zlib.error):  # unreadable head: fall back to the extension
+        head = b""
     sniffers = [r for r in _READERS.values() if r.sniff is not None]
     for reader in sniffers:
         if (not reader.extensions or ext in reader.extensions) and reader.sniff(head):
@@ -241,7 +251,37 @@ def read_table(path: str | Path, *, format: str | None = None, **options: Any) -
         )
     if path.stat().st_size == 0:
         raise EmptySourceError(f"{path.name!r} is empty (0 bytes).")
-    return reader.func(path, **options)
+    return _checked(reader.func(path, **options), reader.name)
+
+
+def _checked(result: Any, name: str) -> ReadResult:
+    """A plug-in reader's result must account for every source row."""
+    if not isinstance(result, ReadResult):
+        raise ReaderError(
+            f"Reader {name!r} returned {type(result).__name__}, not a ReadResult; fix the "
+            "reader function."
+        )
+    n_frame, n_rows, n_drops = len(result.frame), len(result.source_rows), len(result.drops)
+    if n_rows != n_frame or result.n_source_rows != n_frame + n_drops:
+        raise ReaderError(
+            f"Reader {name!r} lost track of rows: {n_frame} rows in the frame, "
+            f"{n_rows} source row numbers, {n_drops} dropped, n_source_rows="
+            f"{result.n_source_rows}. A reader must give one source row number per frame row "
+            "and n_source_rows == rows kept + rows dropped; fix the reader function."
+        )
+    names = pd.Index([str(c) for c in result.frame.columns])
+    if names.duplicated().any():
+        raise ReaderError(
+            f"Reader {name!r} produced duplicate column names: "
+            f"{quote_list(names[names.duplicated()].unique())}. Rename them in the source so "
+            "that every column has its own name."
+        )
+    if list(result.drops.columns) != DROP_LOG_COLUMNS:
+        raise ReaderError(
+            f"Reader {name!r} returned a drop log with columns "
+            f"{quote_list(result.drops.columns)}; expected {quote_list(DROP_LOG_COLUMNS)}."
+        )
+    return result
 
 
 # ----------------------------------------------------------------------------- CSV
@@ -285,7 +325,7 @@ def _detect_delimiter(sample: str) -> str:
 
 @register_reader(
     "csv",
-    extensions=(".csv", ".tsv", ".tab", ".txt", ".csv.gz", ".tsv.gz"),
+    extensions=(".csv", ".tsv", ".tab", ".txt", ".csv.gz", ".tsv.gz", ".txt.gz"),
     options=("delimiter", "encoding", "skiprows", "comment", "decimal", "thousands"),
     description="Delimited text; delimiter (, ; tab |) and encoding (UTF-8, BOM, Latin-1) detected.",
 )
@@ -305,38 +345,90 @@ def read_csv(
     leading zeros and nothing is converted silently; empty cells become missing.
     ``decimal`` and ``thousands`` are recorded and applied when numeric columns are
     parsed.
+
+    Row numbers: the first line below the header is source row 1. Blank lines
+    (and lines whose cells are all empty, such as ``;;;``) count as source rows;
+    they are left out and logged with stage ``"reader"``. Blank lines at the very
+    end of the file and lines that are entirely a ``comment`` are not rows.
+
+    A trailing separator on every line (``a;b;``, as in EMCDDA exports) does not
+    create a phantom column.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> d = tempfile.mkdtemp(); p = os.path.join(d, "x.csv")
+    >>> _ = open(p, "w").write("unit;year;y;\\nA;2000;1;\\n;;;\\nA;2001;2;\\n")
+    >>> res = read_csv(Path(p))
+    >>> list(res.frame.columns), res.source_rows.tolist(), res.drops["source_row"].tolist()
+    (['unit', 'year', 'y'], [1, 3], [2])
     """
     import gzip
 
+    delimiter = _check_char_option(delimiter, "delimiter", path, allow_none=True)
+    decimal = _check_char_option(decimal, "decimal", path, allow_none=False)
+    thousands = _check_char_option(thousands, "thousands", path, allow_none=True)
+    comment = _check_char_option(comment, "comment", path, allow_none=True)
+    if isinstance(skiprows, bool) or not isinstance(skiprows, int | np.integer) or skiprows < 0:
+        raise ReaderError(
+            f"skiprows must be a whole number >= 0 (title lines above the header); got "
+            f"{skiprows!r} for {path.name!r}."
+        )
+    if decimal is not None and decimal == thousands:
+        raise ReaderError(
+            f"decimal and thousands are both {decimal!r} for {path.name!r}; they must differ "
+            "(e.g. decimal=',' with thousands='.')."
+        )
+
     opener = gzip.open if path.suffix.lower() == ".gz" else open
-    with opener(path, "rb") as fh:
-        raw = fh.read()
+    try:
+        with opener(path, "rb") as fh:
+            raw = fh.read()
+    except (OSError, EOFError, zlib.error) as exc:  # e.g. a corrupt .gz file
+        raise ReaderError(f"{path.name!r} cannot be read: {exc}") from exc
     if not raw.strip():
         raise EmptySourceError(f"{path.name!r} holds no data (only blank space).")
-    enc = encoding or detect_encoding(raw[:262144])
-    try:
-        text = raw.decode(enc)
-    except UnicodeDecodeError as exc:
-        raise ReaderError(
-            f"{path.name!r} is not valid {enc} (byte {exc.start}). Pass encoding='latin-1' "
-            "or the file's real encoding."
-        ) from exc
+    text, enc = _decode(raw, encoding, path)
     if text.startswith("\ufeff"):
         text = text[1:]
-    body = text if not skiprows else "\n".join(text.splitlines()[skiprows:])
+    if skiprows:
+        parts = text.split("\n", skiprows)  # only real line ends, never split inside cells
+        body = parts[skiprows] if len(parts) > skiprows else ""
+    else:
+        body = text
+    # blank lines at the very end of the file are not rows
+    body = _strip_trailing_blank_lines(body)
     if not body.strip():
         raise EmptySourceError(f"{path.name!r} holds no data after skipping {skiprows} rows.")
     sep = delimiter or _detect_delimiter(body[:65536])
-    try:
-        frame = pd.read_csv(
-            io.StringIO(body),
-            sep=sep,
-            dtype=str,
-            keep_default_na=False,
-            na_values=[""],
-            comment=comment,
-            skip_blank_lines=True,
+    header = _header_names(body, sep)
+    dup = sorted({h for h in header if h and header.count(h) > 1})
+    if dup:
+        raise ReaderError(
+            f"{path.name!r} has duplicate column names in its header: {quote_list(dup)}. "
+            "Rename them so that every column has its own name."
         )
+    options = dict(sep=sep, dtype=str, keep_default_na=False, na_values=[""], comment=comment,
+                   skip_blank_lines=False)
+    try:
+        frame = pd.read_csv(io.StringIO(body), **options)
+        if not isinstance(frame.index, pd.RangeIndex):
+            # data rows have one field more than the header (e.g. a trailing separator on
+            # every data row but not on the header): pandas would turn the first column into
+            # the index. Read again with a name for the extra field and check it is empty.
+            names = [*header, "(extra)"]
+            frame = pd.read_csv(io.StringIO(body), header=0, names=names, **options)
+            extra = frame["(extra)"].notna().to_numpy()
+            if extra.any():
+                rows = np.flatnonzero(extra) + 1
+                raise ReaderError(
+                    f"{path.name!r}: the header has {len(header)} columns but "
+                    f"{describe_rows(rows)} {'holds' if len(rows) == 1 else 'hold'} "
+                    f"{len(header) + 1} values. Check for a "
+                    "missing header name, an unquoted separator inside a value, or pass the "
+                    "right delimiter=."
+                )
+            frame = frame.drop(columns="(extra)")
     except pd.errors.EmptyDataError as exc:
         raise EmptySourceError(f"{path.name!r} holds no data rows.") from exc
     except pd.errors.ParserError as exc:
@@ -344,7 +436,7 @@ def read_csv(
             f"{path.name!r} could not be parsed with delimiter {sep!r}: {exc}. Check for rows "
             "with extra separators or unbalanced quotes, or pass delimiter= explicitly."
         ) from exc
-    # drop fully empty trailing columns produced by a trailing separator ("a;b;")
+    # drop fully empty unnamed columns produced by a trailing separator ("a;b;")
     unnamed_empty = [
         c for c in frame.columns if str(c).startswith("Unnamed:") and frame[c].isna().all()
     ]
@@ -367,21 +459,89 @@ def read_csv(
     )
 
 
+def _strip_trailing_blank_lines(body: str) -> str:
+    """Remove whitespace-only lines at the end of the text (they are not rows)."""
+    end = len(body)
+    while True:
+        nl = body.rfind("\n", 0, end)
+        if nl == -1 or body[nl + 1:end].strip():
+            break
+        end = nl
+    return body[:end].rstrip("\r") + "\n"
+
+
+def _check_char_option(value: Any, name: str, path: Path, *, allow_none: bool) -> Any:
+    if value is None and allow_none:
+        return None
+    if not isinstance(value, str) or len(value) != 1 or value in "\r\n\"":
+        raise ReaderError(
+            f"{name} must be a single character (e.g. ',', ';', '\\t', '|'); got {value!r} "
+            f"for {path.name!r}."
+        )
+    return value
+
+
+def _decode(raw: bytes, encoding: str | None, path: Path) -> tuple[str, str]:
+    """Decode the file: the given encoding, or the detected one with fallbacks."""
+    if encoding is not None:
+        try:
+            return raw.decode(encoding), encoding
+        except LookupError as exc:
+            raise ReaderError(f"Unknown encoding {encoding!r} for {path.name!r}.") from exc
+        except UnicodeDecodeError as exc:
+            raise ReaderError(
+                f"{path.name!r} is not valid {encoding} (byte {exc.start}). Leave encoding "
+                "unset to detect it, or pass the file's real encoding (e.g. 'latin-1')."
+            ) from exc
+    enc = detect_encoding(raw[:262144])
+    for candidate in dict.fromkeys([enc, "cp1252", "latin-1"]):
+        try:
+            return raw.decode(candidate), candidate
+        except UnicodeDecodeError:  # a non-UTF-8 byte after the sampled head
+            continue
+    raise ReaderError(f"{path.name!r} cannot be decoded; pass encoding=.")  # pragma: no cover
+
+
+def _header_names(body: str, sep: str) -> list[str]:
+    """The header's column names as written (stripped), trailing empty names removed."""
+    try:
+        names = next(csv.reader(io.StringIO(body[:1 << 20]), delimiter=sep))
+    except (StopIteration, csv.Error):
+        return []
+    names = [n.strip() for n in names]
+    while names and not names[-1]:
+        names.pop()
+    return names
+
+
 def _without_blank_rows(frame: pd.DataFrame, reader: str, info: dict[str, Any]) -> ReadResult:
-    """Leave out rows whose every cell is empty, recording each in the drop log."""
+    """Leave out rows whose every cell is empty, recording each in the drop log.
+
+    A cell holding only spaces counts as empty here (a line of spaces in a text
+    file); such a row is blank only if all its other cells are missing.
+    """
     frame = frame.reset_index(drop=True)
     source_rows = np.arange(1, len(frame) + 1)
-    blank = frame.isna().all(axis=1).to_numpy()
+    if frame.shape[1] == 0:
+        return ReadResult(frame, source_rows, len(frame), reader, info=info)
+    na = frame.isna()
+    blank = na.all(axis=1).to_numpy().copy()
+    rest_na = na.iloc[:, 1:].all(axis=1).to_numpy() & ~blank
+    if rest_na.any():
+        first = frame.iloc[np.flatnonzero(rest_na), 0]
+        spaces = first.map(lambda v: isinstance(v, str) and not v.strip()).to_numpy(dtype=bool)
+        blank[np.flatnonzero(rest_na)[spaces]] = True
     drops = empty_drop_log()
     if blank.any():
         drops = pd.DataFrame({
-            "source_row": source_rows[blank],
-            "unit": None,
-            "time": None,
+            "source_row": source_rows[blank].astype(np.int64),
+            "unit": pd.Series([None] * int(blank.sum()), dtype=object),
+            "time": pd.Series([None] * int(blank.sum()), dtype=object),
             "column": "(all)",
             "reason": "blank row: every cell is empty",
             "stage": "reader",
         })
+        drops = drops.astype({"column": object, "reason": object, "stage": object})
         frame = frame.loc[~blank].reset_index(drop=True)
         source_rows = source_rows[~blank]
     return ReadResult(frame, source_rows, len(blank), reader, drops=drops, info=info)
@@ -426,16 +586,47 @@ def read_excel(path: Path, *, sheet: str | int = 0, skiprows: int = 0, header: i
         raise ReaderError(f"{path.name!r} is not a readable Excel workbook: {exc}") from exc
     with book:
         names = book.sheet_names
+        if isinstance(sheet, bool) or not isinstance(sheet, str | int):
+            raise ReaderError(
+                f"sheet must be a sheet name or a 0-based position; got {sheet!r}. Sheets of "
+                f"{path.name!r}: {quote_list(names)}."
+            )
         if isinstance(sheet, str) and sheet not in names:
-            raise ReaderError(f"{path.name!r} has no sheet {sheet!r}; sheets: {quote_list(names)}.")
+            hint = close_matches(sheet, names)
+            raise ReaderError(
+                f"{path.name!r} has no sheet {sheet!r}"
+                + (f" (did you mean {', '.join(map(repr, hint))}?)" if hint else "")
+                + f"; sheets: {quote_list(names)}. Pass read_options={{'sheet': <name>}}."
+            )
         if isinstance(sheet, int) and not 0 <= sheet < len(names):
             raise ReaderError(
-                f"{path.name!r} has {len(names)} sheet(s); sheet={sheet} is out of range."
+                f"{path.name!r} has {len(names)} sheet(s) ({quote_list(names)}); sheet={sheet} "
+                f"is out of range: use 0 to {len(names) - 1} or a sheet name."
             )
-        frame = book.parse(sheet, skiprows=skiprows, header=header, dtype=object)
-    frame = frame.dropna(axis=1, how="all") if len(frame) else frame
+        frame = pd.read_excel(book, sheet_name=sheet, skiprows=skiprows, header=header,
+                              dtype=object)
+        if len(frame.columns) != len(set(map(str, frame.columns))) or any(
+            "." in str(c) for c in frame.columns
+        ):  # pandas renames repeated names to 'y.1': look at the header as written
+            raw = pd.read_excel(book, sheet_name=sheet, skiprows=skiprows, header=None,
+                                nrows=header + 1, dtype=object)
+            names = [str(v).strip() for v in raw.iloc[header] if pd.notna(v)] if len(raw) else []
+            dup = sorted({n for n in names if names.count(n) > 1})
+            if dup:
+                raise ReaderError(
+                    f"{path.name!r} (sheet {sheet!r}) has duplicate column names in its "
+                    f"header: {quote_list(dup)}. Rename them so that every column has its own "
+                    "name."
+                )
+    # cells keep their Excel type: numbers stay numbers, text (e.g. "01001") stays text
+    frame = frame.infer_objects()
+    unnamed_empty = [
+        c for c in frame.columns if str(c).startswith("Unnamed:") and frame[c].isna().all()
+    ]
+    frame = frame.drop(columns=unnamed_empty)
     sheet_name = sheet if isinstance(sheet, str) else names[sheet]
-    return _finish(frame, path, "excel", {"sheet": sheet_name, "skiprows": skiprows})
+    return _finish(frame, path, "excel", {"sheet": sheet_name, "skiprows": skiprows,
+                                          "dropped_empty_columns": unnamed_empty})
 
 
 @register_reader(

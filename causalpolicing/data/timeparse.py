@@ -10,7 +10,8 @@ Accepted inputs
 ---------------
 * integers (or integral floats) between 1000 and 2999: years;
 * six-digit integers ``YYYYMM``: months;
-* strings ``"1990"``; ``"2017/01"``, ``"2017-01"``, ``"2017M01"`` (PC-Axis);
+* strings ``"1990"``; ``"2017/01"``, ``"2017-01"``, ``"2017M01"`` (PC-Axis),
+  ``"201701"``;
   ``"2017Q1"``, ``"2017-Q1"``, ``"Q1 2017"``; ISO dates ``"2017-01-31"``;
 * ``datetime64`` values (frequency inferred: all 1 January -> years, all on the
   first of a month -> months, otherwise days) and pandas periods.
@@ -23,7 +24,7 @@ layouts, and ``freq`` to choose the frequency yourself.
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Literal, NoReturn
 
 import numpy as np
 import pandas as pd
@@ -54,6 +55,7 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("Q", re.compile(r"^(?P<y>\d{4})\s*[-/ ]?\s*[Qq](?P<q>[1-4])$")),
     ("Q", re.compile(r"^[Qq](?P<q>[1-4])\s*[-/ ]?\s*(?P<y>\d{4})$")),
     ("M", re.compile(r"^(?P<y>\d{4})\s*(?:[-/]|M|m)\s*(?P<m>\d{1,2})$")),
+    ("M", re.compile(r"^(?P<y>\d{4})(?P<m>\d{2})$")),
     ("D", re.compile(r"^(?P<y>\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2})(?:[T ]00:00(?::00)?)?$")),
 ]
 
@@ -99,17 +101,22 @@ def _convert(per: pd.Series, own: str, freq: str | None, column: str) -> tuple[p
     return per.dt.asfreq(_period_freq(freq)), freq
 
 
-def _fail(column: str, rows: np.ndarray, bad: np.ndarray, values: pd.Series, why: str) -> None:
+def _fail(
+    column: str, rows: np.ndarray, bad: np.ndarray, values: pd.Series, why: str
+) -> NoReturn:
     idx = np.flatnonzero(bad)
     raise TimeParseError(
-        f"Column {column!r} (time): {why} at {describe_rows(rows[idx], list(values.iloc[idx]))}. "
-        "Accepted: years (1990), months ('2017-01', '2017/01', '2017M01'), quarters "
-        "('2017Q1'), ISO dates ('2017-01-31') or datetime values. Fix the values, or pass "
-        "time_format='%d.%m.%Y' (a strptime format) for other layouts."
+        f"Column {column!r} (time): {why}: {describe_rows(rows[idx], list(values.iloc[idx]))}. "
+        "Accepted: years (1990), months ('2017-01', '2017/01', '2017M01', 201701), quarters "
+        "('2017Q1', 'Q1 2017'), ISO dates ('2017-01-31') or datetime values. Fix the values, "
+        "or pass time_format='%d.%m.%Y' (a strptime format) for other layouts."
     )
 
 
 def _from_datetimes(dt: pd.Series, freq: str | None) -> tuple[pd.Series, str]:
+    dt = pd.Series(dt).reset_index(drop=True)
+    if getattr(dt.dt, "tz", None) is not None:
+        dt = dt.dt.tz_localize(None)  # periods carry no time zone; keep the local calendar
     if freq is None:
         if ((dt.dt.month == 1) & (dt.dt.day == 1)).all():
             freq = "Y"
@@ -118,6 +125,11 @@ def _from_datetimes(dt: pd.Series, freq: str | None) -> tuple[pd.Series, str]:
         else:
             freq = "D"
     return dt.dt.to_period(_period_freq(freq)).reset_index(drop=True), freq
+
+
+def _take(per: pd.Series, codes: np.ndarray) -> pd.Series:
+    """Expand per-unique periods back to one per row."""
+    return pd.Series(per.array.take(codes)).reset_index(drop=True)
 
 
 def parse_time(
@@ -140,14 +152,27 @@ def parse_time(
         Source row numbers of ``values``, used in error messages.
     freq
         Force a frequency (``"Y"``, ``"Q"``, ``"M"``, ``"W"``, ``"D"`` or a
-        pandas alias). By default it is inferred from the values.
+        pandas alias). By default it is inferred from the values. Values can be
+        coarsened (dates to months, months to years) but never refined.
     time_format
         A ``strptime`` format for date strings in other layouts, e.g. ``"%d.%m.%Y"``.
 
     Returns
     -------
     periods, freq
-        A ``period`` dtype Series aligned with ``values`` and its frequency code.
+        A ``period`` dtype Series aligned with ``values`` (index ``0..n-1``)
+        and its frequency code.
+
+    Raises
+    ------
+    causalpolicing.exceptions.TimeParseError
+        When values are not periods, mix period types (years and quarters),
+        or ``freq`` asks for a finer frequency than the values hold.
+
+    Notes
+    -----
+    Text values are parsed once per distinct value, so a million rows over a
+    few hundred periods cost little more than the distinct values.
 
     Examples
     --------
@@ -157,6 +182,9 @@ def parse_time(
     ('M', ['2017-01', '2017-02'])
     >>> parse_time(pd.Series([1990, 1991]), column="year")[1]
     'Y'
+    >>> p, f = parse_time(pd.Series(["Q1 2017", "2017-Q2"]), column="quarter", freq="Y")
+    >>> f, [str(x) for x in p]
+    ('Y', ['2017', '2017'])
     """
     if rows is None:
         rows = np.arange(1, len(values) + 1)
@@ -167,80 +195,82 @@ def parse_time(
     dtype = values.dtype
 
     if isinstance(dtype, pd.PeriodDtype):
-        return _convert(values, normalise_freq(dtype.freqstr), freq, column)
+        return _convert(values, normalise_freq(dtype.freq.freqstr), freq, column)
 
     if pd.api.types.is_datetime64_any_dtype(dtype):
         return _from_datetimes(values, freq)
 
+    if pd.api.types.is_bool_dtype(dtype):
+        _fail(column, rows, np.ones(len(values), bool), values, "True/False values are not times")
+
+    if time_format is None and pd.api.types.is_numeric_dtype(dtype):
+        return _parse_numbers(values, column, rows, freq)
+
+    # text, categories or mixed objects: parse each distinct value once
+    codes, uniques = pd.factorize(values)
+    first = np.full(len(uniques), -1, dtype=np.int64)
+    first[codes[::-1]] = np.arange(len(codes))[::-1]  # first row of each distinct value
+    uvalues = pd.Series(np.asarray(uniques, dtype=object))
+    ucol = rows[first]
+
+    def fail_unique(bad_u: np.ndarray, why: str) -> NoReturn:
+        _fail(column, rows, bad_u[codes], values, why)
+
+    text = uvalues.map(_as_text)
     if time_format is not None:
-        parsed = pd.to_datetime(values.astype(str).str.strip(), format=time_format, errors="coerce")
+        parsed = pd.to_datetime(text, format=time_format, errors="coerce")
         bad = parsed.isna().to_numpy()
         if bad.any():
-            _fail(column, rows, bad, values, f"values do not match time_format={time_format!r}")
-        return _from_datetimes(parsed, freq)
+            fail_unique(bad, f"values do not match time_format={time_format!r}")
+        per, found = _from_datetimes(parsed, freq)
+        return _take(per, codes), found
 
-    if pd.api.types.is_bool_dtype(dtype):
-        _fail(column, rows, np.ones(len(values), bool), values, "boolean values are not times")
-
-    if pd.api.types.is_numeric_dtype(dtype):
-        arr = values.to_numpy(dtype=float)
-        integral = np.isfinite(arr) & (np.floor(arr) == arr)
-        if not integral.all():
-            _fail(column, rows, ~integral, values, "non-integer numbers cannot be periods")
-        ints = arr.astype(np.int64)
-        if ((ints >= 1000) & (ints <= 2999)).all():
-            return _convert(_from_ordinals("Y", ints - 1970), "Y",
-                            freq, column)
-        months = ints % 100
-        if ((ints >= 100001) & (ints <= 299912) & (months >= 1) & (months <= 12)).all():
-            per = _from_ordinals("M", (ints // 100 - 1970) * 12 + months - 1)
-            return _convert(per, "M", freq, column)
-        bad = ~((ints >= 1000) & (ints <= 2999))
-        _fail(column, rows, bad, values,
-              "numbers are read as years (1000-2999) or YYYYMM months; these are neither")
-
-    # strings (object or string dtype)
-    text = values.astype(str).str.strip()
     kinds = np.full(len(text), "", dtype=object)
     parts: dict[str, pd.DataFrame] = {}
     for kind, pattern in _PATTERNS:
-        extracted = text.str.extract(pattern)
-        hit = extracted.notna().all(axis=1).to_numpy() & (kinds == "")
-        if hit.any():
-            kinds[hit] = kind
+        todo = kinds == ""
+        if not todo.any():
+            break
+        extracted = text[todo].str.extract(pattern)
+        hit_sub = extracted.notna().all(axis=1).to_numpy()
+        if hit_sub.any():
+            hit_idx = np.flatnonzero(todo)[hit_sub]
+            kinds[hit_idx] = kind
+            sub = extracted.loc[hit_sub].set_axis(hit_idx)
             prev = parts.get(kind)
-            sub = extracted.loc[hit]
             parts[kind] = sub if prev is None else pd.concat([prev, sub])
     unmatched = kinds == ""
     if unmatched.any():
         # last resort: ISO-8601 timestamps with a time part
         parsed = pd.to_datetime(text, format="ISO8601", errors="coerce")
         if parsed.notna().all():
-            return _from_datetimes(parsed, freq)
-        _fail(column, rows, unmatched, values, "values are not recognisable dates or periods")
-    found = sorted(set(kinds))
-    if len(found) > 1:
-        first = {k: int(np.flatnonzero(kinds == k)[0]) for k in found}
+            per, found = _from_datetimes(parsed, freq)
+            return _take(per, codes), found
+        fail_unique(unmatched, "not recognisable dates or periods")
+    found_kinds = sorted(set(kinds), key=lambda k: _RANK[k])
+    if len(found_kinds) > 1:
+        firsts = {k: int(np.flatnonzero(kinds == k)[0]) for k in found_kinds}
         examples = ", ".join(
-            f"{FREQUENCIES[k]} like {values.iloc[i]!r} (row {rows[i]})" for k, i in first.items()
+            f"{FREQUENCIES[k]} like {uvalues.iloc[i]!r} (row {ucol[i]})" for k, i in firsts.items()
         )
         raise TimeParseError(
             f"Column {column!r} (time) mixes period types: {examples}. A panel needs one "
-            "frequency; make the values consistent (e.g. all '2017-01' months)."
+            "frequency; make the values consistent (e.g. all '2017-01' months), or aggregate "
+            "the finer rows first."
         )
-    kind = found[0]
+    kind = found_kinds[0]
     p = parts[kind].sort_index()
     y = p["y"].astype(int).to_numpy()
     if kind == "Y":
-        per = _from_ordinals("Y", y - 1970)
+        ordinals = y - 1970
     elif kind == "Q":
-        per = _from_ordinals("Q", (y - 1970) * 4 + p["q"].astype(int).to_numpy() - 1)
+        ordinals = (y - 1970) * 4 + p["q"].astype(int).to_numpy() - 1
     elif kind == "M":
         m = p["m"].astype(int).to_numpy()
         bad = (m < 1) | (m > 12)
         if bad.any():
-            _fail(column, rows, bad, values, "month numbers must be 1-12")
-        per = _from_ordinals("M", (y - 1970) * 12 + m - 1)
+            fail_unique(bad, "month numbers must be 1-12")
+        ordinals = (y - 1970) * 12 + m - 1
     else:
         m = p["m"].astype(int).to_numpy()
         d = p["d"].astype(int).to_numpy()
@@ -249,6 +279,40 @@ def parse_time(
         )
         bad = dt.isna().to_numpy()
         if bad.any():
-            _fail(column, rows, bad, values, "these are not valid calendar dates")
-        return _from_datetimes(dt, freq)
+            fail_unique(bad, "not valid calendar dates")
+        per, found = _from_datetimes(dt, freq)
+        return _take(per, codes), found
+    per = _from_ordinals(kind, np.asarray(ordinals, dtype=np.int64)[codes])
     return _convert(per, kind, freq, column)
+
+
+def _as_text(value: object) -> str:
+    """One distinct time value as text (integral floats lose their ``.0``)."""
+    if isinstance(value, float | np.floating) and np.isfinite(value) and float(value).is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def _parse_numbers(
+    values: pd.Series, column: str, rows: np.ndarray, freq: str | None
+) -> tuple[pd.Series, str]:
+    """Years (1000-2999) or YYYYMM months given as numbers."""
+    arr = values.to_numpy(dtype=float)
+    integral = np.isfinite(arr) & (np.floor(arr) == arr)
+    if not integral.all():
+        _fail(column, rows, ~integral, values, "non-integer numbers cannot be periods")
+    ints = arr.astype(np.int64)
+    is_year = (ints >= 1000) & (ints <= 2999)
+    if is_year.all():
+        return _convert(_from_ordinals("Y", ints - 1970), "Y", freq, column)
+    months = ints % 100
+    is_month = (ints >= 100001) & (ints <= 299912) & (months >= 1) & (months <= 12)
+    if is_month.all():
+        per = _from_ordinals("M", (ints // 100 - 1970) * 12 + months - 1)
+        return _convert(per, "M", freq, column)
+    if is_year.any() and is_month.any():
+        _fail(column, rows, ~is_year, values,
+              "numbers mix years (e.g. 2017) and YYYYMM months (e.g. 201701); these are not years")
+    bad = ~is_month if is_month.any() else ~is_year
+    _fail(column, rows, bad, values,
+          "numbers must be years (1000-2999) or YYYYMM months (e.g. 201701); these are neither")
