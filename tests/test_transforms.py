@@ -957,3 +957,14 @@ def test_history_chain_and_roles_on_transformed_column(annual):
 def test_with_roles_rejects_unknown_transformed_column(annual):
     with pytest.raises(ColumnNotFoundError, match="'x_lag1' not in the panel"):
         annual.with_roles(treatment="x_lag1")
+
+
+def test_summary_of_aggregated_panel_states_the_aggregation() -> None:
+    monthly = cp.datasets.load("simulated_crackdown")
+    yearly = monthly.aggregate(to="Y", rules={
+        "row": "first", "col": "first", "crackdown": "max", "neighbour_of_target": "max",
+        "police_hours": "sum", "public_consumption": "sum"})
+    summary = yearly.summary()
+    assert summary.aggregated_from == "M"
+    assert f"aggregated from M to years: {len(yearly)} rows in panel" in str(summary)
+    assert monthly.summary().aggregated_from is None

@@ -112,6 +112,10 @@ class PanelMetadata:
     n_source_rows: int
     reader_info: Mapping[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.reader_info, MappingProxyType):
+            object.__setattr__(self, "reader_info", MappingProxyType(dict(self.reader_info)))
+
     def as_dict(self) -> dict[str, Any]:
         """Plain-dict form (for provenance and reports)."""
         return {
@@ -149,12 +153,15 @@ class Panel:
     --------
     >>> import pandas as pd
     >>> import causalpolicing as cp
+    >>> import warnings
     >>> df = pd.DataFrame({"canton": ["ZH", "ZH", "BE", "BE"], "year": [2000, 2001] * 2,
     ...                    "deaths": [10, 12, 5, 7], "offences": [3.1, 3.5, 2.0, 2.4]})
-    >>> panel = cp.load_panel(df, unit="canton", time="year", outcome="deaths",
-    ...                       treatment="offences")            # doctest: +SKIP
-    >>> len(panel), panel.freq, panel.outcome_kinds["deaths"]   # doctest: +SKIP
-    (4, 'Y', 'count')
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore", cp.exceptions.FewUnitsWarning)  # 2 units only
+    ...     panel = cp.load_panel(df, unit="canton", time="year", outcome="deaths",
+    ...                           treatment="offences")
+    >>> len(panel), panel.freq, panel.outcome_kinds["deaths"], list(panel.units)
+    (4, 'Y', 'count', ['BE', 'ZH'])
     """
 
     __slots__ = (
@@ -443,9 +450,9 @@ class Panel:
         Examples
         --------
         >>> import causalpolicing as cp
-        >>> s = cp.datasets.load("simulated_cantons").summary()   # doctest: +SKIP
-        >>> s.n_units, s.balanced                                   # doctest: +SKIP
-        (26, True)
+        >>> s = cp.datasets.load("simulated_cantons").summary()
+        >>> s.n_units, s.n_periods, s.balanced, s.n_dropped
+        (26, 33, True, 0)
         """
         from .summary import summarise
 
@@ -562,6 +569,7 @@ class PanelSummary:
     roles: Mapping[str, Any]
     drop_reasons: pd.DataFrame
     source: str
+    aggregated_from: str | None = None
 
     def __str__(self) -> str:
         lines = [
@@ -569,8 +577,7 @@ class PanelSummary:
             f"  {self.n_units} units x {self.n_periods} {FREQUENCIES[self.freq]} "
             f"({self.first_period} to {self.last_period}), {self.n_rows} rows; "
             f"{'balanced' if self.balanced else 'unbalanced'}",
-            f"  source rows: {self.n_source_rows} = {self.n_rows} in panel + "
-            f"{self.n_dropped} dropped",
+            self._accounting_line(),
             f"  roles: {dict(self.roles)}",
         ]
         if len(self.gaps):
@@ -589,6 +596,14 @@ class PanelSummary:
             lines.append("  treatment variation (SD; within = after removing unit means):")
             lines.append(_indent(self.variation.to_string(index=False, float_format=_fmt), 4))
         return "\n".join(lines)
+
+    def _accounting_line(self) -> str:
+        if self.aggregated_from is None:
+            return (f"  source rows: {self.n_source_rows} = {self.n_rows} in panel + "
+                    f"{self.n_dropped} dropped")
+        return (f"  source rows: {self.n_source_rows}; aggregated from {self.aggregated_from} "
+                f"to {FREQUENCIES[self.freq]}: {self.n_rows} rows in panel, {self.n_dropped} "
+                "source rows dropped (see drop_log)")
 
     def _repr_html_(self) -> str:
         parts = [f"<pre>{html.escape(str(self))}</pre>"]
@@ -612,6 +627,7 @@ class PanelSummary:
             "roles": dict(self.roles),
             "drop_reasons": self.drop_reasons.to_dict("records"),
             "source": self.source,
+            "aggregated_from": self.aggregated_from,
         }
 
 

@@ -168,6 +168,9 @@ def summarise(panel: Panel) -> PanelSummary:
         roles=panel.roles.as_dict(),
         drop_reasons=reasons,
         source=panel.metadata.source,
+        aggregated_from=next(
+            (str(r.params["from"]) for r in panel.history if r.name == "aggregate"), None
+        ),
     )
 
 
