@@ -968,3 +968,15 @@ def test_summary_of_aggregated_panel_states_the_aggregation() -> None:
     assert summary.aggregated_from == "M"
     assert f"aggregated from M to years: {len(yearly)} rows in panel" in str(summary)
     assert monthly.summary().aggregated_from is None
+
+
+def test_with_roles_rejects_unknown_covariate_with_column_not_found() -> None:
+    panel = cp.datasets.load("simulated_cantons")
+    with pytest.raises(cp.exceptions.ColumnNotFoundError, match="unemploymnet"):
+        panel.with_roles(covariates=["unemploymnet"])
+
+
+def test_with_roles_rejects_text_covariate() -> None:
+    panel = cp.datasets.load("simulated_cantons")
+    with pytest.raises(cp.exceptions.NonNumericError, match="canton_name"):
+        panel.with_roles(covariates=["canton_name"])

@@ -436,7 +436,19 @@ class Panel:
             new = replace(new, clusters=tuple(clusters))
         missing = [c for c in new.numeric + new.clusters if c not in frame.columns]
         if missing:
-            raise RoleError(f"Column(s) {missing} are not in the panel; columns: {list(frame.columns)}.")
+            from ..exceptions import ColumnNotFoundError
+
+            raise ColumnNotFoundError(
+                f"Column(s) {missing} are not in the panel; columns: {list(frame.columns)}."
+            )
+        text = [c for c in new.numeric if not pd.api.types.is_numeric_dtype(frame[c])]
+        if text:
+            from ..exceptions import NonNumericError
+
+            raise NonNumericError(
+                f"Column(s) {text} must be numeric to serve as exposure or covariates; they hold "
+                "text. Load them as numeric roles with load_panel so text cells are reported."
+            )
         params = {k: v for k, v in {
             "outcome": outcome, "treatment": treatment, "exposure": exposure,
             "covariates": covariates, "clusters": clusters,
