@@ -1,0 +1,53 @@
+"""Estimators: one per module, each returning a results object of the common contract.
+
+Estimator functions named like their module (``feols`` in ``feols.py``) are
+imported eagerly: otherwise importing the submodule would shadow the function.
+Post-estimation helpers are imported on first use.
+
+>>> import causalpolicing as cp
+>>> cp.estimators.FEOLS("y ~ x | unit").formula.fe_names
+('unit',)
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from .between import between
+from .feols import FEOLS, FEOLSResults, feols
+from .fepois import FEPoisson, FEPoissonResults, fepois
+from .first_difference import first_difference
+
+# public name -> module that defines it (imported on first use)
+_EXPORTS: dict[str, str] = {
+    "effect_at": ".effects",
+    "lincom": ".effects",
+    "rate_ratios": ".effects",
+}
+
+__all__ = [
+    "FEOLS",
+    "FEOLSResults",
+    "FEPoisson",
+    "FEPoissonResults",
+    "between",
+    "effect_at",
+    "feols",
+    "fepois",
+    "first_difference",
+    "lincom",
+    "rate_ratios",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(_EXPORTS[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'causalpolicing.estimators' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS})

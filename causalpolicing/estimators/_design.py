@@ -1,0 +1,283 @@
+"""Model matrices from a parsed formula and a DataFrame, with a drop log.
+
+Rows with a missing or non-finite value in any variable the model uses
+(outcome, regressors, instruments, fixed effects, weights, cluster and time
+variables), rows a whitelisted function cannot take (``log`` of zero), rows with
+zero weight and (optionally) fixed-effect singletons are dropped, and every one
+of them is recorded in the drop log: one row per dropped row and responsible
+column, with the reason. Nothing is dropped silently and the input is never
+modified.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ..data._messages import close_matches
+from ..exceptions import FormulaError, SingletonWarning, SpecError
+from ..formula import Factor, Formula, Term
+from ._demean import drop_singletons, factorize, recode
+
+__all__ = ["Design", "build_design", "DROP_LOG_COLUMNS"]
+
+DROP_LOG_COLUMNS = ["row", "source_row", "column", "reason"]
+
+_FUNCS = {
+    "log": (np.log, lambda v: v <= 0, "log of a non-positive value"),
+    "log1p": (np.log1p, lambda v: v <= -1, "log1p of a value <= -1"),
+    "exp": (np.exp, lambda v: np.zeros(len(v), dtype=bool), ""),
+    "sqrt": (np.sqrt, lambda v: v < 0, "sqrt of a negative value"),
+    "abs": (np.abs, lambda v: np.zeros(len(v), dtype=bool), ""),
+}
+
+
+@dataclass(frozen=True)
+class Design:
+    """Model matrices of the rows kept (all arrays are new, C-contiguous float64)."""
+
+    y: np.ndarray
+    exog: np.ndarray
+    exog_names: tuple[str, ...]
+    endog: np.ndarray
+    endog_names: tuple[str, ...]
+    instruments: np.ndarray
+    instrument_names: tuple[str, ...]
+    fe_codes: tuple[np.ndarray, ...]
+    fe_names: tuple[str, ...]
+    weights: np.ndarray | None
+    extra_codes: dict[str, np.ndarray]
+    row_labels: pd.Index
+    positions: np.ndarray
+    dropped: pd.DataFrame
+    n_singletons: int
+
+
+def _numeric(data: pd.DataFrame, col: str, role: str) -> np.ndarray:
+    s = data[col]
+    if pd.api.types.is_bool_dtype(s.dtype):
+        return s.astype(float).to_numpy(dtype=float, na_value=np.nan)
+    if not pd.api.types.is_numeric_dtype(s.dtype):
+        raise FormulaError(
+            f"Column {col!r} ({role}) is not numeric (dtype {s.dtype}). Put categorical "
+            "variables in the fixed-effects part of the formula ('y ~ x | category') or "
+            "create numeric dummies first."
+        )
+    return s.to_numpy(dtype=float, na_value=np.nan)
+
+
+class _Log:
+    """Collects (position, column, reason) of bad rows, vectorised."""
+
+    def __init__(self, n: int) -> None:
+        self.bad = np.zeros(n, dtype=bool)
+        self.parts: list[tuple[np.ndarray, str, str]] = []
+
+    def add(self, mask: np.ndarray, column: str, reason: str) -> None:
+        if mask.any():
+            self.parts.append((np.flatnonzero(mask), column, reason))
+            self.bad |= mask
+
+
+def _eval_factor(f: Factor, data: pd.DataFrame, cache: dict[str, np.ndarray], log: _Log,
+                 role: str) -> np.ndarray:
+    if f.column not in cache:
+        v = _numeric(data, f.column, role)
+        log.add(np.isnan(v), f.column, "missing value")
+        log.add(np.isinf(v), f.column, "infinite value")
+        cache[f.column] = v
+    v = cache[f.column]
+    if f.func is None:
+        return v
+    fn, bad_fn, reason = _FUNCS[f.func]
+    with np.errstate(all="ignore"):
+        bad = bad_fn(v) & ~np.isnan(v)
+        out = fn(v)
+    log.add(bad, f.name, reason)
+    log.add(np.isinf(out) & ~bad & np.isfinite(v), f.name, "overflow to infinity")
+    return out
+
+
+def _eval_terms(terms: Sequence[Term], data: pd.DataFrame, cache: dict[str, np.ndarray],
+                log: _Log, role: str) -> np.ndarray:
+    cols = []
+    for t in terms:
+        v = _eval_factor(t.factors[0], data, cache, log, role)
+        for f in t.factors[1:]:
+            v = v * _eval_factor(f, data, cache, log, role)
+        cols.append(v)
+    n = len(data)
+    return np.column_stack(cols) if cols else np.empty((n, 0))
+
+
+def _check_columns(data: pd.DataFrame, cols: Sequence[str], what: str) -> None:
+    for c in cols:
+        if c not in data.columns:
+            hint = close_matches(c, data.columns)
+            raise FormulaError(
+                f"The data have no column {c!r} (used in the {what}). "
+                + (f"Did you mean {', '.join(map(repr, hint))}? " if hint else "")
+                + f"Available columns: {', '.join(map(str, list(data.columns)[:20]))}"
+                + (" ..." if len(data.columns) > 20 else "")
+            )
+
+
+def build_design(
+    formula: Formula,
+    data: pd.DataFrame,
+    *,
+    weights: str | None = None,
+    extra: Sequence[str] = (),
+    singletons: str = "drop",
+    source_rows: np.ndarray | None = None,
+) -> Design:
+    """Build the model matrices of ``formula`` on ``data``.
+
+    Parameters
+    ----------
+    formula
+        A parsed formula.
+    data
+        The data (not modified).
+    weights
+        Name of an analytic-weights column (positive; zero-weight rows are dropped).
+    extra
+        Further columns whose missing values drop rows and whose integer codes are
+        returned in ``extra_codes`` (cluster and time variables).
+    singletons
+        ``"drop"`` (default) or ``"keep"`` fixed-effect singletons.
+    source_rows
+        Source row numbers to record in the drop log (e.g. from a Panel).
+    """
+    if not isinstance(data, pd.DataFrame):
+        raise SpecError(f"data must be a pandas DataFrame or a Panel; got {type(data).__name__}.")
+    if singletons not in ("drop", "keep"):
+        raise SpecError(f"singletons must be 'drop' or 'keep'; got {singletons!r}.")
+    n = len(data)
+    _check_columns(data, formula.depvar.columns, "dependent variable")
+    for terms, what in ((formula.exog, "regressors"), (formula.endog, "endogenous regressors"),
+                        (formula.instruments, "instruments")):
+        for t in terms:
+            _check_columns(data, t.columns, what)
+    for fe in formula.fixed_effects:
+        _check_columns(data, fe, "fixed effects")
+    if weights is not None:
+        if not isinstance(weights, str):
+            raise SpecError(f"weights must be a column name; got {type(weights).__name__}.")
+        _check_columns(data, [weights], "weights")
+    for c in extra:
+        if c not in data.columns:
+            hint = close_matches(c, data.columns)
+            raise SpecError(
+                f"The data have no column {c!r} (cluster or time variable of vcov). "
+                + (f"Did you mean {', '.join(map(repr, hint))}?" if hint else "")
+            )
+
+    log = _Log(n)
+    cache: dict[str, np.ndarray] = {}
+    y = _eval_terms([formula.depvar], data, cache, log, "dependent variable")[:, 0]
+    exog = _eval_terms(formula.exog, data, cache, log, "regressor")
+    endog = _eval_terms(formula.endog, data, cache, log, "endogenous regressor")
+    instr = _eval_terms(formula.instruments, data, cache, log, "instrument")
+    w = None
+    if weights is not None:
+        w = _numeric(data, weights, "weights")
+        log.add(np.isnan(w), weights, "missing weight")
+        finite = np.where(np.isnan(w), 1.0, w)
+        if np.any(finite < 0) or np.any(np.isinf(finite)):
+            bad = np.flatnonzero((finite < 0) | np.isinf(finite))[:5]
+            raise SpecError(
+                f"weights column {weights!r} has negative or infinite values (rows "
+                f"{list(data.index[bad])}); analytic weights must be positive and finite."
+            )
+        log.add(finite == 0, weights, "zero weight")
+    fe_raw: list[np.ndarray] = []
+    for fe in formula.fixed_effects:
+        for c in fe:
+            log.add(data[c].isna().to_numpy(), c, "missing fixed-effect value")
+        codes, _ = factorize([data[c] for c in fe] if len(fe) > 1 else data[fe[0]])
+        fe_raw.append(codes)
+    extra_raw: dict[str, pd.Series] = {}
+    for c in dict.fromkeys(extra):
+        log.add(data[c].isna().to_numpy(), c, "missing cluster/time value")
+        extra_raw[c] = data[c]
+
+    keep = ~log.bad
+    n_singletons = 0
+    fe_names = formula.fe_names
+    if fe_raw and singletons == "drop":
+        pos_kept = np.flatnonzero(keep)
+        k2 = drop_singletons([c[keep] for c in fe_raw])
+        n_singletons = int((~k2).sum())
+        if n_singletons:
+            single = np.zeros(n, dtype=bool)
+            single[pos_kept[~k2]] = True
+            log.parts.append((np.flatnonzero(single), " + ".join(fe_names),
+                              "fixed-effect singleton"))
+            keep &= ~single
+            warnings.warn(
+                f"{n_singletons} fixed-effect singleton row(s) dropped (a level of "
+                f"{' + '.join(fe_names)} with one observation fits that row exactly and "
+                "carries no information on the slopes). They are listed in results.dropped "
+                "(reason 'fixed-effect singleton'); pass singletons='keep' to keep them.",
+                SingletonWarning,
+                stacklevel=4,
+            )
+    positions = np.flatnonzero(keep)
+    if len(positions) == 0:
+        raise SpecError(
+            "No rows are left after dropping missing values"
+            + (" and singletons" if n_singletons else "")
+            + "; see which columns are missing in the data."
+        )
+    all_kept = len(positions) == n
+    fe_codes = tuple(c if all_kept else recode(c[positions]) for c in fe_raw)
+    single_fe = {fe[0]: codes for fe, codes in zip(formula.fixed_effects, fe_codes, strict=True)
+                 if len(fe) == 1}
+    extra_codes = {
+        c: single_fe[c] if c in single_fe else factorize(s.iloc[positions] if not all_kept else s)[0]
+        for c, s in extra_raw.items()
+    }
+
+    # the drop log
+    if log.parts:
+        pos = np.concatenate([p for p, _, _ in log.parts])
+        cols = np.concatenate([np.full(len(p), c, dtype=object) for p, c, _ in log.parts])
+        reasons = np.concatenate([np.full(len(p), r, dtype=object) for p, _, r in log.parts])
+        order = np.argsort(pos, kind="stable")
+        pos, cols, reasons = pos[order], cols[order], reasons[order]
+        dropped = pd.DataFrame({
+            "row": data.index[pos],
+            "source_row": (source_rows[pos] if source_rows is not None
+                           else np.full(len(pos), pd.NA, dtype=object)),
+            "column": cols,
+            "reason": reasons,
+        })
+    else:
+        dropped = pd.DataFrame({c: pd.Series(dtype=object) for c in DROP_LOG_COLUMNS})
+
+    def take(a: np.ndarray) -> np.ndarray:
+        # read-only downstream: no copy when every row is kept
+        return np.ascontiguousarray(a if all_kept else a[positions], dtype=float)
+
+    return Design(
+        y=take(y),
+        exog=take(exog),
+        exog_names=tuple(t.name for t in formula.exog),
+        endog=take(endog),
+        endog_names=tuple(t.name for t in formula.endog),
+        instruments=take(instr),
+        instrument_names=tuple(t.name for t in formula.instruments),
+        fe_codes=fe_codes,
+        fe_names=fe_names,
+        weights=None if w is None else take(w),
+        extra_codes=extra_codes,
+        row_labels=data.index[positions],
+        positions=positions,
+        dropped=dropped,
+        n_singletons=n_singletons,
+    )

@@ -1,0 +1,786 @@
+r"""Linear models with fixed effects: OLS, weighted least squares and 2SLS.
+
+The model
+
+.. math::
+
+    y_{it} = x_{it}'\beta + \alpha_{g_1(it)} + \gamma_{g_2(it)} + \dots + \varepsilon_{it}
+
+is estimated by the within transformation (fixed effects are projected out,
+see :mod:`causalpolicing.estimators._demean`) followed by least squares on the
+demeaned data (Frisch-Waugh-Lovell). With endogenous regressors,
+``y ~ w | fe | x ~ z``, two-stage least squares uses the exogenous regressors
+and the excluded instruments as instruments.
+
+Collinear regressors, and regressors absorbed by the fixed effects, are
+dropped with a :class:`~causalpolicing.exceptions.CollinearityWarning`: a
+column is dropped when its within sum of squares is below ``collin_tol``
+(1e-10) times its sum of squares around the mean (absorbed by the fixed
+effects), or when the part of it not explained by the earlier columns is below
+``collin_tol`` times its within sum of squares (collinear; checked column by
+column in formula order by an incremental Cholesky factorisation, so later
+columns are dropped first, as in fixest).
+
+Examples
+--------
+>>> import causalpolicing as cp
+>>> import numpy as np, pandas as pd
+>>> rng = np.random.default_rng(0)
+>>> df = pd.DataFrame({"unit": np.repeat(np.arange(60), 10), "year": np.tile(np.arange(10), 60)})
+>>> df["x"] = rng.normal(size=len(df))
+>>> df["y"] = 2.0 * df["x"] + df["unit"] * 0.1 + rng.normal(size=len(df))
+>>> res = cp.feols("y ~ x | unit + year", df, vcov={"CRV1": "unit"})
+>>> round(float(res.params["x"]), 2), res.nobs, res.n_clusters, res.cov_type
+(2.05, 600, 60, 'CRV1 by unit')
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..exceptions import AssumptionWarning, CollinearityWarning, EstimationError, SpecError
+from ..formula import Formula, parse_formula
+from ..inference.vcov import (
+    VcovInput,
+    VcovRequest,
+    VcovResult,
+    check_ssc,
+    compute_vcov,
+    parse_vcov,
+)
+from ..results import BaseResults
+from ._demean import DEFAULT_TOL, demean
+from ._design import Design, build_design
+
+__all__ = ["FEOLS", "FEOLSResults", "feols", "COLLIN_TOL", "WEAK_IV_F"]
+
+#: Relative tolerance of the collinearity / absorption checks.
+COLLIN_TOL = 1e-10
+#: Rule-of-thumb threshold for weak instruments (effective or partial F).
+WEAK_IV_F = 10.0
+
+
+def _is_panel(data: Any) -> bool:
+    from ..data.panel import Panel
+
+    return isinstance(data, Panel)
+
+
+# ---------------------------------------------------------------- linear algebra
+def _select_columns(
+    mat: np.ndarray, raw_ss: np.ndarray, names: tuple[str, ...], has_fe: bool,
+    protected: int = 0, tol: float = COLLIN_TOL,
+) -> tuple[list[int], dict[str, str]]:
+    """Indices of linearly independent columns (in order) and why others were dropped."""
+    gram = mat.T @ mat
+    keep: list[int] = []
+    why: dict[str, str] = {}
+    chol = np.zeros((0, 0))
+    for j in range(mat.shape[1]):
+        gjj = gram[j, j]
+        if has_fe and j >= protected and gjj <= tol * raw_ss[j]:
+            why[names[j]] = "absorbed by the fixed effects"
+            continue
+        if gjj <= 0:
+            why[names[j]] = "zero after transformation"
+            continue
+        if keep:
+            lvec = np.linalg.solve(chol, gram[keep, j])
+            r = gjj - float(lvec @ lvec)
+        else:
+            lvec = np.zeros(0)
+            r = gjj
+        if r <= tol * gjj:
+            why[names[j]] = "collinear with " + ", ".join(names[i] for i in keep)
+            continue
+        m = len(keep)
+        new = np.zeros((m + 1, m + 1))
+        new[:m, :m] = chol
+        new[m, :m] = lvec
+        new[m, m] = np.sqrt(r)
+        chol = new
+        keep.append(j)
+    return keep, why
+
+
+def _inv_psd(a: np.ndarray) -> np.ndarray:
+    low = np.linalg.cholesky(a)
+    inv_low = np.linalg.solve(low, np.eye(a.shape[0]))
+    return inv_low.T @ inv_low
+
+
+def _two_sls(x: np.ndarray, z: np.ndarray, y: np.ndarray) -> np.ndarray:
+    zz = z.T @ z
+    zx = z.T @ x
+    pi = np.linalg.solve(zz, zx)
+    xhat_x = zx.T @ pi
+    return np.linalg.solve(xhat_x, pi.T @ (z.T @ y))
+
+
+# ---------------------------------------------------------------------- results
+class FEOLSResults(BaseResults):
+    """Results of :class:`FEOLS` (the results contract plus fixed-effects and IV details).
+
+    Beyond :class:`~causalpolicing.results.BaseResults`: ``fixed_effects``,
+    ``first_stage`` (IV), ``collinear`` (dropped regressors), ``r2``,
+    ``within_r2`` and :meth:`with_cov`.
+    """
+
+    __slots__ = ("_fe_table", "_first_stage", "_collinear", "_store")
+
+    def __init__(self, *, fe_table: pd.DataFrame, first_stage: pd.DataFrame | None,
+                 collinear: Mapping[str, str], store: dict[str, Any], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        object.__setattr__(self, "_fe_table", fe_table.copy())
+        object.__setattr__(self, "_first_stage", None if first_stage is None
+                           else first_stage.copy())
+        object.__setattr__(self, "_collinear", dict(collinear))
+        object.__setattr__(self, "_store", store)
+
+    @property
+    def fixed_effects(self) -> pd.DataFrame:
+        """Fixed effects: ``name`` and ``levels`` (after dropping rows), a copy."""
+        return self._fe_table.copy()
+
+    @property
+    def first_stage(self) -> pd.DataFrame | None:
+        """IV first-stage diagnostics, one row per endogenous regressor (``None`` for OLS).
+
+        Columns: ``endog``, ``partial_f`` (Wald statistic of the excluded instruments
+        divided by their number, with the model's covariance), ``df_num``,
+        ``df_denom`` (``None``: chi-squared based), ``p_value``, ``effective_f``
+        (Olea-Pflueger, one endogenous regressor only, robust covariance when the
+        model's is iid), ``cragg_donald_f`` (Cragg-Donald minimum-eigenvalue F of
+        all endogenous regressors jointly, iid-based, the same on every row),
+        ``coefficients`` (dict of excluded-instrument coefficients). Not computed:
+        Kleibergen-Paap rk statistics, Sanderson-Windmeijer conditional F.
+        """
+        return None if self._first_stage is None else self._first_stage.copy()
+
+    @property
+    def collinear(self) -> dict[str, str]:
+        """Regressors dropped as collinear or absorbed, with the reason."""
+        return dict(self._collinear)
+
+    @property
+    def r2(self) -> float:
+        """R-squared (fixed effects included in the fit)."""
+        return float(self._fit_stats["r2"])
+
+    @property
+    def within_r2(self) -> float:
+        """R-squared of the within (demeaned) regression."""
+        return float(self._fit_stats["within_r2"])
+
+    @property
+    def ssc(self) -> str:
+        """Small-sample convention used for the covariance."""
+        return str(self._spec["ssc"])
+
+    def with_cov(self, vcov: str | Mapping[str, Any], *, ssc: str | None = None,
+                 data: pd.DataFrame | None = None) -> FEOLSResults:
+        """The same estimates with another covariance (a new results object, no refit).
+
+        Parameters
+        ----------
+        vcov
+            As in :func:`feols`.
+        ssc
+            Small-sample convention (default: the one of this fit).
+        data
+            The data frame the model was fit on; needed only when clustering by a
+            column the fit did not use (cluster variables and fixed effects are stored).
+
+        Examples
+        --------
+        >>> import causalpolicing as cp, numpy as np, pandas as pd
+        >>> rng = np.random.default_rng(1)
+        >>> df = pd.DataFrame({"g": np.repeat(np.arange(50), 4), "x": rng.normal(size=200)})
+        >>> df["y"] = df["x"] + rng.normal(size=200)
+        >>> res = cp.feols("y ~ x | g", df, vcov="iid")
+        >>> res.with_cov({"CRV1": "g"}).cov_type
+        'CRV1 by g'
+        """
+        req = parse_vcov(vcov)
+        ssc_ = check_ssc(ssc if ssc is not None else self.ssc)
+        st = self._store
+        codes = _codes_for(req, st, data)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            vr = compute_vcov(req, st["vcov_input"], ssc=ssc_, cluster_codes=codes,
+                              time_codes=codes.get(req.time) if req.time else None)
+        msgs = _reissue(caught)
+        spec = self.spec
+        spec.update({"vcov": req.as_spec(), "ssc": ssc_, "vcov_source": "with_cov"})
+        return _make_results(self, vr, spec, extra_warnings=msgs)
+
+
+def _codes_for(req: VcovRequest, st: dict[str, Any], data: pd.DataFrame | None
+               ) -> dict[str, np.ndarray]:
+    from ._demean import factorize
+
+    needed = list(req.clusters) + ([req.time] if req.time else [])
+    out: dict[str, np.ndarray] = {}
+    for c in needed:
+        if c in st["codes"]:
+            out[c] = st["codes"][c]
+            continue
+        if data is None:
+            raise SpecError(
+                f"The fit did not store column {c!r}; pass the data it was fit on: "
+                f"res.with_cov(..., data=df). Stored: {sorted(st['codes'])}."
+            )
+        frame = data.to_frame() if _is_panel(data) else data
+        if len(frame) != st["n_input"] or c not in frame.columns:
+            raise SpecError(
+                f"data must be the frame the model was fit on ({st['n_input']} rows) and "
+                f"contain {c!r}."
+            )
+        values = frame[c].iloc[st["positions"]]
+        if values.isna().any():
+            raise SpecError(
+                f"Column {c!r} is missing for {int(values.isna().sum())} estimation rows; "
+                "refit with it in vcov= so those rows are dropped consistently."
+            )
+        out[c] = factorize(values)[0]
+    return out
+
+
+def _reissue(caught: list[warnings.WarningMessage], stacklevel: int = 3) -> list[str]:
+    """Issue recorded warnings again, pointing at the caller; return their messages."""
+    msgs = []
+    for w in caught:
+        msgs.append(str(w.message))
+        warnings.warn(w.message, w.category, stacklevel=stacklevel)
+    return msgs
+
+
+def _make_results(prev: FEOLSResults, vr: VcovResult, spec: dict[str, Any],
+                  extra_warnings: list[str]) -> FEOLSResults:
+    names = list(prev._params.index)
+    st = prev._store
+    fit_stats = dict(prev._fit_stats)
+    return FEOLSResults(
+        params=prev._params,
+        cov=pd.DataFrame(vr.cov, index=names, columns=names),
+        nobs=prev.nobs,
+        df_inference=vr.df,
+        cov_type=vr.label,
+        estimator=prev.estimator,
+        spec=spec,
+        n_clusters=_ncl(vr),
+        fit_stats=fit_stats,
+        dropped=prev._dropped,
+        warnings=tuple(st["fit_warnings"]) + tuple(vr.notes) + tuple(
+            m for m in extra_warnings if m not in vr.notes),
+        fe_table=prev._fe_table,
+        first_stage=prev._first_stage,
+        collinear=prev._collinear,
+        store=st,
+    )
+
+
+def relabel(res: FEOLSResults, estimator: str, spec_update: Mapping[str, Any],
+            dropped: pd.DataFrame | None = None) -> FEOLSResults:
+    """A copy of ``res`` with another estimator name, extra spec entries and optionally
+    another drop log (for wrappers such as the between and first-difference estimators)."""
+    spec = res.spec
+    spec.update(spec_update)
+    return FEOLSResults(
+        params=res._params, cov=res._cov, nobs=res.nobs, df_inference=res.df_inference,
+        cov_type=res.cov_type, estimator=estimator, spec=spec, n_clusters=res.n_clusters,
+        fit_stats=dict(res._fit_stats), dropped=res._dropped if dropped is None else dropped,
+        warnings=res.warnings,
+        fe_table=res._fe_table, first_stage=res._first_stage, collinear=res._collinear,
+        store=res._store,
+    )
+
+
+def _ncl(vr: VcovResult) -> int | tuple[int, ...] | None:
+    if vr.n_clusters is None:
+        return None
+    return vr.n_clusters[0] if len(vr.n_clusters) == 1 else vr.n_clusters
+
+
+# -------------------------------------------------------------------- estimator
+class FEOLS:
+    """OLS / WLS / 2SLS with any number of fixed effects.
+
+    Settings go in the constructor; :meth:`fit` takes the data and returns a
+    frozen :class:`FEOLSResults`. ``fit`` never modifies the estimator or the data.
+
+    Parameters
+    ----------
+    formula
+        ``"y ~ x + w | fe1 + fe2"``, ``"y ~ w | fe | x1 + x2 ~ z1 + z2"`` (IV),
+        ``"y ~ x"`` (no fixed effects, intercept included); see
+        :mod:`causalpolicing.formula`.
+    vcov
+        Covariance (see :mod:`causalpolicing.inference.vcov`): ``"iid"``,
+        ``"hetero"``, ``"HC3"``, ``{"CRV1": "unit"}``, ``{"CRV1": "unit+year"}``,
+        ``{"CRV3": "unit"}``, ``{"DK": "year"}``. Default ``None``: for a
+        :class:`~causalpolicing.Panel`, CRV1 by its declared cluster column or else
+        its unit; for a DataFrame, CRV1 by the first fixed effect (as fixest), or
+        ``"iid"`` without fixed effects. ``spec["vcov_source"]`` records which.
+    weights
+        Column of analytic weights (WLS).
+    ssc
+        Small-sample convention: ``"fixest"`` (default), ``"stata_xtreg"``,
+        ``"stata_areg"``, ``"linearmodels"``, ``"none"``.
+    singletons
+        ``"drop"`` (default, as fixest) or ``"keep"`` fixed-effect singletons.
+    tol
+        Convergence tolerance of the within transformation.
+    collin_tol
+        Relative tolerance of the collinearity checks.
+
+    Notes
+    -----
+    Terms are reported in the order: ``Intercept`` (only without fixed effects),
+    exogenous regressors in formula order, then endogenous regressors (as
+    pyfixest). P-values and intervals use the t distribution with the
+    covariance's degrees of freedom (clusters minus one when clustered, the
+    residual degrees of freedom otherwise; as fixest), see
+    :mod:`causalpolicing.inference.vcov`. Missing values, zero weights and
+    singletons are dropped and listed in ``results.dropped``; collinear or absorbed
+    regressors are dropped and listed in ``results.collinear``.
+    """
+
+    def __init__(
+        self,
+        formula: str | Formula,
+        *,
+        vcov: str | Mapping[str, Any] | None = None,
+        weights: str | None = None,
+        ssc: str = "fixest",
+        singletons: str = "drop",
+        tol: float = DEFAULT_TOL,
+        collin_tol: float = COLLIN_TOL,
+    ) -> None:
+        self._formula = parse_formula(formula)
+        self._vcov = None if vcov is None else parse_vcov(vcov)
+        if weights is not None and not isinstance(weights, str):
+            raise SpecError(f"weights must be a column name; got {type(weights).__name__}.")
+        self._weights = weights
+        self._ssc = check_ssc(ssc)
+        if singletons not in ("drop", "keep"):
+            raise SpecError(f"singletons must be 'drop' or 'keep'; got {singletons!r}.")
+        self._singletons = singletons
+        if not (isinstance(tol, float) and 0 < tol < 1):
+            raise SpecError(f"tol must be a float in (0, 1); got {tol!r}.")
+        if not (isinstance(collin_tol, float) and 0 < collin_tol < 1):
+            raise SpecError(f"collin_tol must be a float in (0, 1); got {collin_tol!r}.")
+        self._tol = tol
+        self._collin_tol = collin_tol
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if hasattr(self, "_collin_tol"):
+            raise AttributeError("FEOLS settings are fixed; create a new estimator instead.")
+        object.__setattr__(self, name, value)
+
+    @property
+    def formula(self) -> Formula:
+        return self._formula
+
+    def __repr__(self) -> str:
+        v = None if self._vcov is None else self._vcov.as_spec()
+        return (f"FEOLS({str(self._formula)!r}, vcov={v!r}, weights={self._weights!r}, "
+                f"ssc={self._ssc!r}, singletons={self._singletons!r})")
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, data: pd.DataFrame | Any) -> FEOLSResults:
+        """Estimate the model on ``data`` (a DataFrame or a Panel)."""
+        return self._fit_and_warn(data, stacklevel=4)
+
+    def _fit_and_warn(self, data: Any, stacklevel: int) -> FEOLSResults:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            out = self._fit(data)
+        msgs = _reissue(caught, stacklevel)
+        object.__setattr__(out, "_warnings", tuple(msgs))
+        out._store["fit_warnings"] = [m for m in msgs if m not in out._store["vcov_notes"]]
+        return out
+
+    def _default_vcov(self, data: Any) -> tuple[VcovRequest, str]:
+        if self._vcov is not None:
+            return self._vcov, "user"
+        if _is_panel(data):
+            col = data.clusters[0] if data.clusters else data.unit
+            return VcovRequest("CRV1", (col,)), (
+                f"default for a Panel: CRV1 clustered by {'declared cluster' if data.clusters else 'unit'} "
+                f"{col!r}")
+        f = self._formula
+        if f.fixed_effects and len(f.fixed_effects[0]) == 1:
+            col = f.fixed_effects[0][0]
+            return VcovRequest("CRV1", (col,)), (
+                f"default with fixed effects (as fixest): CRV1 clustered by the first fixed "
+                f"effect {col!r}")
+        if f.fixed_effects:
+            return VcovRequest("iid"), (
+                "default: iid (the first fixed effect is an interaction; pass "
+                "vcov={'CRV1': column} to cluster)")
+        return VcovRequest("iid"), "default without fixed effects: iid"
+
+    def _fit(self, data: Any) -> FEOLSResults:
+        f = self._formula
+        req, vcov_source = self._default_vcov(data)
+        if _is_panel(data):
+            frame = data.to_frame(source_row=True)
+            source_rows = frame.pop("source_row").to_numpy()
+        elif isinstance(data, pd.DataFrame):
+            frame, source_rows = data, None
+        else:
+            raise SpecError(f"data must be a pandas DataFrame or a Panel; got {type(data).__name__}.")
+        extra = list(req.clusters) + ([req.time] if req.time else [])
+        d = build_design(f, frame, weights=self._weights, extra=extra,
+                         singletons=self._singletons, source_rows=source_rows)
+        return self._estimate(d, req, vcov_source, n_input=len(frame))
+
+    def _estimate(self, d: Design, req: VcovRequest, vcov_source: str, n_input: int
+                  ) -> FEOLSResults:
+        f = self._formula
+        n = len(d.y)
+        has_fe = bool(d.fe_codes)
+        add_const = f.intercept and not has_fe
+        exog = d.exog
+        exog_names = d.exog_names
+        if add_const:
+            exog = np.column_stack([np.ones(n), exog])
+            exog_names = ("Intercept", *exog_names)
+        kx, ke, kz = exog.shape[1], d.endog.shape[1], d.instruments.shape[1]
+        raw = np.column_stack([d.y, exog, d.endog, d.instruments])
+        w = d.weights
+        sw = None if w is None else np.sqrt(w)
+        names_all = ("__y__", *exog_names, *d.endog_names, *d.instrument_names)
+        within, dinfo = demean(raw, d.fe_codes, w, tol=self._tol, names=names_all)
+        if sw is not None:
+            within = within * sw[:, None]
+        # sums of squares around the (weighted) mean of the raw columns, for absorption checks
+        if w is None:
+            if has_fe:
+                raw_ss = np.empty(raw.shape[1])
+                for j in range(raw.shape[1]):
+                    dev = raw[:, j] - raw[:, j].mean()
+                    raw_ss[j] = np.einsum("i,i->", dev, dev)
+            else:
+                raw_ss = np.ones(raw.shape[1])
+        else:
+            mean = (w[:, None] * raw).sum(axis=0) / w.sum()
+            raw_ss = (w[:, None] * (raw - mean) ** 2).sum(axis=0)
+
+        yw = within[:, 0]
+        xcols = list(range(1, 1 + kx + ke))
+        x_names = (*exog_names, *d.endog_names)
+        keep_x, why = _select_columns(within[:, xcols], raw_ss[xcols], x_names, has_fe,
+                                      tol=self._collin_tol)
+        # endogenous regressors must not be dropped silently in IV
+        dropped_endog = [nm for nm in d.endog_names if nm in why]
+        if dropped_endog:
+            raise EstimationError(
+                f"The endogenous regressor(s) {dropped_endog} are collinear with the exogenous "
+                f"regressors or absorbed by the fixed effects ({why}); the model is not identified."
+            )
+        if not keep_x:
+            raise EstimationError(
+                "No regressor is left to estimate"
+                + (f" (dropped: {why})" if why else "")
+                + "; the fixed effects absorb everything."
+            )
+        if why:
+            warnings.warn(
+                "Regressor(s) dropped: " + "; ".join(f"{k} ({v})" for k, v in why.items())
+                + ". Their coefficients are not identified; they are listed in "
+                "results.collinear.",
+                CollinearityWarning,
+                stacklevel=4,
+            )
+        kept_exog = [j for j in keep_x if j < kx]
+        if keep_x == list(range(keep_x[0], keep_x[0] + len(keep_x))):
+            xw = within[:, 1 + keep_x[0]:1 + keep_x[-1] + 1]  # a view, no copy
+        else:
+            xw = within[:, [1 + j for j in keep_x]]
+        param_names = [x_names[j] for j in keep_x]
+        zw = None
+        first_stage = None
+        if ke:
+            zcols_ex = [1 + j for j in kept_exog]
+            zcols_in = list(range(1 + kx + ke, 1 + kx + ke + kz))
+            zmat = within[:, zcols_ex + zcols_in]
+            znames = (*[exog_names[j] for j in kept_exog], *d.instrument_names)
+            keep_z, why_z = _select_columns(
+                zmat, raw_ss[zcols_ex + zcols_in], znames, has_fe,
+                protected=0, tol=self._collin_tol)
+            bad_z = [nm for nm in znames[len(zcols_ex):] if nm in why_z]
+            if bad_z:
+                warnings.warn(
+                    f"Instrument(s) dropped: {'; '.join(f'{k} ({why_z[k]})' for k in bad_z)}.",
+                    CollinearityWarning, stacklevel=4)
+            n_excl = sum(1 for j in keep_z if j >= len(zcols_ex))
+            if n_excl < ke:
+                raise EstimationError(
+                    f"The model is under-identified: {ke} endogenous regressor(s) "
+                    f"{list(d.endog_names)} but only {n_excl} usable excluded instrument(s). "
+                    "Add instruments."
+                )
+            zw = zmat[:, keep_z]
+            excl_idx = [i for i, j in enumerate(keep_z) if j >= len(zcols_ex)]
+            excl_names = [znames[keep_z[i]] for i in excl_idx]
+
+        # estimation
+        if zw is None:
+            gram = xw.T @ xw
+            bread = _inv_psd(gram)
+            beta = bread @ (xw.T @ yw)
+            regressors = xw
+        else:
+            zz = zw.T @ zw
+            pi = np.linalg.solve(zz, zw.T @ xw)
+            xhat = zw @ pi
+            bread = _inv_psd(xhat.T @ xhat)
+            beta = bread @ (xhat.T @ yw)
+            regressors = xhat
+        resid = yw - xw @ beta
+
+        # fixed-effect bookkeeping
+        from ._demean import fe_dof
+
+        dof_fe, levels = fe_dof(list(d.fe_codes))
+        k = len(beta)
+        rss = float(resid @ resid)
+        y_raw = d.y
+        if w is None:
+            tss = float(((y_raw - y_raw.mean()) ** 2).sum()) if (f.intercept or has_fe) \
+                else float((y_raw**2).sum())
+        else:
+            tss = float((w * (y_raw - (w * y_raw).sum() / w.sum()) ** 2).sum()) \
+                if (f.intercept or has_fe) else float((w * y_raw**2).sum())
+        tss_within = float(yw @ yw)
+        df_resid = n - k - dof_fe
+        fit_stats = {
+            "r2": 1 - rss / tss if tss > 0 else np.nan,
+            "adj_r2": (1 - (rss / tss) * (n - 1) / df_resid) if tss > 0 and df_resid > 0
+            else np.nan,
+            "within_r2": (1 - rss / tss_within) if has_fe and tss_within > 0 else np.nan,
+            "rmse": float(np.sqrt(rss / (w.sum() if w is not None else n))),
+            "rss": rss,
+            "df_resid": int(df_resid),
+            "fixed_effects": " + ".join(d.fe_names) if has_fe else "",
+            "demean_iterations": max(dinfo.iterations) if dinfo.iterations else 0,
+        }
+        if df_resid <= 0:
+            raise EstimationError(
+                f"No residual degrees of freedom: {n} observations, {k} slopes and {dof_fe} "
+                "fixed-effect parameters."
+            )
+
+        # jackknife refits for CRV3
+        fe_codes = d.fe_codes
+        tol = self._tol
+        raw_x_idx = [1 + j for j in keep_x]
+        raw_z_idx = ([1 + j for j in kept_exog] + list(range(1 + kx + ke, 1 + kx + ke + kz)))
+        z_keep_idx = None if zw is None else [raw_z_idx[j] for j in keep_z]
+
+        def refit_within(mask: np.ndarray) -> np.ndarray:
+            xm, ym = xw[mask], yw[mask]
+            if zw is None:
+                return np.linalg.solve(xm.T @ xm, xm.T @ ym)
+            return _two_sls(xm, zw[mask], ym)
+
+        def refit_full(mask: np.ndarray) -> np.ndarray:
+            cols = [0, *raw_x_idx] + ([] if z_keep_idx is None else z_keep_idx)
+            sub = raw[mask][:, cols]
+            codes = [c[mask] for c in fe_codes]
+            wm = None if w is None else w[mask]
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                dm, _ = demean(sub, codes, wm, tol=tol)
+            if wm is not None:
+                dm = dm * np.sqrt(wm)[:, None]
+            ym, xm = dm[:, 0], dm[:, 1:1 + len(raw_x_idx)]
+            if z_keep_idx is None:
+                return np.linalg.solve(xm.T @ xm, xm.T @ ym)
+            return _two_sls(xm, dm[:, 1 + len(raw_x_idx):], ym)
+
+        vin = VcovInput(
+            regressors=regressors, resid=resid, bread=bread, params=beta,
+            fe_codes=tuple(fe_codes), fe_names=d.fe_names, fe_dof_exact=dof_fe,
+            is_iv=zw is not None, jackknife=refit_full, nested_fast_jackknife=refit_within,
+        )
+        codes: dict[str, np.ndarray] = dict(d.extra_codes)
+        for name, c in zip(d.fe_names, fe_codes, strict=True):
+            codes.setdefault(name, c)
+        vr = compute_vcov(req, vin, ssc=self._ssc, cluster_codes=codes,
+                          time_codes=codes.get(req.time) if req.time else None)
+
+        if zw is not None:
+            first_stage = self._first_stage(
+                xw, zw, d.endog_names, param_names, excl_idx, excl_names, req, vin, codes,
+                kept_exog_n=len(kept_exog))
+
+        spec = {
+            "formula": str(f),
+            "vcov": req.as_spec(),
+            "vcov_source": vcov_source,
+            "ssc": self._ssc,
+            "weights": self._weights,
+            "singletons": self._singletons,
+            "tol": self._tol,
+            "collin_tol": self._collin_tol,
+            "fixed_effects": list(d.fe_names),
+            "depvar": f.depvar.name,
+        }
+        fe_table = pd.DataFrame({"name": list(d.fe_names), "levels": list(levels)})
+        store = {
+            "vcov_input": vin, "codes": codes, "positions": d.positions, "n_input": n_input,
+            "fit_warnings": [], "vcov_notes": list(vr.notes),
+        }
+        return FEOLSResults(
+            params=pd.Series(beta, index=param_names),
+            cov=pd.DataFrame(vr.cov, index=param_names, columns=param_names),
+            nobs=n,
+            df_inference=vr.df,
+            cov_type=vr.label,
+            estimator=("FE-2SLS" if has_fe else "2SLS") if zw is not None
+            else ("FEOLS" if has_fe else "OLS"),
+            spec=spec,
+            n_clusters=_ncl(vr),
+            fit_stats=fit_stats,
+            dropped=d.dropped,
+            warnings=(),
+            fe_table=fe_table,
+            first_stage=first_stage,
+            collinear=why,
+            store=store,
+        )
+
+    def _first_stage(
+        self, xw: np.ndarray, zw: np.ndarray, endog_names: tuple[str, ...],
+        param_names: list[str], excl_idx: list[int], excl_names: list[str],
+        req: VcovRequest, vin: VcovInput, codes: dict[str, np.ndarray], kept_exog_n: int,
+    ) -> pd.DataFrame:
+        zz_inv = _inv_psd(zw.T @ zw)
+        rows = []
+        q = len(excl_idx)
+        cd_f = self._cragg_donald(xw, zw, endog_names, param_names, excl_idx, kept_exog_n,
+                                  vin.fe_dof_exact)
+        for name in endog_names:
+            xj = xw[:, param_names.index(name)]
+            pi = zz_inv @ (zw.T @ xj)
+            v = xj - zw @ pi
+            fs_in = VcovInput(regressors=zw, resid=v, bread=zz_inv, params=pi,
+                              fe_codes=vin.fe_codes, fe_names=vin.fe_names,
+                              fe_dof_exact=vin.fe_dof_exact)
+            fs_req = req if req.name != "CRV3" else VcovRequest("CRV1", req.clusters)
+            vr = compute_vcov(fs_req, fs_in, ssc=self._ssc, cluster_codes=codes,
+                              time_codes=codes.get(req.time) if req.time else None, warn=False)
+            b = pi[excl_idx]
+            cov_b = vr.cov[np.ix_(excl_idx, excl_idx)]
+            wald = float(b @ np.linalg.solve(cov_b, b))
+            fstat = wald / q
+            from scipy import special
+
+            if vr.df is None:
+                pval = float(special.chdtrc(q, wald))
+                df_denom = None
+            else:
+                pval = float(special.fdtrc(q, vr.df, fstat))
+                df_denom = int(vr.df)
+            eff_f = np.nan
+            if len(endog_names) == 1:
+                # Olea-Pflueger effective F: instruments partialled on the exogenous regressors
+                zex = zw[:, :kept_exog_n]
+                zin = zw[:, excl_idx]
+                if kept_exog_n:
+                    zin = zin - zex @ np.linalg.lstsq(zex, zin, rcond=None)[0]
+                rob = fs_req if fs_req.name != "iid" else VcovRequest("HC1")
+                vr_r = vr if rob is fs_req else compute_vcov(
+                    rob, fs_in, ssc=self._ssc, cluster_codes=codes,
+                    time_codes=codes.get(req.time) if req.time else None, warn=False)
+                sig = vr_r.cov[np.ix_(excl_idx, excl_idx)]
+                qzz = zin.T @ zin
+                eff_f = float(b @ qzz @ b / np.trace(sig @ qzz))
+            rows.append({"endog": name, "partial_f": fstat, "df_num": q, "df_denom": df_denom,
+                         "p_value": pval, "effective_f": eff_f, "cragg_donald_f": cd_f,
+                         "coefficients": dict(zip(excl_names, map(float, b), strict=True))})
+            if len(endog_names) == 1 and eff_f < WEAK_IV_F:
+                warnings.warn(
+                    f"Weak instruments for {name}: effective F = {eff_f:.2f} < {WEAK_IV_F:g} "
+                    "(rule of thumb of Staiger-Stock; Olea-Pflueger 2013 give a 5% critical "
+                    "value of about 23 for a 10% worst-case bias). 2SLS estimates and their "
+                    "standard errors are unreliable; consider weak-IV-robust inference "
+                    "(Anderson-Rubin).",
+                    AssumptionWarning, stacklevel=5)
+            elif len(endog_names) > 1 and fstat < WEAK_IV_F:
+                warnings.warn(
+                    f"Weak instruments for {name}: partial F = {fstat:.2f} < {WEAK_IV_F:g} "
+                    "(rule of thumb). With several endogenous regressors the partial F per "
+                    "regressor can overstate strength; see also the Cragg-Donald F.",
+                    AssumptionWarning, stacklevel=5)
+        if len(endog_names) > 1 and cd_f < WEAK_IV_F:
+            warnings.warn(
+                f"Weak instruments: Cragg-Donald minimum-eigenvalue F = {cd_f:.2f} < "
+                f"{WEAK_IV_F:g} (rule of thumb; compare with the Stock-Yogo critical values "
+                f"for {len(endog_names)} endogenous regressors and {q} instruments). It "
+                "assumes iid errors; a Kleibergen-Paap statistic is not computed yet.",
+                AssumptionWarning, stacklevel=5)
+        return pd.DataFrame(rows)
+
+    @staticmethod
+    def _cragg_donald(xw: np.ndarray, zw: np.ndarray, endog_names: tuple[str, ...],
+                      param_names: list[str], excl_idx: list[int], kept_exog_n: int,
+                      fe_dof: int) -> float:
+        """Cragg-Donald minimum-eigenvalue F (Stock and Yogo 2005), iid-based.
+
+        With one endogenous regressor it equals the iid partial F.
+        """
+        x = xw[:, [param_names.index(nm) for nm in endog_names]]
+        z = zw[:, excl_idx]
+        if kept_exog_n:
+            zex = zw[:, :kept_exog_n]
+            proj = np.linalg.lstsq(zex, np.column_stack([x, z]), rcond=None)[0]
+            xz = np.column_stack([x, z]) - zex @ proj
+            x, z = xz[:, :x.shape[1]], xz[:, x.shape[1]:]
+        n, m, q = x.shape[0], x.shape[1], z.shape[1]
+        coef = np.linalg.lstsq(z, x, rcond=None)[0]
+        fitted = z @ coef
+        resid = x - fitted
+        df = n - kept_exog_n - q - fe_dof
+        sigma_vv = resid.T @ resid / df
+        vals, vecs = np.linalg.eigh(sigma_vv)
+        inv_sqrt = (vecs / np.sqrt(vals)) @ vecs.T
+        g = inv_sqrt @ (fitted.T @ fitted) @ inv_sqrt / q
+        return float(np.linalg.eigvalsh(g)[0]) if m else float("nan")
+
+
+def feols(
+    formula: str | Formula,
+    data: pd.DataFrame | Any,
+    *,
+    vcov: str | Mapping[str, Any] | None = None,
+    weights: str | None = None,
+    ssc: str = "fixest",
+    singletons: str = "drop",
+    tol: float = DEFAULT_TOL,
+    collin_tol: float = COLLIN_TOL,
+) -> FEOLSResults:
+    """Fit a linear model with fixed effects (OLS, WLS or 2SLS): ``FEOLS(...).fit(data)``.
+
+    See :class:`FEOLS` for the parameters and :mod:`causalpolicing.inference.vcov`
+    for the covariance types and small-sample conventions.
+
+    Examples
+    --------
+    >>> import causalpolicing as cp
+    >>> panel = cp.datasets.load("simulated_cantons")
+    >>> res = cp.feols(f"{panel.outcome} ~ {panel.treatment} | {panel.unit} + {panel.time}", panel)
+    >>> res.spec["vcov_source"].startswith("default for a Panel")
+    True
+    """
+    est = FEOLS(formula, vcov=vcov, weights=weights, ssc=ssc, singletons=singletons, tol=tol,
+                collin_tol=collin_tol)
+    return est._fit_and_warn(data, stacklevel=5)
