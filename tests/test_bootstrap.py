@@ -1,0 +1,629 @@
+"""Tests of the wild cluster bootstrap (causalpolicing.inference.bootstrap).
+
+References
+----------
+* ``brute``: the definition, run draw by draw in this file: the regression with
+  explicit fixed-effect dummies is re-fit on every bootstrap sample
+  ``y* = X b + u * v_g`` and its CRV1 t statistic computed. Same draws as ours,
+  so bootstrap t statistics must agree to 1e-8 (relative).
+* ``wildboottest`` 0.3.2 (``WildboottestCL`` / ``wildboottest``) on a statsmodels
+  OLS with the fixed effects as dummies: with full enumeration (Rademacher, 2^G
+  below B, both programs enumerate) and with its own draws replayed, p-values
+  agree exactly and the bootstrap t statistics to 1e-8; with independent draws,
+  within 3.5 standard errors of the difference of two Monte Carlo p-values,
+  sqrt(2 p (1 - p) / B).
+* ``pyfixest`` 0.60 ``Feols.wildboottest`` (slow tests; it passes dummies to wildboottest).
+* Size: under a true null the WCR rejection rate at 5% lies within 3 binomial
+  standard errors of 0.05.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import causalpolicing as cp
+from causalpolicing.estimators._demean import demean, factorize
+from causalpolicing.exceptions import SpecError
+from causalpolicing.inference import bootstrap as bs
+from causalpolicing.inference.bootstrap import BootstrapResult, _wild_core, wild_bootstrap
+
+
+# ------------------------------------------------------------------ helpers
+def make_panel(n_units: int, n_years: int, seed: int, beta: float = 0.0) -> pd.DataFrame:
+    """Units nested in states; sectors cross units; heteroskedastic, clustered errors."""
+    rng = np.random.default_rng(seed)
+    df = pd.DataFrame({"unit": np.repeat(np.arange(n_units), n_years),
+                       "year": np.tile(np.arange(n_years), n_units)})
+    df["state"] = df["unit"] // 2
+    df["sector"] = rng.integers(0, 3, size=len(df))
+    df["x"] = rng.normal(size=len(df)) + rng.normal(size=n_units)[df["unit"]]
+    df["w"] = rng.normal(size=len(df))
+    df["z"] = df["x"] + rng.normal(size=len(df))
+    df["wt"] = rng.uniform(0.5, 2.0, size=len(df))
+    df["y"] = (beta * df["x"] + 0.3 * df["w"] + rng.normal(size=n_units)[df["unit"]]
+               + rng.normal(size=n_years)[df["year"]]
+               + rng.normal(size=len(df)) * (1 + df["unit"] % 3))
+    return df
+
+
+def fit(df: pd.DataFrame, formula: str, **kw) -> cp.estimators.feols.FEOLSResults:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return cp.feols(formula, df, **kw)
+
+
+def within(df: pd.DataFrame, fes: list[str], wcol: str | None = None):
+    codes = [factorize(df[f])[0] for f in fes]
+    w = None if wcol is None else df[wcol].to_numpy()
+    dm, _ = demean(df[["y", "x", "w"]].to_numpy(), codes, w)
+    if w is not None:
+        dm = dm * np.sqrt(w)[:, None]
+    return dm[:, 1:], dm[:, 0], codes
+
+
+def dummies(df: pd.DataFrame, fes: list[str]) -> np.ndarray:
+    cols = [df[["x", "w"]].to_numpy()]
+    for i, f in enumerate(fes):
+        d = pd.get_dummies(df[f], dtype=float).to_numpy()
+        cols.append(d if i == 0 else d[:, 1:])
+    return np.column_stack(cols)
+
+
+def brute(xfull, y, cl, v, j, r, impose_null, c):
+    """Bootstrap t statistics by re-fitting the dummy regression on every sample."""
+    bread = np.linalg.pinv(xfull.T @ xfull)
+    bhat = bread @ xfull.T @ y
+    if impose_null:
+        keep = [i for i in range(xfull.shape[1]) if i != j]
+        x1 = xfull[:, keep]
+        b1 = np.linalg.lstsq(x1, y - r * xfull[:, j], rcond=None)[0]
+        btil = np.insert(b1, j, r)
+    else:
+        btil = bhat
+    util = y - xfull @ btil
+    ystar = (xfull @ btil)[:, None] + util[:, None] * v.T[cl]          # n x B
+    bstar = bread @ xfull.T @ ystar                                      # k x B
+    ustar = ystar - xfull @ bstar
+    g = cl.max() + 1
+    out = np.empty(v.shape[0])
+    for b in range(v.shape[0]):
+        scores = np.zeros((g, xfull.shape[1]))
+        np.add.at(scores, cl, xfull * ustar[:, b][:, None])
+        var = c * (bread @ scores.T @ scores @ bread)[j, j]
+        out[b] = (bstar[j, b] - (r if impose_null else bhat[j])) / np.sqrt(var)
+    return out
+
+
+def wbt_model(df: pd.DataFrame, fes: list[str]):
+    import statsmodels.api as sm
+
+    xd = pd.DataFrame(dummies(df, fes))
+    xd.columns = ["x", "w"] + [f"d{i}" for i in range(xd.shape[1] - 2)]
+    return sm.OLS(df["y"].to_numpy(), xd)
+
+
+@pytest.fixture(scope="module")
+def panel10() -> pd.DataFrame:
+    return make_panel(10, 8, seed=10, beta=0.0)
+
+
+@pytest.fixture(scope="module")
+def res10(panel10):
+    return fit(panel10, "y ~ x + w | unit + year", vcov={"CRV1": "unit"})
+
+
+# ------------------------------------------------------- exact: brute force
+BRUTE_CASES = {
+    "WCR-unit+year": (["unit", "year"], "unit", None, True, 0.0),
+    "WCU-unit+year": (["unit", "year"], "unit", None, False, 0.0),
+    "WCR-r=0.4": (["unit", "year"], "unit", None, True, 0.4),
+    "WCR-unit-only": (["unit"], "unit", None, True, 0.0),
+    "WCR-year-only": (["year"], "unit", None, True, 0.0),
+    "WCR-two-nested-one-crossed": (["unit", "state", "sector"], "state", None, True, 0.0),
+    "WCR-weighted": (["unit", "year"], "unit", "wt", True, 0.0),
+    "WCU-weighted-r=-0.2": (["unit", "year"], "unit", "wt", False, -0.2),
+}
+
+
+@pytest.mark.parametrize("case", list(BRUTE_CASES), ids=list(BRUTE_CASES))
+def test_core_equals_brute_force_dummy_regression(case):
+    fes, clname, wcol, imp, r = BRUTE_CASES[case]
+    df = make_panel(12, 6, seed=3, beta=0.2)
+    x, y, codes = within(df, fes, wcol)
+    cl = factorize(df[clname])[0]
+    g = cl.max() + 1
+    v = np.random.default_rng(5).choice([-1.0, 1.0], size=(60, g))
+    sw = None if wcol is None else np.sqrt(df[wcol].to_numpy())
+    out = _wild_core(x, y, cl, 0, r=r, impose_null=imp, fe_codes=codes, draws=v, ci=False,
+                     sqrt_w=sw, ssc_factor=1.3)
+    xf = dummies(df, fes)
+    yf = df["y"].to_numpy()
+    if sw is not None:
+        xf, yf = xf * sw[:, None], yf * sw
+    ref = brute(xf, yf, cl, v, 0, r, imp, 1.3)
+    np.testing.assert_allclose(out["t_boot"], ref, rtol=1e-8, atol=1e-10)
+
+
+def test_core_without_fe_correction_differs_when_fe_not_nested():
+    df = make_panel(12, 6, seed=3, beta=0.2)
+    x, y, codes = within(df, ["unit", "year"])
+    cl = factorize(df["unit"])[0]
+    v = np.random.default_rng(5).choice([-1.0, 1.0], size=(60, 12))
+    exact = _wild_core(x, y, cl, 0, fe_codes=codes, draws=v, ci=False)
+    approx = _wild_core(x, y, cl, 0, fe_codes=codes, draws=v, ci=False, fe_correction=False)
+    assert np.max(np.abs(exact["t_boot"] - approx["t_boot"])) > 1e-3
+
+
+def test_core_skips_correction_for_many_crossed_levels(monkeypatch):
+    df = make_panel(12, 6, seed=3, beta=0.2)
+    x, y, codes = within(df, ["unit", "year"])
+    cl = factorize(df["unit"])[0]
+    v = np.random.default_rng(5).choice([-1.0, 1.0], size=(60, 12))
+    monkeypatch.setattr(bs, "MAX_CROSSED_LEVELS", 5)
+    out = _wild_core(x, y, cl, 0, fe_codes=codes, draws=v, ci=False)
+    approx = _wild_core(x, y, cl, 0, fe_codes=codes, draws=v, ci=False, fe_correction=False)
+    np.testing.assert_array_equal(out["t_boot"], approx["t_boot"])
+    assert out["notes"] == ["The fixed effects not nested in the clusters have 6 levels (more "
+                            "than 5): the bootstrap ran on the within-transformed data without "
+                            "re-absorbing them in each draw (module notes)."]
+
+
+def test_core_chunking_does_not_change_statistics(monkeypatch):
+    df = make_panel(12, 6, seed=4)
+    x, y, codes = within(df, ["unit", "year"])
+    cl = factorize(df["unit"])[0]
+    v = np.random.default_rng(6).choice([-1.0, 1.0], size=(500, 12))
+    whole = _wild_core(x, y, cl, 0, fe_codes=codes, draws=v)
+    monkeypatch.setattr(bs, "CHUNK_ELEMENTS", 12 * 7)
+    chunked = _wild_core(x, y, cl, 0, fe_codes=codes, draws=v)
+    np.testing.assert_allclose(chunked["t_boot"], whole["t_boot"], rtol=1e-12)
+    assert chunked["p_value"] == whole["p_value"]
+    np.testing.assert_allclose(chunked["conf_int"], whole["conf_int"], rtol=1e-9)
+
+
+# ------------------------------------------------------- the results interface
+def test_wild_bootstrap_equals_core_on_within_arrays(panel10, res10):
+    boot = wild_bootstrap(res10, "x", reps=500, weights="webb", seed=11)
+    x, y, codes = within(panel10, ["unit", "year"])
+    core = _wild_core(x, y, factorize(panel10["unit"])[0], 0, reps=500, weights="webb",
+                      seed=11, fe_codes=codes)
+    # the core's default small-sample factor differs from the fit's: t scale only
+    np.testing.assert_allclose(boot.t_boot / boot.t_stat, core["t_boot"] / core["t_stat"],
+                               rtol=1e-8)
+    assert boot.p_value == core["p_value"]
+    np.testing.assert_allclose(boot.conf_int, core["conf_int"], rtol=1e-7)
+
+
+@pytest.mark.parametrize("ssc", ["fixest", "stata_xtreg", "stata_areg", "linearmodels", "none"])
+def test_t_stat_and_se_equal_crv1_of_the_fit(panel10, ssc):
+    res = fit(panel10, "y ~ x + w | unit + year", vcov={"CRV1": "unit"}, ssc=ssc)
+    boot = wild_bootstrap(res, "w", reps=99, seed=1, ci=False)
+    assert boot.t_stat == pytest.approx(float(res.tstats["w"]), rel=1e-10)
+    assert boot.std_error == pytest.approx(float(res.std_errors["w"]), rel=1e-10)
+    assert boot.estimate == pytest.approx(float(res.params["w"]), rel=1e-12)
+
+
+def test_t_stat_is_crv1_when_fit_used_crv3(panel10):
+    res = fit(panel10, "y ~ x + w | unit + year", vcov={"CRV3": "unit"})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        crv1 = res.with_cov({"CRV1": "unit"})
+    boot = wild_bootstrap(res, "x", reps=99, seed=1, ci=False)
+    assert boot.cluster == "unit"
+    assert boot.t_stat == pytest.approx(float(crv1.tstats["x"]), rel=1e-10)
+
+
+def test_t_stat_against_r(res10):
+    boot = wild_bootstrap(res10, "x", reps=99, seed=1, ci=False, r=0.5)
+    expected = (float(res10.params["x"]) - 0.5) / float(res10.std_errors["x"])
+    assert boot.t_stat == pytest.approx(expected, rel=1e-10)
+    assert boot.r == 0.5
+
+
+def test_all_fields_of_the_result(res10):
+    boot = wild_bootstrap(res10, "x", reps=1024, seed=2, level=0.9)
+    assert boot.param == "x"
+    assert boot.estimate == pytest.approx(float(res10.params["x"]))
+    assert boot.std_error == pytest.approx(float(res10.std_errors["x"]))
+    assert boot.r == 0.0
+    assert boot.t_stat == pytest.approx(float(res10.tstats["x"]))
+    assert 0.0 <= boot.p_value <= 1.0
+    assert boot.conf_int[0] < boot.estimate < boot.conf_int[1]
+    assert boot.level == 0.9
+    assert boot.reps == 1024
+    assert boot.weights == "rademacher"
+    assert boot.impose_null is True
+    assert boot.n_clusters == 10
+    assert boot.enumerated is True
+    assert boot.seed == 2
+    assert boot.cluster == "unit"
+    assert boot.p_type == "symmetric"
+    assert boot.notes[0].startswith("Full enumeration: all 2^10 = 1024")
+    assert boot.notes[1].startswith("Only 1024 distinct Rademacher draws")
+    assert len(boot.notes) == 2
+    assert boot.t_boot.shape == (1024,)
+    assert not boot.t_boot.flags.writeable
+
+
+def test_result_is_frozen(res10):
+    boot = wild_bootstrap(res10, "x", reps=99, seed=2, ci=False)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        boot.p_value = 0.0  # type: ignore[misc]
+
+
+def test_tidy_row(res10):
+    boot = wild_bootstrap(res10, "x", reps=199, seed=2, weights="webb")
+    tidy = boot.tidy()
+    assert list(tidy.columns) == ["term", "estimate", "std_error", "statistic", "p_value",
+                                  "conf_low", "conf_high"]
+    row = tidy.iloc[0]
+    assert (row["term"], row["estimate"], row["std_error"], row["statistic"], row["p_value"],
+            row["conf_low"], row["conf_high"]) == (
+        "x", boot.estimate, boot.std_error, boot.t_stat, boot.p_value, *boot.conf_int)
+    assert len(tidy) == 1
+
+
+def test_repr_names_method_and_numbers(res10):
+    boot = wild_bootstrap(res10, "x", reps=199, seed=2, weights="webb", impose_null=False)
+    text = repr(boot)
+    assert text.startswith("<BootstrapResult WCU webb, 10 clusters, 199 draws: x = ")
+    assert f"p (symmetric, H0: x = 0) = {boot.p_value:.4f}" in text
+    assert "95% CI [" in text
+
+
+def test_repr_without_ci(res10):
+    boot = wild_bootstrap(res10, "x", reps=99, seed=2, ci=False)
+    assert repr(boot).endswith("no CI>")
+    assert np.isnan(boot.conf_int).all()
+
+
+# ------------------------------------------------------------- determinism
+@pytest.mark.parametrize("weights", ["rademacher", "webb", "mammen"])
+def test_same_seed_same_result(res10, weights):
+    a = wild_bootstrap(res10, "x", reps=300, weights=weights, seed=42)
+    b = wild_bootstrap(res10, "x", reps=300, weights=weights, seed=42)
+    assert a == b
+    np.testing.assert_array_equal(a.t_boot, b.t_boot)
+
+
+@pytest.mark.parametrize("weights", ["rademacher", "webb", "mammen"])
+def test_other_seed_other_draws(res10, weights):
+    a = wild_bootstrap(res10, "x", reps=300, weights=weights, seed=42, ci=False)
+    b = wild_bootstrap(res10, "x", reps=300, weights=weights, seed=43, ci=False)
+    assert not np.array_equal(a.t_boot, b.t_boot)
+
+
+def test_progress_bar_gives_same_result(res10):
+    a = wild_bootstrap(res10, "x", reps=300, weights="webb", seed=42, progress=True)
+    b = wild_bootstrap(res10, "x", reps=300, weights="webb", seed=42)
+    assert a == b
+
+
+# ------------------------------------------------------------- weights, draws
+@pytest.mark.parametrize(
+    ("weights", "support"),
+    [("rademacher", [-1.0, 1.0]),
+     ("webb", sorted([-np.sqrt(1.5), -1.0, -np.sqrt(0.5), np.sqrt(0.5), 1.0, np.sqrt(1.5)])),
+     ("mammen", [-(np.sqrt(5) - 1) / 2, (np.sqrt(5) + 1) / 2])],
+    ids=["rademacher", "webb", "mammen"])
+def test_draws_have_mean_zero_variance_one(weights, support):
+    v = bs._draw(np.random.default_rng(0), weights, 4000, 50)
+    np.testing.assert_allclose(np.unique(v), support, rtol=1e-12)
+    # mean 0 and variance 1 within 5 standard errors of 200,000 draws
+    assert abs(v.mean()) < 5 * v.std() / np.sqrt(v.size)
+    assert abs(np.mean(v**2) - 1) <= 5 * np.sqrt(np.var(v**2) / v.size) + 1e-12
+
+
+def test_enumeration_lists_every_sign_vector_once():
+    v = bs._enumerate(0, 2**6, 6)
+    assert v.shape == (64, 6)
+    assert len({tuple(row) for row in v}) == 64
+    assert set(np.unique(v)) == {-1.0, 1.0}
+
+
+@pytest.mark.parametrize(("reps", "weights", "enumerated", "used"),
+                         [(1024, "rademacher", True, 1024), (1023, "rademacher", False, 1023),
+                          (9999, "rademacher", True, 1024), (9999, "webb", False, 9999)],
+                         ids=["2^G=reps", "2^G>reps", "2^G<reps", "webb-never"])
+def test_full_enumeration_rule(res10, reps, weights, enumerated, used):
+    boot = wild_bootstrap(res10, "x", reps=reps, weights=weights, seed=1, ci=False)
+    assert boot.enumerated is enumerated
+    assert boot.reps == used
+    assert any(n.startswith("Full enumeration") for n in boot.notes) is enumerated
+
+
+def test_enumeration_does_not_depend_on_seed(res10):
+    a = wild_bootstrap(res10, "x", reps=9999, seed=1)
+    b = wild_bootstrap(res10, "x", reps=9999, seed=2)
+    assert (a.p_value, a.conf_int) == (b.p_value, b.conf_int)
+
+
+# ------------------------------------------------------- against wildboottest
+@pytest.mark.parametrize("impose_null", [True, False], ids=["WCR", "WCU"])
+def test_enumeration_matches_wildboottest_exactly(panel10, res10, impose_null):
+    from wildboottest.wildboottest import wildboottest
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = wildboottest(wbt_model(panel10, ["unit", "year"]), B=9999,
+                           cluster=panel10["unit"].to_numpy(), param="x",
+                           impose_null=impose_null, seed=1, show=False, parallel=False)
+    boot = wild_bootstrap(res10, "x", reps=9999, impose_null=impose_null, ci=False)
+    assert boot.enumerated
+    assert boot.p_value == float(ref["p-value"].iloc[0])
+
+
+def test_replayed_wildboottest_draws_give_identical_statistics():
+    from wildboottest.wildboottest import WildboottestCL
+
+    df = make_panel(20, 6, seed=20, beta=0.1)
+    model = wbt_model(df, ["unit", "year"])
+    big_r = np.zeros(model.exog.shape[1])
+    big_r[0] = 1.0
+    wb = WildboottestCL(X=model.exog, Y=model.endog, cluster=df["unit"].to_numpy(), R=big_r,
+                        B=999, seed=7, parallel=False)
+    wb.get_scores(bootstrap_type="11", impose_null=True)
+    wb.get_weights(weights_type="webb")
+    wb.get_numer()
+    wb.get_denom()
+    wb.get_tboot()
+    wb.get_vcov()
+    wb.get_tstat()
+    wb.get_pvalue()
+    x, y, codes = within(df, ["unit", "year"])
+    out = _wild_core(x, y, factorize(df["unit"])[0], 0, fe_codes=codes, draws=wb.v.T,
+                     ci=False, ssc_factor=wb.ssc)
+    np.testing.assert_allclose(out["t_boot"], np.ravel(wb.t_boot), rtol=1e-8)
+    assert out["p_value"] == wb.pvalue
+    assert out["t_stat"] == pytest.approx(float(np.ravel(wb.t_stat)[0]), rel=1e-10)
+    wb.get_pvalue(pval_type="equal-tailed")
+    et = _wild_core(x, y, factorize(df["unit"])[0], 0, fe_codes=codes, draws=wb.v.T,
+                    ci=False, ssc_factor=wb.ssc, p_type="equal-tailed")
+    assert et["p_value"] == wb.pvalue
+
+
+def _mc_close(p1: float, p2: float, b: int, k: float = 3.5) -> bool:
+    p = (p1 + p2) / 2
+    se = np.sqrt(max(2 * p * (1 - p) / b, 1 / b**2))
+    return abs(p1 - p2) <= k * se
+
+
+def test_random_draws_match_wildboottest_within_monte_carlo_error():
+    from wildboottest.wildboottest import wildboottest
+
+    df = make_panel(20, 6, seed=21, beta=0.15)
+    res = fit(df, "y ~ x + w | unit + year", vcov={"CRV1": "unit"})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = wildboottest(wbt_model(df, ["unit", "year"]), B=9999, cluster=df["unit"].to_numpy(),
+                           param="x", weights_type="webb", seed=3, show=False, parallel=False)
+    boot = wild_bootstrap(res, "x", reps=9999, weights="webb", seed=3, ci=False)
+    assert _mc_close(boot.p_value, float(ref["p-value"].iloc[0]), 9999)
+
+
+SLOW_GRID = [(imp, wt, fes) for imp in (True, False) for wt in ("rademacher", "webb")
+             for fes in (("unit",), ("unit", "year"))]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("impose_null", "weights", "fes"), SLOW_GRID,
+                         ids=[f"{'WCR' if i else 'WCU'}-{w}-{'+'.join(f)}" for i, w, f in SLOW_GRID])
+def test_slow_wildboottest_grid_within_monte_carlo_error(impose_null, weights, fes):
+    from wildboottest.wildboottest import wildboottest
+
+    df = make_panel(20, 6, seed=30, beta=0.1)
+    res = fit(df, f"y ~ x + w | {' + '.join(fes)}", vcov={"CRV1": "unit"})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = wildboottest(wbt_model(df, list(fes)), B=9999, cluster=df["unit"].to_numpy(),
+                           param="x", weights_type=weights, impose_null=impose_null, seed=4,
+                           show=False, parallel=False)
+    boot = wild_bootstrap(res, "x", reps=9999, weights=weights, impose_null=impose_null,
+                          seed=4, ci=False)
+    assert _mc_close(boot.p_value, float(ref["p-value"].iloc[0]), 9999)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("impose_null", [True, False], ids=["WCR", "WCU"])
+def test_slow_enumeration_matches_pyfixest_exactly(panel10, res10, impose_null):
+    pf = pytest.importorskip("pyfixest")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pfit = pf.feols("y ~ x + w | unit + year", panel10, vcov={"CRV1": "unit"})
+        ref = pfit.wildboottest(param="x", reps=9999, impose_null=impose_null, seed=1)
+    boot = wild_bootstrap(res10, "x", reps=9999, impose_null=impose_null, ci=False)
+    # Under WCR the sign vectors +1 and -1 reproduce |t| exactly; we never count such ties
+    # as more extreme, pyfixest's floating-point rounding may: allow exactly those.
+    ties = int(np.sum(np.isclose(np.abs(boot.t_boot), abs(boot.t_stat), rtol=1e-9, atol=0)))
+    assert ties == (2 if impose_null else 0)
+    assert float(ref["Pr(>|t|)"]) in (boot.p_value, boot.p_value + ties / boot.reps)
+
+
+# ------------------------------------------------------ confidence intervals
+CI_CASES = [(imp, pt) for imp in (True, False) for pt in ("symmetric", "equal-tailed")]
+
+
+@pytest.mark.parametrize(("impose_null", "p_type"), CI_CASES,
+                         ids=[f"{'WCR' if i else 'WCU'}-{p}" for i, p in CI_CASES])
+def test_ci_endpoints_are_where_the_p_value_crosses_alpha(impose_null, p_type):
+    df = make_panel(14, 6, seed=40, beta=0.3)
+    res = fit(df, "y ~ x + w | unit + year", vcov={"CRV1": "unit"})
+    kw = {"reps": 999, "weights": "webb", "seed": 8, "impose_null": impose_null,
+          "p_type": p_type}
+    boot = wild_bootstrap(res, "x", **kw)
+    lo, hi = boot.conf_int
+    assert lo < boot.estimate < hi
+    eps = 1e-6 * boot.std_error
+    # direct re-runs with the null moved just inside / outside each endpoint
+    p_in = [wild_bootstrap(res, "x", r=e, ci=False, **kw).p_value for e in (lo + eps, hi - eps)]
+    p_out = [wild_bootstrap(res, "x", r=e, ci=False, **kw).p_value for e in (lo - eps, hi + eps)]
+    assert min(p_in) >= 0.05
+    assert max(p_out) < 0.05
+    # and the p-value there is 0.05 up to the resolution 1/B of the bootstrap
+    assert max(abs(p - 0.05) for p in p_in + p_out) <= 2 / 999
+
+
+def test_ci_of_wcu_is_estimate_plus_minus_bootstrap_quantile_times_se(res10):
+    boot = wild_bootstrap(res10, "x", reps=999, weights="webb", seed=3, impose_null=False)
+    lo, hi = boot.conf_int
+    assert (boot.estimate - lo) == pytest.approx(hi - boot.estimate, rel=1e-8)
+    half = (hi - lo) / 2 / boot.std_error
+    share = np.mean(np.abs(boot.t_boot) > half * (1 + 1e-6))
+    assert share < 0.05 <= np.mean(np.abs(boot.t_boot) > half * (1 - 1e-6))
+
+
+def test_ci_level_orders_intervals(res10):
+    b90 = wild_bootstrap(res10, "x", reps=999, weights="webb", seed=3, level=0.9)
+    b99 = wild_bootstrap(res10, "x", reps=999, weights="webb", seed=3, level=0.99)
+    assert b99.conf_int[0] < b90.conf_int[0] < b90.conf_int[1] < b99.conf_int[1]
+
+
+# ------------------------------------------------------------------- size
+def _size(n_sim: int, g: int, reps: int, weights: str, seed: int) -> tuple[np.ndarray, ...]:
+    """Bootstrap and CRV1 t-test p-values under a true null (beta = 0).
+
+    Unequal cluster sizes (5 to 20), a skewed cluster-level regressor
+    (exponential) and random cluster effects: the design where CRV1 t tests with
+    G - 1 degrees of freedom over-reject (about 13% at 5% with 12 clusters).
+    """
+    from scipy import stats
+
+    rng = np.random.default_rng(seed)
+    cl = np.repeat(np.arange(g), np.arange(g) % 4 * 5 + 5)
+    n = len(cl)
+    p_boot, p_crv1 = np.empty(n_sim), np.empty(n_sim)
+    for s in range(n_sim):
+        x = rng.exponential(size=g)[cl] + 0.5 * rng.normal(size=n)
+        u = rng.normal(size=g)[cl] + rng.normal(size=n)
+        out = _wild_core(np.column_stack([np.ones(n), x]), u, cl, 1, reps=reps,
+                         weights=weights, seed=int(rng.integers(2**31)), ci=False)
+        p_boot[s] = out["p_value"]
+        p_crv1[s] = 2 * stats.t(g - 1).sf(abs(out["t_stat"]))
+    return p_boot, p_crv1
+
+
+SIZE_SIMS = 400
+SIZE_BAND = 3 * np.sqrt(0.05 * 0.95 / SIZE_SIMS)  # 0.033
+
+
+def test_wcr_size_under_the_null():
+    p_boot, _ = _size(SIZE_SIMS, 12, 199, "webb", seed=50)
+    assert abs(float(np.mean(p_boot <= 0.05)) - 0.05) <= SIZE_BAND
+
+
+def test_size_design_makes_the_crv1_t_test_over_reject():
+    # the check above can fail: the CRV1 t test on the same samples is outside the band
+    _, p_crv1 = _size(SIZE_SIMS, 12, 199, "webb", seed=50)
+    assert float(np.mean(p_crv1 <= 0.05)) > 0.05 + SIZE_BAND
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("weights", ["webb", "rademacher"])
+def test_slow_wcr_size_and_uniformity(weights):
+    n_sim = 2000
+    p_boot, _ = _size(n_sim, 12, 399, weights, seed=51)
+    for alpha in (0.05, 0.10):
+        rate = float(np.mean(p_boot <= alpha))
+        assert abs(rate - alpha) <= 3 * np.sqrt(alpha * (1 - alpha) / n_sim)
+
+
+# ------------------------------------------------------------- clusters & data
+def test_cluster_argument_uses_another_stored_column():
+    df = make_panel(20, 6, seed=60)
+    res = fit(df, "y ~ x + w | state + year", vcov={"CRV1": "unit"})
+    boot = wild_bootstrap(res, "x", reps=199, seed=1, cluster="state", ci=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        crv1 = res.with_cov({"CRV1": "state"})
+    assert boot.cluster == "state"
+    assert boot.n_clusters == 10
+    assert boot.t_stat == pytest.approx(float(crv1.tstats["x"]), rel=1e-10)
+
+
+def test_cluster_from_data_for_an_unstored_column():
+    df = make_panel(20, 6, seed=61)
+    res = fit(df, "y ~ x + w | unit + year", vcov={"CRV1": "unit"})
+    boot = wild_bootstrap(res, "x", reps=199, seed=1, cluster="state", data=df, ci=False)
+    assert boot.n_clusters == 10
+
+
+def test_weighted_fit_without_data_notes_the_approximation():
+    df = make_panel(12, 6, seed=62)
+    res = fit(df, "y ~ x + w | unit + year", vcov={"CRV1": "unit"}, weights="wt")
+    boot = wild_bootstrap(res, "x", reps=199, seed=1, ci=False)
+    assert any("within-transformed data" in n for n in boot.notes)
+    exact = wild_bootstrap(res, "x", reps=199, seed=1, ci=False, data=df)
+    assert not any("within-transformed data" in n for n in exact.notes)
+    x, y, codes = within(df, ["unit", "year"], "wt")
+    core = _wild_core(x, y, factorize(df["unit"])[0], 0, reps=199, seed=1, fe_codes=codes,
+                      sqrt_w=np.sqrt(df["wt"].to_numpy()), ci=False)
+    np.testing.assert_allclose(exact.t_boot / exact.t_stat, core["t_boot"] / core["t_stat"],
+                               rtol=1e-8)
+    assert exact.p_value == core["p_value"]
+
+
+def test_no_fixed_effects_model_with_intercept():
+    df = make_panel(15, 6, seed=63)
+    res = fit(df, "y ~ x + w", vcov={"CRV1": "unit"})
+    boot = wild_bootstrap(res, "x", reps=199, seed=1)
+    assert boot.t_stat == pytest.approx(float(res.tstats["x"]), rel=1e-10)
+    assert boot.conf_int[0] < boot.estimate < boot.conf_int[1]
+
+
+# ------------------------------------------------------------------ errors
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [({"param": "nope"}, "param must be one of the model's coefficients"),
+     ({"reps": 0}, "reps must be a positive integer"),
+     ({"reps": 99.5}, "reps must be a positive integer"),
+     ({"weights": "normal"}, "weights must be one of"),
+     ({"level": 95}, "level must be between 0 and 1"),
+     ({"r": float("nan")}, "r \\(the null value\\) must be a finite number"),
+     ({"p_type": "two-tailed"}, "p_type must be one of"),
+     ({"impose_null": "yes"}, "impose_null must be True or False"),
+     ({"ci": 1}, "ci must be True or False"),
+     ({"seed": 1.5}, "seed must be an integer or None"),
+     ({"cluster": ["unit", "year"]}, "cluster must be one column name"),
+     ({"cluster": "state"}, "The fit did not store column 'state'")],
+    ids=["param", "reps-zero", "reps-float", "weights", "level", "r-nan", "p_type",
+         "impose_null", "ci", "seed", "cluster-list", "cluster-unstored"])
+def test_invalid_options_raise(res10, kwargs, match):
+    args = {"param": "x", **kwargs}
+    with pytest.raises(SpecError, match=match):
+        wild_bootstrap(res10, args.pop("param"), **args)
+
+
+def test_iv_fit_is_refused_with_the_alternative():
+    df = make_panel(20, 6, seed=70)
+    res = fit(df, "y ~ w | unit | x ~ z", vcov={"CRV1": "unit"})
+    with pytest.raises(SpecError, match=r"not for IV.*CRV3"):
+        wild_bootstrap(res, "x")
+
+
+def test_two_way_clustered_fit_needs_a_cluster():
+    df = make_panel(20, 6, seed=71)
+    res = fit(df, "y ~ x + w | unit + year", vcov={"CRV1": "unit+year"})
+    with pytest.raises(SpecError, match="clustered two-way"):
+        wild_bootstrap(res, "x")
+
+
+def test_unclustered_fit_needs_a_cluster():
+    df = make_panel(20, 6, seed=72)
+    res = fit(df, "y ~ x + w | unit + year", vcov="iid")
+    with pytest.raises(SpecError, match="not clustered"):
+        wild_bootstrap(res, "x")
+
+
+def test_not_a_feols_result_is_refused():
+    with pytest.raises(SpecError, match="FEOLSResults"):
+        wild_bootstrap(object(), "x")
+
+
+def test_result_type_is_exported():
+    assert cp.inference.wild_bootstrap is wild_bootstrap
+    assert BootstrapResult.__dataclass_params__.frozen
