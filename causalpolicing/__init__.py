@@ -24,8 +24,21 @@ from .data import Panel, load_panel
 __all__ = ["Panel", "__version__", "datasets", "exceptions", "load_panel"]
 
 # Submodules and functions imported on first use, so `import causalpolicing` stays fast.
-_LAZY_MODULES = {"datasets", "estimators", "inference", "graph", "report", "reproduce", "cli"}
-_LAZY_FUNCTIONS: dict[str, str] = {}
+_LAZY_MODULES = {"datasets", "estimators", "inference", "graph", "report", "reproduce", "cli",
+                 "diagnostics"}
+_LAZY_FUNCTIONS: dict[str, str] = {
+    "feols": ".estimators",
+    "FEOLS": ".estimators",
+    "between": ".estimators",
+    "first_difference": ".estimators",
+    "fenegbin": ".estimators.negbin",
+    "febinomial": ".estimators.binomial",
+    "odds_ratios": ".estimators.binomial",
+    "distributed_lag": ".estimators.distributed_lag",
+    "fepois": ".estimators",
+    "rate_ratios": ".estimators",
+    "lincom": ".estimators",
+}
 
 
 def __getattr__(name: str) -> Any:
