@@ -417,8 +417,8 @@ def test_sorted_lookup_agrees_with_dense_table(monkeypatch):
                 .neighbour_mean("v", missing="available").neighbour_sum("v").to_frame())
 
     dense = run(panel)
-    monkeypatch.setattr(tr, "_DENSE_ROWS_FACTOR", 0)
-    monkeypatch.setattr(tr, "_DENSE_MIN_CELLS", 0)
+    monkeypatch.setattr(tr._lookup, "_DENSE_ROWS_FACTOR", 0)
+    monkeypatch.setattr(tr._lookup, "_DENSE_MIN_CELLS", 0)
     pd.testing.assert_frame_equal(run(panel), dense)
     assert dense["v_lag2"].notna().sum() > 20 and dense["v_nb_sum"].notna().sum() > 20
 

@@ -1,0 +1,68 @@
+"""The unit and time keys: present, clean and unique."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..exceptions import DuplicateKeyError, MissingKeyError, RoleError
+from ._messages import describe_rows
+
+
+def _check_keys_present(frame: pd.DataFrame, unit: str, time: str, rows: np.ndarray) -> None:
+    """Every row needs a unit and a time; blank text counts as missing."""
+    problems = []
+    for col, role in ((unit, "unit"), (time, "time")):
+        values = frame[col]
+        missing = values.isna().to_numpy()
+        if not pd.api.types.is_numeric_dtype(values) and not isinstance(
+            values.dtype, pd.PeriodDtype | pd.DatetimeTZDtype
+        ) and not pd.api.types.is_datetime64_any_dtype(values):
+            text = values.astype("string").str.strip()
+            missing = missing | (text == "").fillna(True).to_numpy(dtype=bool)
+        if missing.any():
+            problems.append(f"{role} column {col!r} is empty in {describe_rows(rows[missing])}")
+    if problems:
+        text = "; ".join(problems)
+        raise MissingKeyError(
+            f"{text[0].upper()}{text[1:]}. Every row needs a unit and a time: fill them in, or remove "
+            "those rows from the source before loading (rows without keys cannot be placed in "
+            "the panel, so they are not dropped silently)."
+        )
+
+
+def _normalise_units(values: pd.Series, column: str, rows: np.ndarray) -> pd.Series:
+    """Units as clean labels: stripped strings, or integers for whole-number codes."""
+    if pd.api.types.is_bool_dtype(values):
+        raise RoleError(f"Unit column {column!r} holds True/False values; it needs unit labels.")
+    if pd.api.types.is_numeric_dtype(values):
+        arr = values.to_numpy(dtype=float)
+        if (np.floor(arr) == arr).all():
+            return pd.Series(arr.astype(np.int64), index=values.index)
+        return values
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        values = values.astype(object)
+    return values.astype(str).str.strip().astype(object)
+
+
+def _sort_key(units: pd.Series) -> np.ndarray:
+    codes, _ = pd.factorize(units, sort=True)
+    return codes
+
+
+def _check_duplicates(frame: pd.DataFrame, unit: str, time: str, rows: np.ndarray) -> None:
+    dup = frame.duplicated([unit, time], keep=False).to_numpy()
+    if not dup.any():
+        return
+    sub = pd.DataFrame({"u": frame[unit].to_numpy()[dup],
+                        "t": frame[time].array[dup].astype(str),
+                        "row": rows[dup]})
+    groups = sub.groupby(["u", "t"], sort=True)["row"].apply(list)
+    shown = [f"{u!r} {t} (rows {', '.join(map(str, r))})" for (u, t), r in groups.head(8).items()]
+    more = f" and {len(groups) - 8} more" if len(groups) > 8 else ""
+    raise DuplicateKeyError(
+        f"{len(groups)} unit-time pair(s) of ({unit!r}, {time!r}) appear more than once: "
+        f"{'; '.join(shown)}{more}. Each unit may have one row per period: remove duplicates, "
+        "aggregate them, or add the column that tells them apart to the unit (e.g. a "
+        "'canton_offence' unit)."
+    )

@@ -1,0 +1,107 @@
+"""Numbers from source columns: missing markers, separators and errors that name the rows."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+
+from ..exceptions import InfiniteValueError, NonNumericError
+from ._messages import describe_rows, quote_list
+
+#: Cell texts read as missing in numeric columns (besides empty cells).
+NA_MARKERS: frozenset[str] = frozenset(
+    {"", "NA", "N/A", "n/a", "NaN", "nan", "NULL", "null", "None", "#N/A"}
+)
+
+_DECIMAL_COMMA = re.compile(r"^-?\d+,\d+$")
+_THOUSANDS = re.compile(r"^-?\d{1,3}(?P<sep>[,'. ])\d{3}(?:(?P=sep)\d{3})*(?:[.,]\d+)?$")
+_CDC_CODES = {"Suppressed", "Unreliable", "Not Applicable", "Missing"}
+
+
+def _numeric_hint(bad: list[str], decimal: str, thousands: str | None) -> str:
+    """What the text in a numeric column probably is, and the option that reads it."""
+    from .readers import available_readers
+
+    if any(v in _CDC_CODES or v.endswith("(Unreliable)") for v in bad):
+        found = sorted({v for v in bad if v in _CDC_CODES or v.endswith("(Unreliable)")})
+        use = (
+            "load the export with format='cdc_wonder'"
+            if "cdc_wonder" in available_readers()
+            else "pass na_values=[...] to drop those rows (knowing that dropping censored "
+            "small counts biases totals and rates)"
+        )
+        return (
+            f" These are CDC WONDER codes ({quote_list(found)}): 'Suppressed' marks counts "
+            f"of 1-9 (censored, not zero and not missing); {use}."
+        )
+    thousand_like = [v for v in bad if _THOUSANDS.match(v)]
+    if thousand_like:
+        seps = sorted({m.group("sep") for v in thousand_like if (m := _THOUSANDS.match(v))})
+        sep = seps[0]
+        dec = "," if sep == "." else "."
+        return (
+            f" They look like numbers with thousands separators (e.g. {thousand_like[0]!r}): "
+            f"pass read_options={{'thousands': {sep!r}"
+            + (f", 'decimal': {dec!r}" if dec != "." else "")
+            + "}. If the separator is a decimal comma instead, pass "
+            "read_options={'decimal': ','}."
+        )
+    if any(_DECIMAL_COMMA.match(v) for v in bad):
+        return " They look like decimal commas: pass read_options={'decimal': ','}."
+    return (
+        " If these mark missing values, pass na_values=[...] to read them as missing (the "
+        "rows are then dropped and logged); otherwise correct them in the source."
+    )
+
+
+def _to_numeric(
+    values: pd.Series, column: str, role: str, rows: np.ndarray, markers: frozenset[str] | set[str],
+    decimal: str, thousands: str | None,
+) -> pd.Series:
+    """Numbers from a column, or an error naming the rows that hold text."""
+    if pd.api.types.is_bool_dtype(values):
+        return values.astype(float)
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        raise NonNumericError(
+            f"{role.capitalize()} {column!r} holds labelled categories "
+            f"({quote_list(values.cat.categories[:5])}), not numbers. For Stata files pass "
+            "read_options={'convert_categoricals': False} to get the codes."
+        )
+    if pd.api.types.is_datetime64_any_dtype(values) or pd.api.types.is_timedelta64_dtype(
+        values
+    ) or isinstance(values.dtype, pd.PeriodDtype):
+        raise NonNumericError(
+            f"{role.capitalize()} {column!r} holds dates or durations (dtype {values.dtype}), "
+            "not numbers. Convert it to a number first (e.g. df[col].dt.days for durations), "
+            "or give it another role."
+        )
+    if pd.api.types.is_numeric_dtype(values):
+        out = values.astype("float64")
+    else:
+        text = values.astype("string").str.strip()
+        is_marker = text.isna() | text.isin(list(markers))
+        cleaned = text.mask(is_marker)
+        if thousands:
+            cleaned = cleaned.str.replace(thousands, "", regex=False)
+        if decimal != ".":
+            cleaned = cleaned.str.replace(decimal, ".", regex=False)
+        out = pd.to_numeric(cleaned, errors="coerce").astype("float64")
+        bad = (out.isna() & ~is_marker).to_numpy()
+        if bad.any():
+            bad_vals = [str(v) for v in values.to_numpy()[bad]]
+            hint = _numeric_hint([v.strip() for v in bad_vals], decimal, thousands)
+            raise NonNumericError(
+                f"{role.capitalize()} {column!r} must be numeric but holds text in "
+                f"{describe_rows(rows[bad], bad_vals)}.{hint}"
+            )
+    arr = out.to_numpy()
+    inf = np.isinf(arr)
+    if inf.any():
+        raise InfiniteValueError(
+            f"{role.capitalize()} {column!r} is infinite in {describe_rows(rows[inf], arr[inf])}. "
+            "Infinite values usually come from dividing by zero upstream: fix them or set them "
+            "missing in the source."
+        )
+    return out.reset_index(drop=True).set_axis(values.index)
