@@ -542,3 +542,34 @@ def test_changing_roles_infers_the_new_kind() -> None:
     df["d"] = (df["x"] > 0).astype(float)
     panel = load_quietly(df, covariates=["d"]).with_roles(treatment="d", covariates=[])
     assert dict(panel.treatment_kinds) == {"d": "binary"}
+
+
+def _csv_with_extra(tmp_path, extra: list[str]):
+    path = tmp_path / "extra.csv"
+    lines = ["unit,year,y,x,extra"] + [
+        f"{u},{2000 + t},{t + 1},{0.5 * t},{extra[i]}"
+        for i, (u, t) in enumerate([(u, t) for u in "ABCDEF" for t in range(2)])
+    ]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("cells", "expected_numeric"),
+    [
+        (["1.5", "2", "", "-3", "4e2", "NA", "7", "8", "9", "10", "11", "12"], True),
+        (["01001", "01003", "01005", "01007", "01009", "01011"] * 2, False),
+        (["3", "n.a.", "4", "5", "6", "7", "8", "9", "1", "2", "3", "4"], False),
+        (["a", "b", "c", "d", "e", "f"] * 2, False),
+    ],
+    ids=["numbers-and-markers", "codes-with-leading-zeros", "stray-text", "labels"],
+)
+def test_columns_without_role_become_numeric_only_when_lossless(
+    tmp_path, cells: list[str], expected_numeric: bool
+) -> None:
+    panel = cp.load_panel(_csv_with_extra(tmp_path, cells), unit="unit", time="year",
+                          outcome="y", treatment="x")
+    col = panel.to_frame()["extra"]
+    assert pd.api.types.is_float_dtype(col) is expected_numeric
+    if not expected_numeric:
+        assert sorted(col.astype(str).unique()) == sorted(set(cells))

@@ -105,3 +105,47 @@ def _to_numeric(
             "missing in the source."
         )
     return out.reset_index(drop=True).set_axis(values.index)
+
+
+_LEADING_ZERO = re.compile(r"^-?0\d")
+
+
+def infer_numeric(
+    values: pd.Series, markers: frozenset[str] | set[str], decimal: str, thousands: str | None
+) -> pd.Series:
+    """Numbers from a text column without a role, only when nothing is lost.
+
+    A text column becomes float64 when every cell is a missing marker or a finite
+    number written without leading zeros (``"01001"`` is a code, not 1001), so
+    codes and labels stay text. Anything else is returned unchanged.
+
+    Examples
+    --------
+    >>> infer_numeric(pd.Series(["1.5", "", "-2"]), NA_MARKERS, ".", None).tolist()
+    [1.5, nan, -2.0]
+    >>> infer_numeric(pd.Series(["01001", "01003"]), NA_MARKERS, ".", None).tolist()
+    ['01001', '01003']
+    >>> infer_numeric(pd.Series(["3", "n.a."]), NA_MARKERS, ".", None).tolist()
+    ['3', 'n.a.']
+    """
+    if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+        return values
+    if not (pd.api.types.is_object_dtype(values) or pd.api.types.is_string_dtype(values)):
+        return values
+    if not values.map(lambda v: v is None or isinstance(v, str) or v != v).all():
+        return values  # mixed Python objects (e.g. Excel cells): leave them as they are
+    text = values.astype("string").str.strip()
+    is_marker = text.isna() | text.isin(list(markers))
+    if is_marker.all():
+        return values
+    cleaned = text.mask(is_marker)
+    if cleaned.str.match(_LEADING_ZERO).fillna(False).any():
+        return values
+    if thousands:
+        cleaned = cleaned.str.replace(thousands, "", regex=False)
+    if decimal != ".":
+        cleaned = cleaned.str.replace(decimal, ".", regex=False)
+    out = pd.to_numeric(cleaned, errors="coerce").astype("float64")
+    if (out.isna() & ~is_marker).any() or np.isinf(out.to_numpy()).any():
+        return values
+    return out

@@ -16,6 +16,9 @@ The rules
 * Nothing is converted silently: text never becomes a missing number; only the
   documented missing markers (``NA_MARKERS`` plus your ``na_values``) are read
   as missing.
+* Columns without a role are kept. A text column among them becomes numeric only
+  when every cell is a number or a missing marker and no number has a leading
+  zero (so codes such as ``"01001"`` stay text); otherwise it stays as it was.
 
 Row numbers (``source_row``) count data rows from 1, the first row below the
 header: for a DataFrame, its positions; for a text file, its lines below the
@@ -51,7 +54,7 @@ from ..exceptions import (
 from ._drops import _drop_incomplete
 from ._keys import _check_duplicates, _check_keys_present, _normalise_units, _sort_key
 from ._messages import describe_rows, quote_list
-from ._numeric import NA_MARKERS, _to_numeric
+from ._numeric import NA_MARKERS, _to_numeric, infer_numeric
 from ._roles import (
     RoleSpec,
     _as_tuple,
@@ -222,6 +225,10 @@ def load_panel(
     ))
     for col in numeric_cols:
         frame[col] = _to_numeric(frame[col], col, role_of[col], rows, markers, decimal, thousands)
+    # columns without a role: numbers when every cell is one (codes with leading zeros stay text)
+    for col in frame.columns:
+        if col not in role_of:
+            frame[col] = infer_numeric(frame[col], markers, decimal, thousands)
 
     for col in [*outcome_spec, *treatment_spec]:
         if frame[col].isna().all():
