@@ -1,0 +1,32 @@
+"""Diagnostics of identifying assumptions (feedback / reverse causality, ...).
+
+>>> import causalpolicing as cp
+>>> sorted(n for n in dir(cp.diagnostics) if not n.startswith("_"))[:4]
+['FeedbackReport', 'GrangerTestResult', 'LeadsTestResult', 'ReverseRegressionResult']
+"""
+
+from __future__ import annotations
+
+from . import feedback
+from .feedback import (
+    FeedbackReport,
+    GrangerTestResult,
+    LeadsTestResult,
+    ReverseRegressionResult,
+    feedback_report,
+    granger_test,
+    leads_test,
+    reverse_regression,
+)
+
+__all__ = [
+    "FeedbackReport",
+    "GrangerTestResult",
+    "LeadsTestResult",
+    "ReverseRegressionResult",
+    "feedback",
+    "feedback_report",
+    "granger_test",
+    "leads_test",
+    "reverse_regression",
+]

@@ -1,0 +1,671 @@
+r"""Feedback (reverse-causality) diagnostics: does the treatment respond to the outcome?
+
+Police respond to drug deaths, so a same-year regression of deaths on
+enforcement mixes the effect of enforcement with the response of enforcement
+to deaths. Three checks, each a function of a :class:`~causalpolicing.Panel`
+returning a frozen result with ``statistic``, ``p_value``, ``verdict`` and a
+one-line plain-language ``interpretation``:
+
+* :func:`leads_test` -- do *future* treatment values "predict" today's outcome?
+  Joint Wald test of the lead coefficients in a two-way fixed-effects model
+  (linear or Poisson; :func:`causalpolicing.distributed_lag`).
+* :func:`reverse_regression` -- treatment on lagged outcomes (optionally as rates
+  per exposure) with unit and time effects, clustered by unit; joint Wald test.
+* :func:`granger_test` -- the Dumitrescu & Hurlin (2012, *Economic Modelling*
+  29:1450-1460) panel Granger non-causality test: per-unit regressions of
+  :math:`y` on its own :math:`K` lags and :math:`K` lags of :math:`x`; the
+  average unit Wald statistic :math:`\bar W`, its standardisation
+  :math:`\bar Z = \sqrt{N/(2K)}\,(\bar W - K)` (:math:`T \to \infty`) and the
+  finite-:math:`T` version :math:`\tilde Z` (moments of the exact F-based
+  distribution, needs :math:`T_i > 5 + 3K` periods per unit), with two-sided
+  standard-normal p-values, as R ``plm::pgrangertest`` and Stata ``xtgcause``.
+
+:func:`feedback_report` runs all three (Granger in the direction outcome ->
+treatment) and returns a summary whose ``to_frame()`` has one row per check.
+
+A rejection says the data are inconsistent with no feedback; a non-rejection
+is absence of evidence, not evidence of absence (these tests have little power
+with few units or short series).
+
+Examples
+--------
+>>> import warnings
+>>> import causalpolicing as cp
+>>> from causalpolicing.diagnostics import feedback_report
+>>> panel = cp.datasets.load("simulated_cantons")   # deaths -> enforcement two years later
+>>> with warnings.catch_warnings():
+...     warnings.simplefilter("ignore")
+...     rep = feedback_report(panel, treatment="offences_per_1000")
+>>> rep.to_frame()["name"].tolist()
+['leads test', 'reverse regression', 'Granger (Dumitrescu-Hurlin)']
+>>> rep.to_frame().set_index("name").loc["reverse regression", "verdict"]
+'feedback detected'
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from ..exceptions import SpecError
+from ..formula import Factor, Formula, Term
+
+__all__ = [
+    "FeedbackReport",
+    "GrangerTestResult",
+    "LeadsTestResult",
+    "ReverseRegressionResult",
+    "feedback_report",
+    "granger_test",
+    "leads_test",
+    "reverse_regression",
+]
+
+DETECTED = "feedback detected"
+NOT_DETECTED = "no evidence of feedback"
+
+
+def _fmt_p(p: float) -> str:
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+
+
+def _check_panel(panel: Any, fn: str) -> None:
+    from ..data.panel import Panel
+
+    if not isinstance(panel, Panel):
+        raise SpecError(f"{fn} needs a Panel (lags and leads count periods); got "
+                        f"{type(panel).__name__}. Make one with cp.load_panel(...).")
+
+
+def _column(panel: Any, value: str | None, role: str, param: str) -> str:
+    if value is None:
+        cols = panel.outcomes if role == "outcome" else panel.treatments
+        if not cols:
+            raise SpecError(f"The panel declares no {role}; pass {param}='column'.")
+        return cols[0]
+    if not isinstance(value, str) or value not in panel.columns:
+        raise SpecError(f"{param}={value!r} is not a column of the panel; columns: "
+                        f"{list(panel.columns)}.")
+    return value
+
+
+def _check_alpha(alpha: float) -> None:
+    if isinstance(alpha, bool) or not isinstance(alpha, float) or not 0 < alpha < 1:
+        raise SpecError(f"alpha (the test level) must be a float between 0 and 1, e.g. 0.05; "
+                        f"got {alpha!r}.")
+
+
+def _positive(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise SpecError(f"{name} must be a positive integer; got {value!r}.")
+    return int(value)
+
+
+# =============================================================== leads test
+@dataclass(frozen=True)
+class LeadsTestResult:
+    """Joint test that the treatment's leads do not predict the outcome.
+
+    Attributes
+    ----------
+    name
+        ``"leads test"``.
+    outcome, treatment
+        Columns used.
+    estimator
+        ``"feols"`` or ``"fepois"``.
+    coefficients
+        The lead coefficients (``rel_time, term, estimate, std_error, conf_low,
+        conf_high, p_value``).
+    statistic, df_num, df_denom, p_value, distribution
+        The Wald test (F form with clustered t inference, else chi-squared).
+    verdict
+        ``"feedback detected"`` (p < alpha) or ``"no evidence of feedback"``.
+    interpretation
+        One line in plain language.
+    results
+        The fitted :class:`~causalpolicing.estimators.distributed_lag.DistributedLagResults`.
+    """
+
+    name: str
+    outcome: str
+    treatment: str
+    estimator: str
+    coefficients: pd.DataFrame = field(repr=False)
+    statistic: float
+    df_num: int
+    df_denom: int | None
+    p_value: float
+    distribution: str
+    alpha: float
+    verdict: str
+    interpretation: str
+    results: Any = field(repr=False)
+
+
+def leads_test(
+    panel: Any,
+    leads: int = 2,
+    *,
+    outcome: str | None = None,
+    treatment: str | None = None,
+    estimator: Literal["feols", "fepois"] | None = None,
+    lags: int = 0,
+    covariates: Sequence[str] = (),
+    vcov: str | Mapping[str, Any] | None = None,
+    alpha: float = 0.05,
+) -> LeadsTestResult:
+    """Do future treatment values "predict" today's outcome?
+
+    Fits ``outcome ~ treatment leads + treatment (+ lags) + covariates | unit + time``
+    (:func:`causalpolicing.distributed_lag`) and tests the leads jointly.
+
+    Parameters
+    ----------
+    panel
+        The panel.
+    leads
+        Number of leads (1, 2, ...).
+    outcome, treatment
+        Columns; default the panel's first outcome and treatment.
+    estimator
+        ``"feols"`` or ``"fepois"``; default ``"fepois"`` for a count outcome of
+        a panel with an exposure, else ``"feols"``.
+    lags
+        Lags of the treatment to include as well.
+    covariates
+        Further regressors.
+    vcov
+        Covariance (default CRV1 by unit).
+    alpha
+        Test level for the verdict.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> import causalpolicing as cp
+    >>> panel = cp.datasets.load("simulated_cantons")
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")
+    ...     t = leads_test(panel, leads=2, treatment="offences_per_1000")
+    >>> t.estimator, t.df_num, t.coefficients["rel_time"].tolist()
+    ('fepois', 2, [-2, -1])
+    """
+    from ..estimators.distributed_lag import distributed_lag
+
+    _check_panel(panel, "leads_test")
+    _check_alpha(alpha)
+    leads = _positive(leads, "leads")
+    y = _column(panel, outcome, "outcome", "outcome")
+    x = _column(panel, treatment, "treatment", "treatment")
+    if estimator is None:
+        count = panel.outcome_kinds.get(y) == "count" and panel.exposure is not None
+        estimator = "fepois" if count else "feols"
+    res = distributed_lag(panel, y, x, lags=lags, leads=leads, estimator=estimator,
+                          covariates=covariates, vcov=vcov)
+    test = res.leads_test
+    if test is None:  # pragma: no cover - leads >= 1 was checked above
+        raise SpecError("The leads test needs at least one lead.")
+    coefs = res.event_time()
+    coefs = coefs[coefs["rel_time"] < 0].reset_index(drop=True)
+    p = test.p_value
+    if p < alpha:
+        verdict = DETECTED
+        text = (f"Future {x} predicts today's {y} ({_fmt_p(p)}): {x} responds to {y} "
+                "(feedback) or is anticipated, so same-period estimates mix cause and response.")
+    else:
+        verdict = NOT_DETECTED
+        text = (f"Future {x} does not predict today's {y} ({_fmt_p(p)}): no sign of feedback "
+                "or anticipation in the leads (absence of evidence, not proof).")
+    return LeadsTestResult("leads test", y, x, estimator, coefs, test.statistic, test.df_num,
+                           test.df_denom, p, test.distribution, alpha, verdict, text, res)
+
+
+# ======================================================= reverse regression
+@dataclass(frozen=True)
+class ReverseRegressionResult:
+    """Treatment regressed on lagged outcomes: does enforcement respond to deaths?
+
+    Attributes
+    ----------
+    name
+        ``"reverse regression"``.
+    outcome, treatment
+        Columns used (``outcome`` is the lagged regressor, ``treatment`` the
+        dependent variable).
+    regressor
+        The column lagged (the outcome, or its rate per exposure).
+    coefficients
+        Tidy table of the lag terms.
+    statistic, df_num, df_denom, p_value, distribution
+        Joint Wald test of all lag coefficients.
+    verdict, interpretation
+        As in :class:`LeadsTestResult`.
+    results
+        The fitted :class:`~causalpolicing.estimators.FEOLSResults`.
+    """
+
+    name: str
+    outcome: str
+    treatment: str
+    regressor: str
+    coefficients: pd.DataFrame = field(repr=False)
+    statistic: float
+    df_num: int
+    df_denom: int | None
+    p_value: float
+    distribution: str
+    alpha: float
+    verdict: str
+    interpretation: str
+    results: Any = field(repr=False)
+
+
+def reverse_regression(
+    panel: Any,
+    lags: int = 2,
+    *,
+    outcome: str | None = None,
+    treatment: str | None = None,
+    per_exposure: float | None = None,
+    covariates: Sequence[str] = (),
+    vcov: str | Mapping[str, Any] | None = None,
+    alpha: float = 0.05,
+) -> ReverseRegressionResult:
+    """Regress the treatment on lagged outcomes with unit and time effects.
+
+    ``treatment_t ~ outcome_{t-1} + ... + outcome_{t-k} + covariates | unit + time``,
+    clustered by unit (default), and the joint Wald test that all lag
+    coefficients are zero.
+
+    Parameters
+    ----------
+    panel
+        The panel.
+    lags
+        Number of lags ``k`` of the outcome.
+    outcome, treatment
+        Columns; default the panel's first outcome and treatment.
+    per_exposure
+        If given, use the outcome as a rate ``outcome / exposure * per_exposure``
+        (e.g. ``100_000`` for deaths per 100,000), built with :meth:`Panel.rate`.
+    covariates
+        Further regressors.
+    vcov
+        Covariance (default CRV1 by the panel's unit).
+    alpha
+        Test level for the verdict.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> import causalpolicing as cp
+    >>> panel = cp.datasets.load("simulated_cantons")
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")
+    ...     r = reverse_regression(panel, lags=2, treatment="offences_per_1000",
+    ...                            per_exposure=100_000)
+    >>> r.regressor, r.coefficients["term"].tolist(), r.verdict
+    ('deaths_per_100k', ['deaths_per_100k_lag1', 'deaths_per_100k_lag2'], 'feedback detected')
+    """
+    from ..estimators.distributed_lag import add_shifts, wald_test
+    from ..estimators.feols import feols
+
+    _check_panel(panel, "reverse_regression")
+    _check_alpha(alpha)
+    lags = _positive(lags, "lags")
+    y = _column(panel, outcome, "outcome", "outcome")
+    x = _column(panel, treatment, "treatment", "treatment")
+    if isinstance(covariates, str):
+        covariates = (covariates,)
+    work = panel
+    reg = y
+    if per_exposure is not None:
+        if panel.exposure is None:
+            raise SpecError("per_exposure needs a panel with an exposure role (population); "
+                            "declare exposure= in cp.load_panel or leave per_exposure=None.")
+        from ..data.transforms import _per_label
+
+        reg = f"{y}_per_{_per_label(float(per_exposure))}"
+        while reg in panel.columns:
+            reg += "_"
+        work = panel.rate(y, per=per_exposure, name=reg)
+    work, lag_names, _ = add_shifts(work, reg, range(1, lags + 1), ())
+    formula = Formula(
+        depvar=Term((Factor(x),)),
+        exog=tuple(Term((Factor(c),)) for c in (*lag_names, *covariates)),
+        fixed_effects=((panel.unit,), (panel.time,)),
+    )
+    res = feols(formula, work, vcov=vcov)
+    kept = [t for t in lag_names if t in res.params.index]
+    if not kept:
+        raise SpecError(f"Every lag of {reg!r} was dropped as collinear; nothing to test.")
+    test = wald_test(res, kept)
+    tidy = res.tidy()
+    coefs = tidy[tidy["term"].isin(kept)].reset_index(drop=True)
+    p = test.p_value
+    if p < alpha:
+        verdict = DETECTED
+        text = (f"Past {reg} predicts today's {x} ({_fmt_p(p)}): {x} responds to {y}, so "
+                f"{x} is not strictly exogenous; same-period estimates mix cause and response.")
+    else:
+        verdict = NOT_DETECTED
+        text = (f"Past {reg} does not predict today's {x} ({_fmt_p(p)}): no sign that "
+                f"{x} responds to {y} (absence of evidence, not proof).")
+    return ReverseRegressionResult("reverse regression", y, x, reg, coefs, test.statistic,
+                                   test.df_num, test.df_denom, p, test.distribution, alpha,
+                                   verdict, text, res)
+
+
+# ============================================================ Granger (DH)
+@dataclass(frozen=True)
+class GrangerTestResult:
+    """Dumitrescu-Hurlin panel Granger non-causality test of ``x -> y``.
+
+    H0: ``x`` does not Granger-cause ``y`` in any unit; H1: it does in at
+    least some units.
+
+    Attributes
+    ----------
+    name
+        ``"Granger (Dumitrescu-Hurlin)"``.
+    x, y
+        Cause and effect columns.
+    lags
+        Lag order ``K``.
+    n_units
+        Units ``N``.
+    w_bar
+        Average of the unit Wald statistics.
+    z_bar, z_bar_p_value
+        :math:`\\sqrt{N/(2K)}(\\bar W - K)` and its two-sided normal p-value.
+    z_tilde, z_tilde_p_value
+        The finite-T standardisation (DH 2012, eq. 33 with per-unit
+        :math:`T_i`; as plm) and its p-value.
+    statistic, p_value
+        ``z_tilde`` and its p-value (the recommended statistic).
+    balanced
+        Whether every unit has the same number of periods.
+    individual
+        One row per unit: ``unit, wald, p_value`` (chi-squared(K)), ``n_obs``
+        (regression observations), ``periods`` (:math:`T_i`).
+    verdict, interpretation
+        As in :class:`LeadsTestResult`.
+    """
+
+    name: str
+    x: str
+    y: str
+    lags: int
+    n_units: int
+    w_bar: float
+    z_bar: float
+    z_bar_p_value: float
+    z_tilde: float
+    z_tilde_p_value: float
+    statistic: float
+    p_value: float
+    balanced: bool
+    alpha: float
+    verdict: str
+    interpretation: str
+    individual: pd.DataFrame = field(repr=False)
+    cross_section_demean: bool = False
+
+
+def _unit_wald(yv: np.ndarray, ylags: np.ndarray, xlags: np.ndarray) -> float:
+    """Wald statistic (chi-squared form, iid OLS covariance) of the x-lag block."""
+    n = len(yv)
+    k = xlags.shape[1]
+    design = np.column_stack([np.ones(n), ylags, xlags])
+    q, r = np.linalg.qr(design)
+    if np.min(np.abs(np.diag(r))) <= 1e-10 * np.max(np.abs(np.diag(r))):
+        return np.nan
+    beta = np.linalg.solve(r, q.T @ yv)
+    resid = yv - design @ beta
+    s2 = float(resid @ resid) / (n - design.shape[1])
+    rinv = np.linalg.inv(r)
+    cov = s2 * (rinv @ rinv.T)
+    b = beta[-k:]
+    v = cov[-k:, -k:]
+    return float(b @ np.linalg.solve(v, b))
+
+
+def granger_test(
+    panel: Any,
+    x: str | None = None,
+    y: str | None = None,
+    lags: int = 1,
+    *,
+    cross_section_demean: bool = False,
+    alpha: float = 0.05,
+) -> GrangerTestResult:
+    """Dumitrescu-Hurlin (2012) test that ``x`` does not Granger-cause ``y`` in any unit.
+
+    For each unit :math:`i`, OLS of :math:`y_{it}` on a constant, :math:`y_{i,t-1},
+    \\dots, y_{i,t-K}` and :math:`x_{i,t-1}, \\dots, x_{i,t-K}`; :math:`W_i` is the
+    Wald statistic of the :math:`x` lags (iid covariance, :math:`s^2 =
+    RSS/(T_i - 3K - 1)`; R ``lmtest::grangertest(..., test = "Chisq")``).
+    With :math:`T_i` periods per unit (regressions use the :math:`T_i - K`
+    periods with all lags; gap-aware lags lose more, and :math:`T_i` is then the
+    regression observations plus :math:`K`):
+
+    .. math::
+
+        \\bar W = \\frac1N \\sum_i W_i, \\quad
+        \\bar Z = \\sqrt{\\tfrac{N}{2K}}\\,(\\bar W - K), \\quad
+        \\tilde Z = \\frac{\\sqrt N\\,\\bigl(\\bar W - \\frac1N\\sum_i K\\frac{T_i-3K-1}{T_i-3K-3}\\bigr)}
+        {\\sqrt{\\frac1N\\sum_i 2K\\frac{(T_i-3K-1)^2 (T_i-2K-3)}{(T_i-3K-3)^2 (T_i-3K-5)}}},
+
+    which for a balanced panel is :math:`\\sqrt{\\tfrac{N}{2K}\\tfrac{T-3K-5}{T-2K-3}}
+    \\bigl(\\tfrac{T-3K-3}{T-3K-1}\\bar W - K\\bigr)` (Lopez & Weber 2017; DH's
+    :math:`T` is our :math:`T - K`). P-values are two-sided standard normal, as
+    plm.
+
+    Parameters
+    ----------
+    panel
+        The panel.
+    x, y
+        Cause and effect; default the panel's treatment and outcome. For the
+        feedback question (do deaths drive enforcement?) pass
+        ``x=outcome, y=treatment``.
+    lags
+        Lag order ``K`` (the same for every unit).
+    cross_section_demean
+        Subtract each period's cross-unit mean from ``x`` and ``y`` first. DH
+        assume independent units; common shocks (a national wave of deaths and
+        a national enforcement campaign) make every unit look Granger-causal.
+        Demeaning removes the common component (off by default, as plm).
+    alpha
+        Test level for the verdict (on ``z_tilde``).
+
+    Raises
+    ------
+    SpecError
+        If a unit has too few periods (:math:`T_i \\le 5 + 3K`) or no variation.
+
+    Examples
+    --------
+    Grunfeld's investment data (10 firms, 1935-1954; plm's example
+    ``pgrangertest(inv ~ value, data = Grunfeld)`` prints ``Ztilde = 3.2896``):
+
+    >>> import warnings
+    >>> import statsmodels.api as sm
+    >>> import causalpolicing as cp
+    >>> g = sm.datasets.grunfeld.load_pandas().data
+    >>> g = g[g["firm"] != "American Steel"].assign(year=lambda d: d["year"].astype(int))
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")
+    ...     panel = cp.load_panel(g, unit="firm", time="year", outcome="invest",
+    ...                           treatment="value")
+    >>> t = granger_test(panel, x="value", y="invest", lags=1)
+    >>> round(t.z_tilde, 4), round(t.z_tilde_p_value, 6)
+    (3.2896, 0.001003)
+    """
+    _check_panel(panel, "granger_test")
+    _check_alpha(alpha)
+    k = _positive(lags, "lags")
+    xc = _column(panel, x, "treatment", "x")
+    yc = _column(panel, y, "outcome", "y")
+    if xc == yc:
+        raise SpecError(f"x and y must be different columns; both are {xc!r}.")
+    from ..estimators.distributed_lag import add_shifts
+
+    work, ylag, _ = add_shifts(panel, yc, range(1, k + 1), ())
+    work, xlag, _ = add_shifts(work, xc, range(1, k + 1), ())
+    frame = work.to_frame()
+    cols = [yc, *ylag, *xlag]
+    if cross_section_demean:
+        # subtract the cross-unit mean of the source column in the period each value is from
+        tidx = work.time_index()
+        for col, src, shift in ([(yc, yc, 0)] + [(c, yc, j + 1) for j, c in enumerate(ylag)]
+                                + [(c, xc, j + 1) for j, c in enumerate(xlag)]):
+            means = frame[src].groupby(tidx).mean()
+            frame[col] = frame[col].to_numpy(dtype=float) - means.reindex(
+                tidx - shift).to_numpy(dtype=float)
+    ok = frame[cols].notna().all(axis=1).to_numpy()
+    rows = []
+    for unit, idx in frame.groupby(work.unit, sort=True, observed=True).indices.items():
+        sel = idx[ok[idx]]
+        n_i = len(sel)
+        t_i = n_i + k
+        if t_i <= 5 + 3 * k:
+            raise SpecError(
+                f"Unit {unit!r} has {n_i} usable periods with {k} lag(s); the Dumitrescu-Hurlin "
+                f"Z-tilde needs more than {5 + 3 * k} periods per unit (T_i > 5 + 3K). Use "
+                "fewer lags or drop short units.")
+        sub = frame.iloc[sel]
+        w = _unit_wald(sub[yc].to_numpy(dtype=float), sub[ylag].to_numpy(dtype=float),
+                       sub[xlag].to_numpy(dtype=float))
+        if not np.isfinite(w):
+            raise SpecError(
+                f"Unit {unit!r}: the regression of {yc!r} on its lags and lags of {xc!r} is "
+                "singular (no variation in a series); drop the unit or check the data.")
+        rows.append({"unit": unit, "wald": w, "p_value": float(stats.chi2(k).sf(w)),
+                     "n_obs": n_i, "periods": t_i})
+    ind = pd.DataFrame(rows, columns=["unit", "wald", "p_value", "n_obs", "periods"])
+    n = len(ind)
+    w_bar = float(ind["wald"].mean())
+    z_bar = float(np.sqrt(n / (2 * k)) * (w_bar - k))
+    ti = ind["periods"].to_numpy(dtype=float)
+    mean_w = k * (ti - 3 * k - 1) / (ti - 3 * k - 3)
+    var_w = 2 * k * (ti - 3 * k - 1) ** 2 * (ti - 2 * k - 3) / (
+        (ti - 3 * k - 3) ** 2 * (ti - 3 * k - 5))
+    z_tilde = float(np.sqrt(n) * (w_bar - mean_w.mean()) / np.sqrt(var_w.mean()))
+    p_bar = float(2 * stats.norm.sf(abs(z_bar)))
+    p_tilde = float(2 * stats.norm.sf(abs(z_tilde)))
+    if p_tilde < alpha:
+        verdict = DETECTED
+        text = (f"Past {xc} helps predict {yc} beyond {yc}'s own past in at least some units "
+                f"(Z-tilde = {z_tilde:.2f}, {_fmt_p(p_tilde)}): {yc} responds to {xc}.")
+    else:
+        verdict = NOT_DETECTED
+        text = (f"Past {xc} does not help predict {yc} beyond its own past (Z-tilde = "
+                f"{z_tilde:.2f}, {_fmt_p(p_tilde)}): no evidence that {yc} responds to {xc}.")
+    return GrangerTestResult(
+        "Granger (Dumitrescu-Hurlin)", xc, yc, k, n, w_bar, z_bar, p_bar, z_tilde, p_tilde,
+        z_tilde, p_tilde, bool(len(set(ti)) == 1), alpha, verdict, text, ind,
+        cross_section_demean)
+
+
+# ================================================================== report
+@dataclass(frozen=True)
+class FeedbackReport:
+    """The three feedback checks together; ``to_frame()`` has one row per check."""
+
+    leads: LeadsTestResult
+    reverse: ReverseRegressionResult
+    granger: GrangerTestResult
+
+    @property
+    def tests(self) -> tuple[Any, ...]:
+        return (self.leads, self.reverse, self.granger)
+
+    @property
+    def any_detected(self) -> bool:
+        """True when at least one check rejects no-feedback."""
+        return any(t.verdict == DETECTED for t in self.tests)
+
+    def to_frame(self) -> pd.DataFrame:
+        """``name, statistic, p_value, verdict, interpretation``, one row per check."""
+        return pd.DataFrame(
+            [{"name": t.name, "statistic": float(t.statistic), "p_value": float(t.p_value),
+              "verdict": t.verdict, "interpretation": t.interpretation} for t in self.tests],
+            columns=["name", "statistic", "p_value", "verdict", "interpretation"])
+
+    def __str__(self) -> str:
+        return "\n".join(f"{t.name}: {t.interpretation}" for t in self.tests)
+
+
+def feedback_report(
+    panel: Any,
+    *,
+    outcome: str | None = None,
+    treatment: str | None = None,
+    leads: int = 2,
+    lags: int = 2,
+    granger_lags: int = 2,
+    per_exposure: float | Literal["auto"] | None = "auto",
+    estimator: Literal["feols", "fepois"] | None = None,
+    cross_section_demean: bool = True,
+    alpha: float = 0.05,
+) -> FeedbackReport:
+    """Run :func:`leads_test`, :func:`reverse_regression` and :func:`granger_test`.
+
+    The Granger test runs in the feedback direction (``x = outcome``, as a rate
+    when ``per_exposure`` applies; ``y = treatment``), with two lags by default,
+    and with the common period component removed
+    (``cross_section_demean=True``), since a national trend in both series
+    would otherwise look like Granger causality in every unit.
+
+    Parameters
+    ----------
+    panel
+        The panel.
+    outcome, treatment
+        Columns; default the panel's first outcome and treatment.
+    leads, lags, granger_lags
+        Leads in the leads test, outcome lags in the reverse regression, lag
+        order of the Granger test.
+    per_exposure
+        Express the outcome as a rate per this many exposure units in the
+        reverse regression and the Granger test. ``"auto"`` (default): per
+        100,000 for a count outcome of a panel with an exposure, else the raw
+        outcome.
+    estimator
+        Passed to :func:`leads_test`.
+    cross_section_demean
+        Passed to :func:`granger_test`.
+    alpha
+        Test level of every verdict.
+    """
+    _check_panel(panel, "feedback_report")
+    y = _column(panel, outcome, "outcome", "outcome")
+    x = _column(panel, treatment, "treatment", "treatment")
+    per: float | None
+    if per_exposure == "auto":
+        count = panel.outcome_kinds.get(y) == "count" and panel.exposure is not None
+        per = 100_000.0 if count else None
+    else:
+        per = per_exposure
+    gpanel, gx = panel, y
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        lt = leads_test(panel, leads, outcome=y, treatment=x, estimator=estimator, alpha=alpha)
+        rr = reverse_regression(panel, lags, outcome=y, treatment=x, per_exposure=per,
+                                alpha=alpha)
+        if per is not None:
+            gx = rr.regressor
+            gpanel = panel.rate(y, per=per, name=gx)
+        gt = granger_test(gpanel, x=gx, y=x, lags=granger_lags,
+                          cross_section_demean=cross_section_demean, alpha=alpha)
+    for w in {(str(w.message), w.category): w for w in caught}.values():
+        warnings.warn(w.message, w.category, stacklevel=2)
+    return FeedbackReport(lt, rr, gt)
