@@ -534,7 +534,6 @@ def load(name: str, *, with_card: bool = False) -> Panel | tuple[Panel, DataCard
     (90, 7, 'lcrmrte', ('lpolpc', 'lprbarr'))
     >>> panel.card.title
     'North Carolina county crime panel, 1981-1987 (Cornwell & Trumbull)'
-    
     """
     if not isinstance(with_card, bool):
         raise DatasetError(f"with_card must be True or False; got {with_card!r}.")
