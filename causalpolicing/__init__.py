@@ -38,6 +38,7 @@ _LAZY_FUNCTIONS: dict[str, str] = {
     "fepois": ".estimators",
     "rate_ratios": ".estimators",
     "lincom": ".estimators",
+    "table": ".report",
 }
 
 

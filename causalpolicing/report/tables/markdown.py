@@ -1,0 +1,71 @@
+r"""Render a :class:`~.format.FormattedTable` as a (GitHub-flavoured) Markdown pipe table.
+
+Markdown's special characters in cells (``\ | * _`` and backticks) are escaped, so
+``p < 0.01`` stars print as stars, not emphasis. The title is a bold line above
+the table, the notes one paragraph below it.
+
+Examples
+--------
+>>> from causalpolicing.report.tables.format import BodyRow, FormattedTable
+>>> ft = FormattedTable(title="Deaths", columns=("(1)",), header_rows=(),
+...                     body=(BodyRow("log_x", ("1.000",), ("*",), ("(0.500)",)),),
+...                     gof=(("Observations", ("10",)),), notes=("* p < 0.1.",))
+>>> print(render_markdown(ft), end="")
+**Deaths**
+<BLANKLINE>
+|              |   (1)   |
+|:-------------|:-------:|
+| log\_x       | 1.000\* |
+|              | (0.500) |
+| Observations |   10    |
+<BLANKLINE>
+\* p < 0.1.
+"""
+
+from __future__ import annotations
+
+from .format import FormattedTable
+
+__all__ = ["render_markdown", "escape_markdown"]
+
+_SPECIAL = "\\`*_|"
+
+
+def escape_markdown(text: str) -> str:
+    r"""Backslash-escape Markdown's inline special characters.
+
+    Examples
+    --------
+    >>> escape_markdown("a_b|c*")
+    'a\\_b\\|c\\*'
+    """
+    return "".join("\\" + ch if ch in _SPECIAL else ch for ch in text)
+
+
+def render_markdown(ft: FormattedTable) -> str:
+    """Markdown pipe table with title and notes (see the module docstring)."""
+    rows: list[list[str]] = [["", *ft.columns]]
+    rows.extend([lab, *vals] for lab, vals in ft.header_rows)
+    for r in ft.body:
+        rows.append([r.label, *(e + s for e, s in zip(r.estimates, r.stars, strict=True))])
+        if any(r.uncertainty):
+            rows.append(["", *r.uncertainty])
+    rows.extend([lab, *vals] for lab, vals in ft.gof)
+    esc = [[escape_markdown(c) for c in row] for row in rows]
+    widths = [max(3, *(len(row[j]) for row in esc)) for j in range(len(esc[0]))]
+
+    def line(row: list[str]) -> str:
+        cells = [row[0].ljust(widths[0])]
+        cells += [c.center(w) for c, w in zip(row[1:], widths[1:], strict=True)]
+        return "| " + " | ".join(cells) + " |"
+
+    out = []
+    if ft.title:
+        out += [f"**{escape_markdown(ft.title)}**", ""]
+    out.append(line(esc[0]))
+    out.append("|:" + "-" * (widths[0] + 1) + "|"
+               + "|".join(":" + "-" * w + ":" for w in widths[1:]) + "|")
+    out += [line(r) for r in esc[1:]]
+    if ft.notes:
+        out += ["", " ".join(escape_markdown(n) for n in ft.notes)]
+    return "\n".join(out) + "\n"
