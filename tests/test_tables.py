@@ -565,3 +565,22 @@ def test_latex_merges_equal_header_cells() -> None:
     tex = cp.table([a, b, c], gof=[]).to_latex()
     assert r"Dependent variable & \multicolumn{2}{c}{deaths} & rate\_x \\" in tex
     assert r"Estimator & \multicolumn{3}{c}{OLS} \\" in tex
+
+
+def test_first_difference_shows_unit_effects_as_differenced() -> None:
+    panel = cp.datasets.load("nc_crime")
+    fd = cp.first_difference("lcrmrte ~ lprbarr + lpolpc | year", panel, vcov="iid")
+    within = cp.feols("lcrmrte ~ lprbarr + lpolpc | county + year", panel, vcov="iid")
+    frame = cp.table({"FD": fd, "FE": within}).to_frame(formatted=True)
+    text = cp.table({"FD": fd, "FE": within}).to_text()
+    assert "county FE" in text
+    row = [line for line in text.splitlines() if line.startswith("county FE")][0]
+    assert row.split()[2:] == ["Differenced", "Yes"]
+    assert len(frame) > 0
+
+
+def test_between_table_names_the_real_dependent_variable() -> None:
+    panel = cp.datasets.load("nc_crime")
+    text = cp.table(cp.between("lcrmrte ~ lprbarr", panel)).to_text()
+    assert "lcrmrte" in text
+    assert "__y__" not in text

@@ -82,7 +82,7 @@ def between(
     res = inner.fit(means)
     mapping = {f"__x{j}__": nm for j, nm in enumerate(names)}
     renamed = [mapping.get(t, t) for t in res.params.index]
-    out = relabel(res, "Between", {"formula": str(f), "unit": unit,
+    out = relabel(res, "Between", {"formula": str(f), "depvar": f.depvar.name, "unit": unit,
                                    "n_rows": int(len(d.y))})
     return _rename(out, renamed, d.dropped, mapping)
 

@@ -137,5 +137,6 @@ def first_difference(
     dropped = pd.concat([log, res.dropped], ignore_index=True) if len(res.dropped) else log
     return relabel(res, "First difference", {
         "unit": unit, "time": time, "n_rows_before_differencing": int(len(frame)),
+        "differenced_out": unit,
         "n_first_periods_or_gaps": int(no_diff.sum()),
     }, dropped=dropped)

@@ -308,12 +308,18 @@ def _gof_rows(gof: Any, models: list[EstimationResults]) -> tuple[GofRow, ...]:
             raise SpecError(f"gof: names and labels must be strings; got {key!r}: {label!r}.")
         if key == "fixed_effects":
             fes = [_fixed_effects(m) for m in models]
+            # first-difference models remove the unit effects by differencing
+            diffed = [str(m.spec.get("differenced_out") or "") for m in models]
             order: list[str] = []
-            for fe in fes:
-                order.extend(f for f in fe if f not in order)
+            for fe in [*fes, [x for x in diffed if x]]:
+                order.extend(f for f in fe if f and f not in order)
             for f in order:
+                cells = tuple(
+                    "Yes" if f in fe else ("Differenced" if f == d else "No")
+                    for fe, d in zip(fes, diffed, strict=True)
+                )
                 rows.append(GofRow(f"fe:{f}", f"{f} FE" if label is None else f"{label}: {f}",
-                                   tuple("Yes" if f in fe else "No" for fe in fes)))
+                                   cells))
             continue
         if key not in available:
             if key in DEFAULT_GOF:  # a default statistic that these models do not report
