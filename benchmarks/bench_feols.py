@@ -17,6 +17,7 @@ Nothing here is asserted in the test suite.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
@@ -27,6 +28,12 @@ from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
+
+# Running this file puts benchmarks/ first on sys.path, where a module named like an
+# installed package (benchmarks/coverage.py shadows `coverage`, which numba imports for
+# pyfixest) would break the references: keep the directory off the path.
+_HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE]
 
 SIZES = {
     "small": (26, 33),
@@ -122,12 +129,26 @@ def first_call(lib: str) -> float:
     return float(out.stdout.strip().splitlines()[-1])
 
 
+def print_header() -> None:
+    """Date, machine load and library versions, to paste next to the figures."""
+    import importlib.metadata as md
+    import os
+    import platform
+
+    versions = ", ".join(f"{m} {md.version(m)}" for m in ("numpy", "scipy", "pandas", "pyfixest", "linearmodels"))
+    print(f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; Python "
+          f"{platform.python_version()}, {versions}; causalpolicing "
+          f"{md.version('causalpolicing')}; {os.cpu_count()} CPUs, load average "
+          f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", nargs="+", default=list(SIZES), choices=list(SIZES))
     parser.add_argument("--reps", type=int, default=5)
     parser.add_argument("--libs", nargs="+", default=list(LIBS), choices=list(LIBS))
     args = parser.parse_args()
+    print_header()
 
     print("first call in a fresh process, 26 x 33, import included:")
     for lib in FIRST_CALL_LIBS:

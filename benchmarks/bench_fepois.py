@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import statistics
 import subprocess
@@ -31,6 +32,12 @@ import warnings
 
 import numpy as np
 import pandas as pd
+
+# Running this file puts benchmarks/ first on sys.path, where a module named like an
+# installed package (benchmarks/coverage.py shadows `coverage`, which numba imports for
+# pyfixest) would break the references: keep the directory off the path.
+_HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE]
 
 FORMULA = "y ~ x + w | unit + year"
 
@@ -135,6 +142,19 @@ def bench(size: str, reps: int) -> dict[str, float]:
     return out
 
 
+def print_header() -> None:
+    """Date, machine load and library versions, to paste next to the figures."""
+    import importlib.metadata as md
+    import os
+    import platform
+
+    versions = ", ".join(f"{m} {md.version(m)}" for m in ("numpy", "scipy", "pandas", "pyfixest"))
+    print(f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; Python "
+          f"{platform.python_version()}, {versions}; causalpolicing "
+          f"{md.version('causalpolicing')}; {os.cpu_count()} CPUs, load average "
+          f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", nargs="+", default=["small", "1M"], choices=["small", "1M"])
@@ -145,6 +165,7 @@ def main() -> None:
     if args.child:
         child(*args.child)
         return
+    print_header()
     for size in args.sizes:
         reps = args.reps or (21 if size == "small" else 3)
         r = bench(size, reps)

@@ -34,7 +34,7 @@ _LAZY_FUNCTIONS: dict[str, str] = {
     "fenegbin": ".estimators.negbin",
     "febinomial": ".estimators.binomial",
     "odds_ratios": ".estimators.binomial",
-    "distributed_lag": ".estimators.distributed_lag",
+    "distributed_lag": ".estimators.lags",
     "fepois": ".estimators",
     "rate_ratios": ".estimators",
     "lincom": ".estimators",

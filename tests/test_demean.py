@@ -12,8 +12,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from causalpolicing.estimators._demean import demean, drop_singletons, factorize, fe_dof
-from causalpolicing.exceptions import ConvergenceWarning
+from causalpolicing.estimators._demean import (
+    FixedEffects,
+    demean,
+    drop_singletons,
+    factorize,
+    fe_dof,
+)
+from causalpolicing.exceptions import ConvergenceWarning, SpecError
 
 
 def dummy_residual(x: np.ndarray, codes: list[np.ndarray], w: np.ndarray | None = None
@@ -202,3 +208,166 @@ def test_components_long_chain() -> None:
     a = np.r_[np.arange(1000), np.arange(1, 1000)]
     b = np.r_[np.arange(1000), np.arange(999)]
     assert _n_components(a, b, 1000, 1000) == 1
+
+
+# ---------------------------------------------------------------- two fixed effects, fast paths
+def rowwise_reference(x: np.ndarray, codes: list[np.ndarray], w: np.ndarray | None = None
+                      ) -> np.ndarray:
+    """The row-wise MAP (one column at a time, n-vectors) at a tighter tolerance."""
+    from causalpolicing.estimators._demean import _FE, _map_column
+
+    fes = [_FE(np.asarray(c, dtype=np.int64), w) for c in codes]
+    out, _, crit, ok = _map_column(x, fes, 1e-14, 100_000, float(np.sqrt(np.mean(x * x))))
+    assert ok, crit
+    return out
+
+
+def balanced(n_units: int, n_t: int) -> list[np.ndarray]:
+    return [np.repeat(np.arange(n_units), n_t), np.tile(np.arange(n_t), n_units)]
+
+
+def test_dense_table_matches_closed_form() -> None:
+    # balanced and unweighted: x - unit mean - year mean + grand mean, exactly;
+    # 700 x 100 rows and 3 columns take the sparse level sums, the dense table and the
+    # one-BLAS-thread branch
+    rng = np.random.default_rng(11)
+    codes = balanced(700, 100)
+    x = rng.normal(size=(70_000, 3)) + rng.normal(size=700)[codes[0]][:, None]
+    grid = x.reshape(700, 100, 3)
+    expected = (grid - grid.mean(axis=1, keepdims=True) - grid.mean(axis=0, keepdims=True)
+                + grid.mean(axis=(0, 1), keepdims=True)).reshape(-1, 3)
+    xd, info = demean(x, codes)
+    np.testing.assert_allclose(xd, expected, atol=1e-10)
+    assert info.method == ("map",) * 3
+    assert info.converged is True
+    assert max(info.achieved_tol) <= 1e-12
+
+
+def test_dense_table_weighted_matches_rowwise_map() -> None:
+    rng = np.random.default_rng(12)
+    codes = balanced(300, 40)
+    perm = rng.permutation(12_000)  # unsorted rows
+    codes = [c[perm] for c in codes]
+    x = rng.normal(size=(12_000, 2))
+    w = rng.uniform(0.1, 5.0, 12_000)
+    xd, info = demean(x, codes, w)
+    for j in range(2):
+        np.testing.assert_allclose(xd[:, j], rowwise_reference(x[:, j], codes, w), atol=1e-9)
+    assert info.converged is True
+
+
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+def test_sparse_table_matches_rowwise_map(weighted: bool) -> None:
+    # many levels, few rows per pair of levels: a sparse table found by sorting the pairs,
+    # 40,000 rows x 3 columns take the sparse level sums
+    rng = np.random.default_rng(13)
+    n = 40_000
+    codes = [factorize(rng.integers(0, 6_000, n))[0], factorize(rng.integers(0, 2_000, n))[0]]
+    x = rng.normal(size=(n, 3))
+    w = rng.uniform(0.2, 3.0, n) if weighted else None
+    xd, info = demean(x, codes, w)
+    for j in range(3):
+        np.testing.assert_allclose(xd[:, j], rowwise_reference(x[:, j], codes, w), atol=1e-9)
+    assert info.converged is True
+    assert info.method == ("map",) * 3
+
+
+def test_columns_together_equal_columns_alone() -> None:
+    # a column that converges at once (a pure unit effect) stops early; the others go on
+    rng = np.random.default_rng(14)
+    codes = unbalanced(15)
+    x = rng.normal(size=(600, 3))
+    x[:, 1] = rng.normal(size=40)[codes[0]]
+    xd, info = demean(x, codes)
+    for j in range(3):
+        alone, info_j = demean(x[:, j], codes)
+        np.testing.assert_allclose(xd[:, j], alone, atol=1e-13)
+        assert info.iterations[j] == info_j.iterations[0]
+    assert info.iterations[1] < info.iterations[0]
+    np.testing.assert_allclose(xd[:, 1], 0.0, atol=1e-12)
+
+
+@pytest.mark.parametrize("shape", [(60, 20), (700, 100)], ids=["small", "dense-large"])
+def test_two_fe_deterministic_under_row_permutation(shape: tuple[int, int]) -> None:
+    rng = np.random.default_rng(16)
+    codes = balanced(*shape)
+    n = len(codes[0])
+    x = rng.normal(size=(n, 3))
+    w = rng.uniform(0.5, 2.0, n)
+    perm = rng.permutation(n)
+    xd, _ = demean(x, codes, w)
+    xp, _ = demean(x[perm], [c[perm] for c in codes], w[perm])
+    np.testing.assert_allclose(xp, xd[perm], atol=1e-12)
+
+
+def test_prepared_fixed_effects_reused_across_weights() -> None:
+    rng = np.random.default_rng(17)
+    codes = unbalanced(18)
+    fe = FixedEffects(codes)
+    x = rng.normal(size=(600, 2))
+    for seed in (1, 2):
+        w = np.random.default_rng(seed).uniform(0.2, 3.0, 600)
+        prepared, info_p = demean(x, fe, w)
+        fresh, info_f = demean(x, codes, w)
+        np.testing.assert_array_equal(prepared, fresh)
+        assert info_p == info_f
+    assert fe.levels == (40, 15)
+    assert len(fe) == 2
+
+
+def test_out_in_place_equals_new_array() -> None:
+    rng = np.random.default_rng(19)
+    codes = unbalanced(20)
+    x = rng.normal(size=(600, 3))
+    expected, _ = demean(x, codes)
+    buf = x.copy()
+    res, info = demean(buf, codes, out=buf)
+    assert res is buf
+    np.testing.assert_array_equal(buf, expected)
+    assert info.converged is True
+
+
+def test_out_wrong_shape_raises() -> None:
+    x = np.ones((4, 2))
+    with pytest.raises(SpecError, match=r"out must be a writeable float64 array of shape \(4, 2\)"):
+        demean(x, [np.array([0, 0, 1, 1])], out=np.empty((4, 3)))
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        pytest.param(pd.Series(pd.period_range("2000", periods=5, freq="Y")[[3, 0, 4, 0, 2]]),
+                     id="period"),
+        pytest.param(pd.Series(pd.PeriodIndex(["2001Q1", None, "2000Q3", "2001Q1"], freq="Q")),
+                     id="period-with-nat"),
+        pytest.param(pd.Series(pd.to_datetime(["2020-01-05", None, "2019-01-01", "2020-01-05"])),
+                     id="datetime-with-nat"),
+        pytest.param(pd.Series(pd.to_datetime(["2020-01-05", "2019-01-01"]).tz_localize("UTC")),
+                     id="datetime-tz"),
+        pytest.param(pd.Series([pd.NaT, pd.NaT], dtype="datetime64[ns]"), id="all-nat"),
+        pytest.param(pd.Series(pd.to_timedelta([1, 3, 2], unit="D")), id="timedelta"),
+    ],
+)
+def test_factorize_time_values_match_sorted_pandas(values: pd.Series) -> None:
+    codes, n = factorize(values)
+    expected, uniques = pd.factorize(values, sort=True, use_na_sentinel=True)
+    assert codes.tolist() == expected.tolist()
+    assert n == len(uniques)
+    assert codes.dtype == np.int64
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        pytest.param(np.array([7, 3, 3, 9, 7]), id="dense-ints"),
+        pytest.param(np.array([10**12, 5, 10**12, -3]), id="sparse-ints"),
+        pytest.param(np.array([2, -1, 2, 0], dtype=np.int32), id="negative-int32"),
+        pytest.param(np.array([], dtype=np.int64), id="empty"),
+    ],
+)
+def test_factorize_integers_match_sorted_pandas(values: np.ndarray) -> None:
+    codes, n = factorize(values)
+    expected, uniques = pd.factorize(values, sort=True)
+    assert codes.tolist() == expected.tolist()
+    assert n == len(uniques)
+    assert codes.dtype == np.int64

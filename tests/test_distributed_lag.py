@@ -16,7 +16,7 @@ import pytest
 from scipy import stats
 
 import causalpolicing as cp
-from causalpolicing.estimators.distributed_lag import LAG_REASON, wald_test
+from causalpolicing.estimators.lags import LAG_REASON, wald_test
 from causalpolicing.exceptions import FewClustersWarning, GapWarning, SpecError
 from causalpolicing.results import BaseResults
 
@@ -55,7 +55,7 @@ def lag_panel(seed: int, n_units: int = 50, n_periods: int = 20, feedback: float
 
 
 @pytest.fixture(scope="module")
-def fit() -> cp.estimators.distributed_lag.DistributedLagResults:
+def fit() -> cp.estimators.lags.DistributedLagResults:
     return cp.distributed_lag(lag_panel(0), lags=2, leads=1)
 
 

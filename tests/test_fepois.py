@@ -31,7 +31,7 @@ from causalpolicing.exceptions import (
     SpecError,
     ZeroExposureError,
 )
-from causalpolicing.inference.poisson_bootstrap import poisson_bootstrap
+from causalpolicing.inference.count_bootstrap import poisson_bootstrap
 
 pf = pytest.importorskip("pyfixest")
 sm = pytest.importorskip("statsmodels.api")

@@ -130,7 +130,7 @@ class LeadsTestResult:
     interpretation
         One line in plain language.
     results
-        The fitted :class:`~causalpolicing.estimators.distributed_lag.DistributedLagResults`.
+        The fitted :class:`~causalpolicing.estimators.lags.DistributedLagResults`.
     """
 
     name: str
@@ -197,7 +197,7 @@ def leads_test(
     >>> t.estimator, t.df_num, t.coefficients["rel_time"].tolist()
     ('fepois', 2, [-2, -1])
     """
-    from ..estimators.distributed_lag import distributed_lag
+    from ..estimators.lags import distributed_lag
 
     _check_panel(panel, "leads_test")
     _check_alpha(alpha)
@@ -314,7 +314,7 @@ def reverse_regression(
     >>> r.regressor, r.coefficients["term"].tolist(), r.verdict
     ('deaths_per_100k', ['deaths_per_100k_lag1', 'deaths_per_100k_lag2'], 'feedback detected')
     """
-    from ..estimators.distributed_lag import add_shifts, wald_test
+    from ..estimators.lags import add_shifts, wald_test
     from ..estimators.feols import feols
 
     _check_panel(panel, "reverse_regression")
@@ -516,7 +516,7 @@ def granger_test(
     yc = _column(panel, y, "outcome", "y")
     if xc == yc:
         raise SpecError(f"x and y must be different columns; both are {xc!r}.")
-    from ..estimators.distributed_lag import add_shifts
+    from ..estimators.lags import add_shifts
 
     work, ylag, _ = add_shifts(panel, yc, range(1, k + 1), ())
     work, xlag, _ = add_shifts(work, xc, range(1, k + 1), ())

@@ -21,22 +21,36 @@ from .first_difference import first_difference
 
 # public name -> module that defines it (imported on first use)
 _EXPORTS: dict[str, str] = {
+    "distributed_lag": ".lags",
+    "DistributedLagResults": ".lags",
+    "fenegbin": ".negbin",
+    "FENegBin": ".negbin",
+    "FEBinomial": ".binomial",
+    "febinomial": ".binomial",
+    "odds_ratios": ".binomial",
     "effect_at": ".effects",
     "lincom": ".effects",
     "rate_ratios": ".effects",
 }
 
 __all__ = [
+    "DistributedLagResults",
+    "FEBinomial",
+    "FENegBin",
     "FEOLS",
     "FEOLSResults",
     "FEPoisson",
     "FEPoissonResults",
     "between",
+    "distributed_lag",
     "effect_at",
+    "febinomial",
+    "fenegbin",
     "feols",
     "fepois",
     "first_difference",
     "lincom",
+    "odds_ratios",
     "rate_ratios",
 ]
 

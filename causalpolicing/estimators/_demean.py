@@ -4,14 +4,25 @@ Algorithm
 ---------
 * **One fixed effect**: exact, one pass (subtract the weighted group means).
 * **Two or more**: the method of alternating projections (MAP: sweep over the
-  fixed effects, subtracting the group means of each in turn), vectorised with
-  :func:`numpy.bincount`, with Irons–Tuck acceleration every third sweep (as in
-  fixest). Convergence is checked on the *residual* condition that defines the
-  answer: the weighted group means of the demeaned column, for every fixed
-  effect, are at most ``tol`` times the column's root-mean-square (default
-  ``tol = 1e-12``). The error of the demeaned column can exceed this criterion
-  by the conditioning of the problem (about 100-fold in a low-mobility test
-  case), hence the tight default; well-connected panels need a few sweeps.
+  fixed effects, subtracting the group means of each in turn), with Irons–Tuck
+  acceleration every third sweep (as in fixest). Convergence is checked on the
+  *residual* condition that defines the answer: the weighted group means of the
+  demeaned column, for every fixed effect, are at most ``tol`` times the
+  column's root-mean-square (default ``tol = 1e-12``). The error of the
+  demeaned column can exceed this criterion by the conditioning of the problem
+  (about 100-fold in a low-mobility test case), hence the tight default;
+  well-connected panels need a few sweeps.
+
+  *Two fixed effects* (the common case) iterate on the coefficients instead of
+  the rows, all columns at once (as fixest does): a sweep needs only each
+  column's weighted level sums (computed once per call, one pass over the rows
+  for all columns) and the table of summed weights of every pair of levels
+  (dense for nearly full tables such as balanced panels, sparse otherwise), so
+  its cost does not grow with the number of rows. This is the same sweep as the
+  row-wise one, in a different order of floating-point operations. A
+  :class:`FixedEffects` object keeps the structure of that table for repeated
+  calls (the IRLS iterations of a Poisson fit). *Three or more* fixed effects
+  sweep the rows column by column with :func:`numpy.bincount`.
 * **Fallback**: when MAP stalls (the criterion falls less than tenfold over 100
   sweeps, the "low mobility" case of two nearly disconnected fixed effects) or
   reaches ``maxiter``, the column is solved as a sparse least-squares problem on
@@ -20,8 +31,10 @@ Algorithm
   column, the iterations and the achieved tolerance: an unconverged answer is
   never returned silently.
 
-Everything is deterministic: fixed-effect levels are coded in sorted order and
-sums are taken with :func:`numpy.bincount` (no hashing, no threads).
+Everything is deterministic: fixed-effect levels are coded in sorted order,
+sums over rows are taken in row order (:func:`numpy.bincount` or a sparse
+product) and large dense products run on one BLAS thread (no hashing, no
+thread-dependent reductions).
 
 Degrees of freedom absorbed by the fixed effects (:func:`fe_dof`): one fixed
 effect: its number of levels; two: ``levels1 + levels2 - components`` (connected
@@ -34,16 +47,19 @@ freedom when further fixed effects are redundant).
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ..exceptions import ConvergenceWarning
+from ..exceptions import ConvergenceWarning, SpecError
 
 __all__ = [
     "DemeanInfo",
+    "FixedEffects",
     "demean",
     "drop_singletons",
     "factorize",
@@ -52,6 +68,7 @@ __all__ = [
 
 DEFAULT_TOL = 1e-12
 DEFAULT_MAXITER = 10_000
+_BLOCK = 1 << 17  # elements per block of rows in the final subtraction
 
 
 @dataclass(frozen=True)
@@ -84,12 +101,28 @@ def factorize(values: pd.Series | np.ndarray | Sequence[pd.Series]) -> tuple[np.
             codes[bad] = -1
             codes, _ = _recode(codes)  # keeps the product small
         return _recode(codes)
+    dtype = getattr(values, "dtype", None)
+    if isinstance(dtype, (pd.PeriodDtype, pd.DatetimeTZDtype)) or (
+            isinstance(dtype, np.dtype) and dtype.kind in "mM"):
+        # periods and datetimes: their int64 ordinals sort like the values (NaT is the
+        # smallest int64), so code those instead of converting to Python objects
+        series = values if isinstance(values, pd.Series) else pd.Series(values)
+        ordinals = np.asarray(series.array.asi8 if hasattr(series.array, "asi8")
+                              else series.to_numpy().view(np.int64), dtype=np.int64)
+        missing = series.isna().to_numpy()
+        if not missing.any():
+            return factorize(ordinals)
+        if missing.all():
+            return np.full(len(ordinals), -1, dtype=np.int64), 0
+        fill = ordinals[~missing].min()  # an existing level: adds none
+        codes, _ = factorize(np.where(missing, fill, ordinals))
+        return _recode(np.where(missing, -1, codes))
     arr = values.to_numpy() if isinstance(values, pd.Series) else np.asarray(values)
     if arr.dtype.kind in "iu" and len(arr):
         # integers: a lookup table keeps sorted order without hashing
         lo = int(arr.min())
         if int(arr.max()) - lo <= 4 * len(arr) + 1024:
-            return _recode(arr.astype(np.int64) - lo)
+            return _recode(np.subtract(arr, lo, dtype=np.int64))
     series = values if isinstance(values, pd.Series) else pd.Series(values)
     codes, uniques = pd.factorize(series, sort=True, use_na_sentinel=True)
     return codes.astype(np.int64), len(uniques)
@@ -101,18 +134,26 @@ def _recode(codes: np.ndarray) -> tuple[np.ndarray, int]:
     Uses a lookup table (no hashing or sorting) when the codes are not too sparse.
     """
     ok = codes >= 0
-    out = np.full(codes.shape, -1, dtype=np.int64)
-    if not ok.any():
-        return out, 0
-    valid = codes[ok]
+    all_ok = bool(ok.all())
+    if not len(codes) or (not all_ok and not ok.any()):
+        return np.full(codes.shape, -1, dtype=np.int64), 0
+    valid = codes if all_ok else codes[ok]
     top = int(valid.max()) + 1
     if top <= 4 * len(valid) + 1024:
-        present = np.bincount(valid, minlength=top) > 0
-        table = np.cumsum(present) - 1
+        present = np.zeros(top, dtype=bool)
+        present[valid] = True
+        table = np.cumsum(present, dtype=np.int64) - 1
+        n_levels = int(table[-1]) + 1
+        if all_ok:  # the common case: no masked copies
+            return table[valid], n_levels
+        out = np.full(codes.shape, -1, dtype=np.int64)
         out[ok] = table[valid]
-        return out, int(present.sum())
+        return out, n_levels
     uniq, inv = np.unique(valid, return_inverse=True)
-    out[ok] = inv
+    if all_ok:
+        return inv.ravel().astype(np.int64, copy=False), len(uniq)
+    out = np.full(codes.shape, -1, dtype=np.int64)
+    out[ok] = inv.ravel()
     return out, len(uniq)
 
 
@@ -212,8 +253,7 @@ class _FE:
         self.n = int(codes.max()) + 1
         self.w = weights
         sw = np.bincount(codes, weights=weights, minlength=self.n)
-        with np.errstate(divide="ignore"):
-            self.inv_w = np.where(sw > 0, 1.0 / np.where(sw > 0, sw, 1.0), 0.0)
+        self.inv_w = _inverse(sw)
 
     def means(self, x: np.ndarray) -> np.ndarray:
         wx = x if self.w is None else x * self.w
@@ -221,6 +261,12 @@ class _FE:
 
     def project_out(self, x: np.ndarray) -> np.ndarray:
         return x - self.means(x)[self.codes]
+
+
+def _inverse(sw: np.ndarray) -> np.ndarray:
+    """1 / sw where positive, else 0 (levels without weight)."""
+    with np.errstate(divide="ignore"):
+        return np.where(sw > 0, 1.0 / np.where(sw > 0, sw, 1.0), 0.0)
 
 
 def _criterion(x: np.ndarray, fes: list[_FE], scale: float, swept: bool = True) -> float:
@@ -269,6 +315,285 @@ def _map_column(
     return x, it, crit, crit <= tol
 
 
+# ------------------------------------------------------ two fixed effects, all columns at once
+class FixedEffects:
+    """Fixed-effect codes prepared once for repeated within transformations.
+
+    Pass an instance to :func:`demean` instead of the list of code arrays when
+    the same fixed effects are demeaned many times with different weights (the
+    IRLS iterations of a Poisson fit): the structure of the two-way table of
+    levels (which pairs of levels occur) is then built only once.
+
+    Examples
+    --------
+    >>> fe = FixedEffects([np.array([0, 0, 1, 1]), np.array([0, 1, 0, 1])])
+    >>> fe.levels, len(fe)
+    ((2, 2), 2)
+    >>> demean(np.array([1.0, 2.0, 3.0, 5.0]), fe)[0].round(12).tolist()
+    [0.25, -0.25, -0.25, 0.25]
+    """
+
+    __slots__ = ("codes", "levels", "_pair")
+
+    def __init__(self, fe_codes: Sequence[np.ndarray]) -> None:
+        self.codes = tuple(np.ascontiguousarray(c, dtype=np.int64) for c in fe_codes)
+        self.levels = tuple(int(c.max()) + 1 if len(c) else 0 for c in self.codes)
+        self._pair: _Pair | None = None
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def __bool__(self) -> bool:
+        return bool(self.codes)
+
+    def pair(self) -> _Pair:
+        """The two-way structure of the first two fixed effects (built on first use)."""
+        if self._pair is None:
+            self._pair = _Pair(self.codes[0], self.codes[1], self.levels[0], self.levels[1])
+        return self._pair
+
+
+class _Pair:
+    """Cells (occurring pairs of levels) of two fixed effects, in sorted order.
+
+    The alternating projections of two fixed effects only need, besides each
+    column's weighted level sums, the weighted counts of the cells: one sweep
+    is then two products with the (levels_a x levels_b) table of cell weights,
+    whatever the number of rows (as in fixest). ``a`` is the fixed effect with
+    more levels; the iteration (and its acceleration) runs on the coefficients
+    of ``b``.
+    """
+
+    __slots__ = ("a", "b", "la", "lb", "cell", "ncell", "cell_a", "cell_b", "indptr",
+                 "dense", "_unit", "_idx")
+
+    def __init__(self, c0: np.ndarray, c1: np.ndarray, l0: int, l1: int) -> None:
+        if l1 > l0:
+            c0, c1, l0, l1 = c1, c0, l1, l0
+        self.a, self.b, self.la, self.lb = c0, c1, l0, l1
+        n = len(c0)
+        key = c0 * l1 + c1
+        size = l0 * l1
+        self.cell: np.ndarray | None = None
+        self._unit: _Table | None = None
+        self._idx: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        if size <= 4 * n + 1024:
+            counts = np.bincount(key, minlength=size)
+            ncell = int(np.count_nonzero(counts))
+            # a nearly full table (balanced panels) is multiplied as a dense matrix,
+            # indexed by a * lb + b (recomputed when needed rather than kept); the
+            # counts are its unit-weight version
+            self.dense = ncell >= 0.5 * size and size <= max(2 * n, 1_000_000)
+            if self.dense:
+                self._unit = _Table(self, None, counts.astype(float))
+                cells = np.empty(0, dtype=np.int64)
+            else:
+                present = counts > 0
+                cells = np.flatnonzero(present)
+                self.cell = (np.cumsum(present) - 1)[key]
+                del present
+            del counts
+        else:
+            self.dense = False
+            cells, cell = np.unique(key, return_inverse=True)
+            self.cell = cell.ravel().astype(np.int64, copy=False)
+            ncell = len(cells)
+        del key
+        self.ncell = ncell
+        self.cell_a = cells // l1  # empty when dense
+        self.cell_b = cells % l1
+        self.indptr = np.concatenate([[0], np.cumsum(np.bincount(self.cell_a, minlength=l0))])
+
+    def _indices(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """int32 codes and row pointers for the sparse level sums (built on first use)."""
+        if self._idx is None:
+            n = len(self.a)
+            itype = np.int32 if max(n, self.la) < 2**31 - 1 else np.int64
+            self._idx = (self.a.astype(itype), self.b.astype(itype),
+                         np.arange(n + 1, dtype=itype))
+        return self._idx
+
+    def level_sums(self, mat: np.ndarray, weights: np.ndarray | None
+                   ) -> tuple[np.ndarray, np.ndarray]:
+        """Weighted sums of every column of ``mat`` by level of ``a`` and of ``b``.
+
+        A sparse (levels x rows) indicator matrix with the weights as entries
+        multiplies all columns in one pass over the rows, in row order.
+        """
+        n, k = mat.shape
+        if n * k < 100_000:  # small: numpy's bincount beats building sparse matrices
+            sa = np.empty((self.la, k))
+            sb = np.empty((self.lb, k))
+            for j in range(k):
+                wx = mat[:, j] if weights is None else mat[:, j] * weights
+                sa[:, j] = np.bincount(self.a, weights=wx, minlength=self.la)
+                sb[:, j] = np.bincount(self.b, weights=wx, minlength=self.lb)
+            return sa, sb
+        from scipy.sparse import csc_matrix
+
+        if weights is None:
+            weights = np.ones(n)  # not cached: memory matters more than 1 ms here
+        a32, b32, rows = self._indices()
+        sa = csc_matrix((weights, a32, rows), shape=(self.la, n)) @ mat
+        sb = csc_matrix((weights, b32, rows), shape=(self.lb, n)) @ mat
+        return np.asarray(sa), np.asarray(sb)
+
+    def table(self, weights: np.ndarray | None) -> _Table:
+        """Cell weights and level sums for these weights (unit weights are cached)."""
+        if weights is None:
+            if self._unit is None:
+                self._unit = _Table(self, None)
+            return self._unit
+        return _Table(self, weights)
+
+
+class _Table:
+    """The cell-weight matrix of a :class:`_Pair` for one set of weights."""
+
+    __slots__ = ("mat", "mat_t", "inv_a", "inv_b")
+
+    def __init__(self, p: _Pair, weights: np.ndarray | None,
+                 full: np.ndarray | None = None) -> None:
+        if p.dense:
+            if full is None:
+                key = p.a * p.lb
+                key += p.b
+                full = np.bincount(key, weights=weights, minlength=p.la * p.lb).astype(
+                    float, copy=False)
+                del key
+            self.mat = full.reshape(p.la, p.lb)
+            self.mat_t = self.mat.T
+            self.inv_a = _inverse(self.mat.sum(axis=1))
+            self.inv_b = _inverse(self.mat.sum(axis=0))
+        else:
+            from scipy.sparse import csr_matrix
+
+            data = np.bincount(p.cell, weights=weights, minlength=p.ncell).astype(float, copy=False)
+            self.inv_a = _inverse(np.bincount(p.cell_a, weights=data, minlength=p.la))
+            self.inv_b = _inverse(np.bincount(p.cell_b, weights=data, minlength=p.lb))
+            self.mat = csr_matrix((data, p.cell_b, p.indptr), shape=(p.la, p.lb))
+            self.mat_t = self.mat.T  # CSC view, no copy
+
+
+def _demean_two(
+    mat: np.ndarray, p: _Pair, w: np.ndarray | None, tol: float, maxiter: int,
+    scales: np.ndarray, out: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """MAP for two fixed effects on the coefficients, every column at once.
+
+    One sweep maps the coefficients ``g`` of ``b`` to
+    ``F(g) = (S_b - W' a(g)) / w_b`` with ``a(g) = (S_a - W g) / w_a`` (``S``:
+    weighted level sums of the column, ``W``: cell weights, ``w``: level
+    weights): projecting out ``a`` then ``b``, exactly the sweep of the row-wise
+    algorithm. The answer for ``g`` is ``x - a(g)[a] - g[b]``; its ``a`` means
+    are zero by construction and its ``b`` means are ``F(g) - g``, which is the
+    convergence criterion. Irons-Tuck acceleration every third sweep, per column.
+
+    Returns (demeaned, iterations, achieved criterion, converged) per column.
+    """
+    n, k = mat.shape
+    # the table and the level sums are freed (end of _coefficients) before ``out`` exists
+    a_coef, gamma, iters, achieved, ok = _coefficients(mat, p, w, tol, maxiter, scales)
+    if out is None:
+        out = np.empty_like(mat)
+    # x - a(g)[a] - g[b], in blocks of rows that stay in cache (no n x k temporaries)
+    step = max(1, _BLOCK // max(k, 1))
+    for lo in range(0, n, step):
+        hi = min(lo + step, n)
+        tmp = np.take(a_coef, p.a[lo:hi], axis=0)
+        tmp += np.take(gamma, p.b[lo:hi], axis=0)
+        np.subtract(mat[lo:hi], tmp, out=out[lo:hi])
+    return out, iters, achieved, ok
+
+
+def _coefficients(
+    mat: np.ndarray, p: _Pair, w: np.ndarray | None, tol: float, maxiter: int,
+    scales: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Coefficients of ``a`` and ``b`` per column, with iterations, criterion, convergence."""
+    k = mat.shape[1]
+    t = p.table(w)
+    sa, sb = p.level_sums(mat, w)
+    inv_a = t.inv_a[:, None]
+    inv_b = t.inv_b[:, None]
+
+    def alpha(g: np.ndarray, cols: np.ndarray | slice) -> np.ndarray:
+        return (sa[:, cols] - t.mat @ g) * inv_a
+
+    def sweep(g: np.ndarray, cols: np.ndarray | slice) -> np.ndarray:
+        return (sb[:, cols] - t.mat_t @ alpha(g, cols)) * inv_b
+
+    def crit(fg: np.ndarray, g: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        return np.max(np.abs(fg - g), axis=0, initial=0.0) / scales[cols]
+
+    with _one_blas_thread(p.dense and p.la * p.lb * k >= 100_000):
+        gamma, iters, achieved, ok = _iterate(sweep, crit, p.lb, k, tol, maxiter)
+    return alpha(gamma, slice(None)), gamma, iters, achieved, ok
+
+
+_CONTROLLER: list[Any] = []
+
+
+def _one_blas_thread(active: bool) -> AbstractContextManager[Any]:
+    """Limit BLAS to one thread (the products are small and memory-bound: threads only
+    contend, about threefold slower on a busy 2-core machine, and one thread is
+    deterministic)."""
+    if not active:
+        return nullcontext()
+    if not _CONTROLLER:
+        from threadpoolctl import ThreadpoolController
+
+        _CONTROLLER.append(ThreadpoolController())
+    return _CONTROLLER[0].limit(limits=1, user_api="blas")
+
+
+def _iterate(
+    sweep: Callable[[np.ndarray, np.ndarray], np.ndarray],
+    crit: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray],
+    lb: int, k: int, tol: float, maxiter: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Accelerated fixed-point iteration of ``sweep`` on the (lb, k) coefficients."""
+    gamma = np.zeros((lb, k))
+    iters = np.zeros(k, dtype=np.int64)
+    achieved = np.zeros(k)
+    ok = np.zeros(k, dtype=bool)
+    cols = np.arange(k)
+    g = sweep(gamma, cols)  # first sweep from zero coefficients
+    fg = sweep(g, cols)
+    it = 2
+    c = crit(fg, g, cols)
+    history = [c]
+    while True:
+        done = (c <= tol) | (it >= maxiter)
+        if len(history) > 34:
+            done |= c > 0.1 * history[-34]  # stall: less than tenfold over ~100 sweeps
+        if done.any():
+            fin = cols[done]
+            gamma[:, fin] = g[:, done]
+            iters[fin] = it
+            achieved[fin] = c[done]
+            ok[fin] = c[done] <= tol
+            keep = ~done
+            cols = cols[keep]
+            if not len(cols):
+                break
+            g, fg, c = g[:, keep], fg[:, keep], c[keep]
+            history = [h[keep] for h in history[-35:]]
+        ffg = sweep(fg, cols)
+        d1 = fg - g
+        d2 = ffg - fg
+        dd = d2 - d1
+        denom = np.einsum("ij,ij->j", dd, dd)
+        num = np.einsum("ij,ij->j", d2, dd)
+        step = np.divide(num, denom, out=np.zeros_like(num), where=denom > 0)
+        g = ffg - step * d2
+        fg = sweep(g, cols)
+        it += 2
+        c = crit(fg, g, cols)
+        history.append(c)
+    return gamma, iters, achieved, ok
+
+
 def _lsmr_column(
     x0: np.ndarray, fes: list[_FE], weights: np.ndarray | None, tol: float, scale: float
 ) -> tuple[np.ndarray, int, float, bool]:
@@ -295,21 +620,23 @@ def _lsmr_column(
 
 def demean(
     x: np.ndarray,
-    fe_codes: Sequence[np.ndarray],
+    fe_codes: Sequence[np.ndarray] | FixedEffects,
     weights: np.ndarray | None = None,
     *,
     tol: float = DEFAULT_TOL,
     maxiter: int = DEFAULT_MAXITER,
     names: Sequence[str] | None = None,
+    out: np.ndarray | None = None,
 ) -> tuple[np.ndarray, DemeanInfo]:
-    """Subtract fixed effects from every column of ``x`` (a new array is returned).
+    """Subtract fixed effects from every column of ``x`` (a new array unless ``out``).
 
     Parameters
     ----------
     x
         ``(n,)`` or ``(n, k)`` float array.
     fe_codes
-        One integer code array (0..L-1, no gaps, no -1) per fixed effect.
+        One integer code array (0..L-1, no gaps, no -1) per fixed effect, or a
+        :class:`FixedEffects` built from them (reused across calls).
     weights
         Optional positive analytic weights: the projection is weighted.
     tol
@@ -319,6 +646,10 @@ def demean(
         Maximum MAP sweeps per column before the LSMR fallback.
     names
         Column names for warnings.
+    out
+        Optional writeable float64 array of the shape of ``x`` to write the
+        result into; it may be ``x`` itself (overwritten: the caller then gives
+        up its input). Saves an allocation per call in iterative callers.
 
     Returns
     -------
@@ -335,49 +666,68 @@ def demean(
     one_d = arr.ndim == 1
     mat = arr.reshape(len(arr), -1)
     k = mat.shape[1]
-    if not fe_codes:
-        return (mat.copy().ravel() if one_d else mat.copy()), DemeanInfo(
-            (0,) * k, (0.0,) * k, ("none",) * k, True
-        )
+    if out is not None and (out.shape != arr.shape or out.dtype != np.float64
+                            or not out.flags.writeable):
+        raise SpecError(
+            f"out must be a writeable float64 array of shape {arr.shape}; got "
+            f"{out.dtype} of shape {out.shape} (writeable: {out.flags.writeable}). Pass "
+            "out=None to get a new array.")
+    given = out
+    out_mat = None if out is None else out.reshape(mat.shape)
+    if not len(fe_codes):
+        none = DemeanInfo((0,) * k, (0.0,) * k, ("none",) * k, True)
+        if given is not None:
+            out_mat[...] = mat
+            return given, none
+        return (mat.copy().ravel() if one_d else mat.copy()), none
+    prepared = fe_codes if isinstance(fe_codes, FixedEffects) else FixedEffects(fe_codes)
     w = None if weights is None else np.asarray(weights, dtype=float)
-    fes = [_FE(np.asarray(c, dtype=np.int64), w) for c in fe_codes]
-    out = np.empty_like(mat)
-    iters: list[int] = []
-    achieved: list[float] = []
-    methods: list[str] = []
-    all_ok = True
+    iters: list[int] = [1] * k
+    achieved: list[float] = [0.0] * k
+    methods: list[str] = ["exact"] * k
+    ok = [True] * k
+    if len(prepared) == 1:
+        fe = _FE(prepared.codes[0], w)
+        out = np.empty_like(mat) if out_mat is None else out_mat
+        for j in range(k):
+            out[:, j] = fe.project_out(mat[:, j])
+        return (given if given is not None else out.ravel() if one_d else out), DemeanInfo(
+            tuple(iters), tuple(achieved), tuple(methods), True)
+    with np.errstate(all="ignore"):
+        rms = np.sqrt(np.einsum("ij,ij->j", mat, mat) / max(len(mat), 1))
+    scales = np.where(rms > 0, rms, 1.0)
+    fes: list[_FE] = []
+    if len(prepared) == 2:
+        out, it2, ach2, ok2 = _demean_two(mat, prepared.pair(), w, tol, maxiter, scales,
+                                          out_mat)
+        iters, achieved, ok = it2.tolist(), ach2.tolist(), ok2.tolist()
+        methods = ["map"] * k
+    else:
+        out = np.empty_like(mat) if out_mat is None else out_mat
+        fes = [_FE(c, w) for c in prepared.codes]
+        for j in range(k):
+            out[:, j], iters[j], achieved[j], ok[j] = _map_column(
+                mat[:, j], fes, tol, maxiter, float(scales[j]))
+            methods[j] = "map"
     for j in range(k):
-        col = mat[:, j]
-        if len(fes) == 1:
-            out[:, j] = fes[0].project_out(col)
-            iters.append(1)
-            achieved.append(0.0)
-            methods.append("exact")
+        if ok[j]:
             continue
-        rms = float(np.sqrt(np.mean(col * col))) if len(col) else 0.0
-        scale = rms if rms > 0 else 1.0
-        xj, it, crit, ok = _map_column(col, fes, tol, maxiter, scale)
-        method = "map"
-        if not ok:
-            xl, it_l, crit_l, ok = _lsmr_column(col, fes, w, tol, scale)
-            if crit_l < crit:
-                xj, crit = xl, crit_l
-                method = "lsmr"
-                it += it_l
-        if not ok:
-            all_ok = False
+        if not fes:
+            fes = [_FE(c, w) for c in prepared.codes]
+        xl, it_l, crit_l, ok[j] = _lsmr_column(mat[:, j], fes, w, tol, float(scales[j]))
+        if crit_l < achieved[j]:
+            out[:, j], achieved[j] = xl, crit_l
+            methods[j] = "lsmr"
+            iters[j] += it_l
+        if not ok[j]:
             name = names[j] if names is not None else f"column {j}"
             warnings.warn(
-                f"The within transformation of {name} did not converge: after {it} "
-                f"iterations ({method}) the largest fixed-effect mean is {crit:.2e} times "
-                f"the column's scale (tolerance {tol:.0e}). Estimates may be inaccurate; "
+                f"The within transformation of {name} did not converge: after {iters[j]} "
+                f"iterations ({methods[j]}) the largest fixed-effect mean is {achieved[j]:.2e} "
+                f"times the column's scale (tolerance {tol:.0e}). Estimates may be inaccurate; "
                 "check for nearly disconnected fixed effects or loosen `tol`.",
                 ConvergenceWarning,
                 stacklevel=3,
             )
-        out[:, j] = xj
-        iters.append(it)
-        achieved.append(crit)
-        methods.append(method)
-    info = DemeanInfo(tuple(iters), tuple(achieved), tuple(methods), all_ok)
-    return (out.ravel() if one_d else out), info
+    info = DemeanInfo(tuple(iters), tuple(achieved), tuple(methods), all(ok))
+    return (given if given is not None else out.ravel() if one_d else out), info

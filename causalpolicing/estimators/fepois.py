@@ -87,10 +87,10 @@ from ..exceptions import (
     ZeroExposureError,
 )
 from ..formula import Formula, parse_formula
-from ..inference.poisson_bootstrap import BootstrapParts
+from ..inference.count_bootstrap import BootstrapParts
 from ..inference.vcov import VcovInput, VcovRequest, check_ssc, compute_vcov, parse_vcov
 from ..results import BaseResults
-from ._demean import demean, drop_singletons, factorize, fe_dof
+from ._demean import FixedEffects, demean, drop_singletons, factorize, fe_dof
 from ._design import DROP_LOG_COLUMNS, build_design
 from .feols import COLLIN_TOL, _codes_for, _inv_psd, _is_panel, _ncl, _reissue, _select_columns
 
@@ -145,6 +145,7 @@ def _irls(
 ) -> _IRLS:
     """Poisson IRLS with weighted within transformations (see the module notes)."""
     has_fe = bool(fe_codes)
+    fe_prep = FixedEffects(fe_codes)  # structure built once, reused by every iteration
     if eta0 is None:
         # start between y and the constant-rate fit (fixest's start, scaled by the exposure)
         ex = np.exp(offset - offset.max()) if np.any(offset) else None
@@ -178,7 +179,7 @@ def _irls(
         z = eta - offset + (y - mu) / mu
         w = mu if uw is None else uw * mu
         if xd is None:
-            both, _ = demean(np.column_stack([z, x]), fe_codes, w, tol=inner)
+            both, _ = demean(np.column_stack([z, x]), fe_prep, w, tol=inner)
             zd, xd = both[:, 0], both[:, 1:]
             if check_collin:
                 raw_ss = w @ ((x - (w @ x) / w.sum()) ** 2)
@@ -199,7 +200,7 @@ def _irls(
         else:
             # warm start in place: the previous demeaned columns plus the change of z
             both[:, 0] += z - z_prev
-            both, _ = demean(both, fe_codes, w, tol=inner)
+            both, _ = demean(both, fe_prep, w, tol=inner, out=both)  # in place
             zd, xd = both[:, 0], both[:, 1:]
         z_prev = z
         if xd.shape[1]:
@@ -259,12 +260,13 @@ def _relu_separation(
     interior = ~boundary
     big = interior.sum() / tol**2
     omega = np.where(interior, big, 1.0)
-    xd, _ = demean(x, fe_codes, omega, tol=1e-9) if x.shape[1] else (x, None)
+    fe_prep = FixedEffects(fe_codes)  # built once for all the demeaning below
+    xd, _ = demean(x, fe_prep, omega, tol=1e-9) if x.shape[1] else (x, None)
     sw = np.sqrt(omega)
     xs = xd * sw[:, None]
     u = boundary.astype(float)
     for _ in range(maxiter):
-        ud, _ = demean(u, fe_codes, omega, tol=1e-9)
+        ud, _ = demean(u, fe_prep, omega, tol=1e-9)
         if xs.shape[1]:
             b = np.linalg.lstsq(xs, ud * sw, rcond=None)[0]
             resid = ud - xd @ b
@@ -344,7 +346,7 @@ class FEPoissonResults(BaseResults):
 
     def bootstrap_parts(self, cluster: str | None = None, *, data: pd.DataFrame | None = None
                         ) -> BootstrapParts:
-        """What :func:`~causalpolicing.inference.poisson_bootstrap.poisson_bootstrap` needs.
+        """What :func:`~causalpolicing.inference.count_bootstrap.poisson_bootstrap` needs.
 
         ``cluster`` defaults to the fit's one-way cluster variable, or single rows.
         """

@@ -20,7 +20,7 @@ _EXPORTS: dict[str, str] = {
     "compute_vcov": ".vcov",
     "parse_vcov": ".vcov",
     "wild_bootstrap": ".bootstrap",
-    "poisson_bootstrap": ".poisson_bootstrap",
+    "poisson_bootstrap": ".count_bootstrap",
 }
 
 __all__ = sorted(_EXPORTS)

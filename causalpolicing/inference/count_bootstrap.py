@@ -53,7 +53,7 @@ whose re-fit fails (no variation left, no convergence) are left out and counted.
 Examples
 --------
 >>> import causalpolicing as cp
->>> from causalpolicing.inference.poisson_bootstrap import poisson_bootstrap
+>>> from causalpolicing.inference.count_bootstrap import poisson_bootstrap
 >>> panel = cp.datasets.load("simulated_cantons")
 >>> res = cp.fepois("deaths ~ offences_per_1000 | canton + year", panel)
 >>> bs = poisson_bootstrap(res, "offences_per_1000", reps=199, seed=1)
