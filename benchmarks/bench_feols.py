@@ -29,12 +29,6 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-# Running this file puts benchmarks/ first on sys.path, where a module named like an
-# installed package (benchmarks/coverage.py shadows `coverage`, which numba imports for
-# pyfixest) would break the references: keep the directory off the path.
-_HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE]
-
 SIZES = {
     "small": (26, 33),
     "medium": (3_000, 100),
@@ -132,7 +126,6 @@ def first_call(lib: str) -> float:
 def print_header() -> None:
     """Date, machine load and library versions, to paste next to the figures."""
     import importlib.metadata as md
-    import os
     import platform
 
     versions = ", ".join(f"{m} {md.version(m)}" for m in ("numpy", "scipy", "pandas", "pyfixest", "linearmodels"))

@@ -33,12 +33,6 @@ import warnings
 import numpy as np
 import pandas as pd
 
-# Running this file puts benchmarks/ first on sys.path, where a module named like an
-# installed package (benchmarks/coverage.py shadows `coverage`, which numba imports for
-# pyfixest) would break the references: keep the directory off the path.
-_HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE]
-
 FORMULA = "y ~ x + w | unit + year"
 
 
@@ -145,7 +139,6 @@ def bench(size: str, reps: int) -> dict[str, float]:
 def print_header() -> None:
     """Date, machine load and library versions, to paste next to the figures."""
     import importlib.metadata as md
-    import os
     import platform
 
     versions = ", ".join(f"{m} {md.version(m)}" for m in ("numpy", "scipy", "pandas", "pyfixest"))
