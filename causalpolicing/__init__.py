@@ -24,8 +24,7 @@ from .data import Panel, load_panel
 __all__ = ["Panel", "__version__", "datasets", "exceptions", "load_panel"]
 
 # Submodules and functions imported on first use, so `import causalpolicing` stays fast.
-_LAZY_MODULES = {"datasets", "estimators", "inference", "graph", "report", "reproduce", "cli",
-                 "diagnostics"}
+_LAZY_MODULES = {"datasets", "estimators", "inference", "report", "cli", "diagnostics"}
 _LAZY_FUNCTIONS: dict[str, str] = {
     "feols": ".estimators",
     "FEOLS": ".estimators",

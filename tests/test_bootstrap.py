@@ -29,8 +29,9 @@ import pytest
 import causalpolicing as cp
 from causalpolicing.estimators._demean import demean, factorize
 from causalpolicing.exceptions import SpecError
-from causalpolicing.inference import bootstrap as bs
-from causalpolicing.inference.bootstrap import BootstrapResult, _wild_core, wild_bootstrap
+from causalpolicing.inference import _wild_engine as bs
+from causalpolicing.inference._wild_engine import _wild_core
+from causalpolicing.inference.bootstrap import BootstrapResult, wild_bootstrap
 
 
 # ------------------------------------------------------------------ helpers

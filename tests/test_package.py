@@ -67,3 +67,8 @@ def test_every_exception_is_exported() -> None:
         and obj.__module__ == ex.__name__
     }
     assert public == set(ex.__all__)
+
+
+def test_every_lazy_top_level_name_resolves() -> None:
+    for name in dir(cp):
+        assert getattr(cp, name) is not None

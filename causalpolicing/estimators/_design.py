@@ -21,7 +21,7 @@ import pandas as pd
 from ..data._messages import close_matches
 from ..exceptions import FormulaError, SingletonWarning, SpecError
 from ..formula import Factor, Formula, Term
-from ._demean import drop_singletons, factorize, recode
+from ._fe_structure import drop_singletons, factorize, recode
 
 __all__ = ["Design", "build_design", "DROP_LOG_COLUMNS"]
 

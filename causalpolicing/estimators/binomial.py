@@ -59,11 +59,12 @@ from scipy import stats
 
 from ..exceptions import ConvergenceWarning, SpecError
 from ..formula import Formula, parse_formula
-from .negbin import (
+from ._common import FrozenSettings, _is_panel, check_choice, check_maxiter
+from ._glm import (
     GLMFEResults,
-    _is_panel,
     default_glm_vcov,
     finish_cov,
+    fit_recording_warnings,
     parse_glm_vcov,
     prepare_glm,
     sm_cov_args,
@@ -72,7 +73,7 @@ from .negbin import (
 __all__ = ["FEBinomial", "febinomial", "odds_ratios"]
 
 
-class FEBinomial:
+class FEBinomial(FrozenSettings):
     """Binomial logit GLM with optional fixed effects as dummies (module docstring).
 
     Parameters
@@ -92,6 +93,8 @@ class FEBinomial:
         Maximum IRLS iterations.
     """
 
+    _LAST_SETTING = "_maxiter"
+
     def __init__(self, formula: str | Formula, *, trials: str,
                  vcov: str | Mapping[str, Any] | None = None,
                  dispersion: Literal["fixed", "pearson"] = "fixed", maxiter: int = 100) -> None:
@@ -101,21 +104,8 @@ class FEBinomial:
                             f"(e.g. trials='users'); got {trials!r}.")
         self._trials = trials
         self._vcov = None if vcov is None else parse_glm_vcov(vcov)
-        if dispersion not in ("fixed", "pearson"):
-            raise SpecError(f"dispersion must be 'fixed' or 'pearson'; got {dispersion!r}.")
-        self._dispersion = dispersion
-        if isinstance(maxiter, bool) or not isinstance(maxiter, int) or maxiter < 1:
-            raise SpecError(f"maxiter must be a positive integer; got {maxiter!r}.")
-        self._maxiter = maxiter
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if hasattr(self, "_maxiter"):
-            raise AttributeError("FEBinomial settings are fixed; create a new estimator instead.")
-        object.__setattr__(self, name, value)
-
-    @property
-    def formula(self) -> Formula:
-        return self._formula
+        self._dispersion = check_choice("dispersion", dispersion, ("fixed", "pearson"))
+        self._maxiter = check_maxiter(maxiter)
 
     def __repr__(self) -> str:
         v = None if self._vcov is None else self._vcov.as_spec()
@@ -123,15 +113,7 @@ class FEBinomial:
 
     def fit(self, data: pd.DataFrame | Any) -> GLMFEResults:
         """Estimate the model on ``data`` (a DataFrame or a Panel)."""
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            out = self._fit(data)
-        msgs = []
-        for w in caught:
-            msgs.append(str(w.message))
-            warnings.warn(w.message, w.category, stacklevel=3)
-        object.__setattr__(out, "_warnings", tuple(dict.fromkeys(msgs)))
-        return out
+        return fit_recording_warnings(self._fit, data)
 
     def _fit(self, data: Any) -> GLMFEResults:
         import statsmodels.api as sm

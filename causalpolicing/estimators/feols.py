@@ -43,7 +43,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..exceptions import AssumptionWarning, CollinearityWarning, EstimationError, SpecError
+from ..exceptions import CollinearityWarning, EstimationError, SpecError
 from ..formula import Formula, parse_formula
 from ..inference.vcov import (
     VcovInput,
@@ -54,72 +54,26 @@ from ..inference.vcov import (
     parse_vcov,
 )
 from ..results import BaseResults
+from ._common import (
+    COLLIN_TOL,
+    FrozenSettings,
+    _codes_for,
+    _inv_psd,
+    _is_panel,  # noqa: F401  (re-exported for older private import paths)
+    _ncl,
+    _reissue,
+    _select_columns,
+    check_choice,
+    check_fraction,
+    default_cluster,
+    frame_of,
+)
 from ._demean import DEFAULT_TOL, demean
 from ._design import Design, build_design
+from ._iv import WEAK_IV_F, _two_sls
+from ._iv import first_stage as _first_stage_table
 
 __all__ = ["FEOLS", "FEOLSResults", "feols", "COLLIN_TOL", "WEAK_IV_F"]
-
-#: Relative tolerance of the collinearity / absorption checks.
-COLLIN_TOL = 1e-10
-#: Rule-of-thumb threshold for weak instruments (effective or partial F).
-WEAK_IV_F = 10.0
-
-
-def _is_panel(data: Any) -> bool:
-    from ..data.panel import Panel
-
-    return isinstance(data, Panel)
-
-
-# ---------------------------------------------------------------- linear algebra
-def _select_columns(
-    mat: np.ndarray, raw_ss: np.ndarray, names: tuple[str, ...], has_fe: bool,
-    protected: int = 0, tol: float = COLLIN_TOL,
-) -> tuple[list[int], dict[str, str]]:
-    """Indices of linearly independent columns (in order) and why others were dropped."""
-    gram = mat.T @ mat
-    keep: list[int] = []
-    why: dict[str, str] = {}
-    chol = np.zeros((0, 0))
-    for j in range(mat.shape[1]):
-        gjj = gram[j, j]
-        if has_fe and j >= protected and gjj <= tol * raw_ss[j]:
-            why[names[j]] = "absorbed by the fixed effects"
-            continue
-        if gjj <= 0:
-            why[names[j]] = "zero after transformation"
-            continue
-        if keep:
-            lvec = np.linalg.solve(chol, gram[keep, j])
-            r = gjj - float(lvec @ lvec)
-        else:
-            lvec = np.zeros(0)
-            r = gjj
-        if r <= tol * gjj:
-            why[names[j]] = "collinear with " + ", ".join(names[i] for i in keep)
-            continue
-        m = len(keep)
-        new = np.zeros((m + 1, m + 1))
-        new[:m, :m] = chol
-        new[m, :m] = lvec
-        new[m, m] = np.sqrt(r)
-        chol = new
-        keep.append(j)
-    return keep, why
-
-
-def _inv_psd(a: np.ndarray) -> np.ndarray:
-    low = np.linalg.cholesky(a)
-    inv_low = np.linalg.solve(low, np.eye(a.shape[0]))
-    return inv_low.T @ inv_low
-
-
-def _two_sls(x: np.ndarray, z: np.ndarray, y: np.ndarray) -> np.ndarray:
-    zz = z.T @ z
-    zx = z.T @ x
-    pi = np.linalg.solve(zz, zx)
-    xhat_x = zx.T @ pi
-    return np.linalg.solve(xhat_x, pi.T @ (z.T @ y))
 
 
 # ---------------------------------------------------------------------- results
@@ -220,46 +174,6 @@ class FEOLSResults(BaseResults):
         return _make_results(self, vr, spec, extra_warnings=msgs)
 
 
-def _codes_for(req: VcovRequest, st: dict[str, Any], data: pd.DataFrame | None
-               ) -> dict[str, np.ndarray]:
-    from ._demean import factorize
-
-    needed = list(req.clusters) + ([req.time] if req.time else [])
-    out: dict[str, np.ndarray] = {}
-    for c in needed:
-        if c in st["codes"]:
-            out[c] = st["codes"][c]
-            continue
-        if data is None:
-            raise SpecError(
-                f"The fit did not store column {c!r}; pass the data it was fit on: "
-                f"res.with_cov(..., data=df). Stored: {sorted(st['codes'])}."
-            )
-        frame = data.to_frame() if _is_panel(data) else data
-        if len(frame) != st["n_input"] or c not in frame.columns:
-            raise SpecError(
-                f"data must be the frame the model was fit on ({st['n_input']} rows) and "
-                f"contain {c!r}."
-            )
-        values = frame[c].iloc[st["positions"]]
-        if values.isna().any():
-            raise SpecError(
-                f"Column {c!r} is missing for {int(values.isna().sum())} estimation rows; "
-                "refit with it in vcov= so those rows are dropped consistently."
-            )
-        out[c] = factorize(values)[0]
-    return out
-
-
-def _reissue(caught: list[warnings.WarningMessage], stacklevel: int = 3) -> list[str]:
-    """Issue recorded warnings again, pointing at the caller; return their messages."""
-    msgs = []
-    for w in caught:
-        msgs.append(str(w.message))
-        warnings.warn(w.message, w.category, stacklevel=stacklevel)
-    return msgs
-
-
 def _make_results(prev: FEOLSResults, vr: VcovResult, spec: dict[str, Any],
                   extra_warnings: list[str]) -> FEOLSResults:
     names = list(prev._params.index)
@@ -301,14 +215,8 @@ def relabel(res: FEOLSResults, estimator: str, spec_update: Mapping[str, Any],
     )
 
 
-def _ncl(vr: VcovResult) -> int | tuple[int, ...] | None:
-    if vr.n_clusters is None:
-        return None
-    return vr.n_clusters[0] if len(vr.n_clusters) == 1 else vr.n_clusters
-
-
 # -------------------------------------------------------------------- estimator
-class FEOLS:
+class FEOLS(FrozenSettings):
     """OLS / WLS / 2SLS with any number of fixed effects.
 
     Settings go in the constructor; :meth:`fit` takes the data and returns a
@@ -351,6 +259,8 @@ class FEOLS:
     regressors are dropped and listed in ``results.collinear``.
     """
 
+    _LAST_SETTING = "_collin_tol"
+
     def __init__(
         self,
         formula: str | Formula,
@@ -368,24 +278,9 @@ class FEOLS:
             raise SpecError(f"weights must be a column name; got {type(weights).__name__}.")
         self._weights = weights
         self._ssc = check_ssc(ssc)
-        if singletons not in ("drop", "keep"):
-            raise SpecError(f"singletons must be 'drop' or 'keep'; got {singletons!r}.")
-        self._singletons = singletons
-        if not (isinstance(tol, float) and 0 < tol < 1):
-            raise SpecError(f"tol must be a float in (0, 1); got {tol!r}.")
-        if not (isinstance(collin_tol, float) and 0 < collin_tol < 1):
-            raise SpecError(f"collin_tol must be a float in (0, 1); got {collin_tol!r}.")
-        self._tol = tol
-        self._collin_tol = collin_tol
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if hasattr(self, "_collin_tol"):
-            raise AttributeError("FEOLS settings are fixed; create a new estimator instead.")
-        object.__setattr__(self, name, value)
-
-    @property
-    def formula(self) -> Formula:
-        return self._formula
+        self._singletons = check_choice("singletons", singletons, ("drop", "keep"))
+        self._tol = check_fraction("tol", tol)
+        self._collin_tol = check_fraction("collin_tol", collin_tol)
 
     def __repr__(self) -> str:
         v = None if self._vcov is None else self._vcov.as_spec()
@@ -409,17 +304,10 @@ class FEOLS:
     def _default_vcov(self, data: Any) -> tuple[VcovRequest, str]:
         if self._vcov is not None:
             return self._vcov, "user"
-        if _is_panel(data):
-            col = data.clusters[0] if data.clusters else data.unit
-            return VcovRequest("CRV1", (col,)), (
-                f"default for a Panel: CRV1 clustered by {'declared cluster' if data.clusters else 'unit'} "
-                f"{col!r}")
         f = self._formula
-        if f.fixed_effects and len(f.fixed_effects[0]) == 1:
-            col = f.fixed_effects[0][0]
-            return VcovRequest("CRV1", (col,)), (
-                f"default with fixed effects (as fixest): CRV1 clustered by the first fixed "
-                f"effect {col!r}")
+        found = default_cluster(f, data)
+        if found is not None:
+            return VcovRequest("CRV1", (found[0],)), found[1]
         if f.fixed_effects:
             return VcovRequest("iid"), (
                 "default: iid (the first fixed effect is an interaction; pass "
@@ -429,13 +317,7 @@ class FEOLS:
     def _fit(self, data: Any) -> FEOLSResults:
         f = self._formula
         req, vcov_source = self._default_vcov(data)
-        if _is_panel(data):
-            frame = data.to_frame(source_row=True)
-            source_rows = frame.pop("source_row").to_numpy()
-        elif isinstance(data, pd.DataFrame):
-            frame, source_rows = data, None
-        else:
-            raise SpecError(f"data must be a pandas DataFrame or a Panel; got {type(data).__name__}.")
+        frame, source_rows = frame_of(data)
         extra = list(req.clusters) + ([req.time] if req.time else [])
         d = build_design(f, frame, weights=self._weights, extra=extra,
                          singletons=self._singletons, source_rows=source_rows)
@@ -547,7 +429,7 @@ class FEOLS:
         resid = yw - xw @ beta
 
         # fixed-effect bookkeeping
-        from ._demean import fe_dof
+        from ._fe_structure import fe_dof
 
         dof_fe, levels = fe_dof(list(d.fe_codes))
         k = len(beta)
@@ -618,9 +500,9 @@ class FEOLS:
                           time_codes=codes.get(req.time) if req.time else None)
 
         if zw is not None:
-            first_stage = self._first_stage(
+            first_stage = _first_stage_table(
                 xw, zw, d.endog_names, param_names, excl_idx, excl_names, req, vin, codes,
-                kept_exog_n=len(kept_exog))
+                kept_exog_n=len(kept_exog), ssc=self._ssc)
 
         spec = {
             "formula": str(f),
@@ -657,104 +539,6 @@ class FEOLS:
             collinear=why,
             store=store,
         )
-
-    def _first_stage(
-        self, xw: np.ndarray, zw: np.ndarray, endog_names: tuple[str, ...],
-        param_names: list[str], excl_idx: list[int], excl_names: list[str],
-        req: VcovRequest, vin: VcovInput, codes: dict[str, np.ndarray], kept_exog_n: int,
-    ) -> pd.DataFrame:
-        zz_inv = _inv_psd(zw.T @ zw)
-        rows = []
-        q = len(excl_idx)
-        cd_f = self._cragg_donald(xw, zw, endog_names, param_names, excl_idx, kept_exog_n,
-                                  vin.fe_dof_exact)
-        for name in endog_names:
-            xj = xw[:, param_names.index(name)]
-            pi = zz_inv @ (zw.T @ xj)
-            v = xj - zw @ pi
-            fs_in = VcovInput(regressors=zw, resid=v, bread=zz_inv, params=pi,
-                              fe_codes=vin.fe_codes, fe_names=vin.fe_names,
-                              fe_dof_exact=vin.fe_dof_exact)
-            fs_req = req if req.name != "CRV3" else VcovRequest("CRV1", req.clusters)
-            vr = compute_vcov(fs_req, fs_in, ssc=self._ssc, cluster_codes=codes,
-                              time_codes=codes.get(req.time) if req.time else None, warn=False)
-            b = pi[excl_idx]
-            cov_b = vr.cov[np.ix_(excl_idx, excl_idx)]
-            wald = float(b @ np.linalg.solve(cov_b, b))
-            fstat = wald / q
-            from scipy import special
-
-            if vr.df is None:
-                pval = float(special.chdtrc(q, wald))
-                df_denom = None
-            else:
-                pval = float(special.fdtrc(q, vr.df, fstat))
-                df_denom = int(vr.df)
-            eff_f = np.nan
-            if len(endog_names) == 1:
-                # Olea-Pflueger effective F: instruments partialled on the exogenous regressors
-                zex = zw[:, :kept_exog_n]
-                zin = zw[:, excl_idx]
-                if kept_exog_n:
-                    zin = zin - zex @ np.linalg.lstsq(zex, zin, rcond=None)[0]
-                rob = fs_req if fs_req.name != "iid" else VcovRequest("HC1")
-                vr_r = vr if rob is fs_req else compute_vcov(
-                    rob, fs_in, ssc=self._ssc, cluster_codes=codes,
-                    time_codes=codes.get(req.time) if req.time else None, warn=False)
-                sig = vr_r.cov[np.ix_(excl_idx, excl_idx)]
-                qzz = zin.T @ zin
-                eff_f = float(b @ qzz @ b / np.trace(sig @ qzz))
-            rows.append({"endog": name, "partial_f": fstat, "df_num": q, "df_denom": df_denom,
-                         "p_value": pval, "effective_f": eff_f, "cragg_donald_f": cd_f,
-                         "coefficients": dict(zip(excl_names, map(float, b), strict=True))})
-            if len(endog_names) == 1 and eff_f < WEAK_IV_F:
-                warnings.warn(
-                    f"Weak instruments for {name}: effective F = {eff_f:.2f} < {WEAK_IV_F:g} "
-                    "(rule of thumb of Staiger-Stock; Olea-Pflueger 2013 give a 5% critical "
-                    "value of about 23 for a 10% worst-case bias). 2SLS estimates and their "
-                    "standard errors are unreliable; consider weak-IV-robust inference "
-                    "(Anderson-Rubin).",
-                    AssumptionWarning, stacklevel=5)
-            elif len(endog_names) > 1 and fstat < WEAK_IV_F:
-                warnings.warn(
-                    f"Weak instruments for {name}: partial F = {fstat:.2f} < {WEAK_IV_F:g} "
-                    "(rule of thumb). With several endogenous regressors the partial F per "
-                    "regressor can overstate strength; see also the Cragg-Donald F.",
-                    AssumptionWarning, stacklevel=5)
-        if len(endog_names) > 1 and cd_f < WEAK_IV_F:
-            warnings.warn(
-                f"Weak instruments: Cragg-Donald minimum-eigenvalue F = {cd_f:.2f} < "
-                f"{WEAK_IV_F:g} (rule of thumb; compare with the Stock-Yogo critical values "
-                f"for {len(endog_names)} endogenous regressors and {q} instruments). It "
-                "assumes iid errors; a Kleibergen-Paap statistic is not computed yet.",
-                AssumptionWarning, stacklevel=5)
-        return pd.DataFrame(rows)
-
-    @staticmethod
-    def _cragg_donald(xw: np.ndarray, zw: np.ndarray, endog_names: tuple[str, ...],
-                      param_names: list[str], excl_idx: list[int], kept_exog_n: int,
-                      fe_dof: int) -> float:
-        """Cragg-Donald minimum-eigenvalue F (Stock and Yogo 2005), iid-based.
-
-        With one endogenous regressor it equals the iid partial F.
-        """
-        x = xw[:, [param_names.index(nm) for nm in endog_names]]
-        z = zw[:, excl_idx]
-        if kept_exog_n:
-            zex = zw[:, :kept_exog_n]
-            proj = np.linalg.lstsq(zex, np.column_stack([x, z]), rcond=None)[0]
-            xz = np.column_stack([x, z]) - zex @ proj
-            x, z = xz[:, :x.shape[1]], xz[:, x.shape[1]:]
-        n, m, q = x.shape[0], x.shape[1], z.shape[1]
-        coef = np.linalg.lstsq(z, x, rcond=None)[0]
-        fitted = z @ coef
-        resid = x - fitted
-        df = n - kept_exog_n - q - fe_dof
-        sigma_vv = resid.T @ resid / df
-        vals, vecs = np.linalg.eigh(sigma_vv)
-        inv_sqrt = (vecs / np.sqrt(vals)) @ vecs.T
-        g = inv_sqrt @ (fitted.T @ fitted) @ inv_sqrt / q
-        return float(np.linalg.eigvalsh(g)[0]) if m else float("nan")
 
 
 def feols(

@@ -69,215 +69,49 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from scipy import linalg
-from scipy.special import gammaln
 
 from ..exceptions import (
     CollinearityWarning,
     ConvergenceWarning,
-    DataWarning,
     EstimationError,
     NegativeValueError,
     SpecError,
-    ZeroExposureError,
 )
 from ..formula import Formula, parse_formula
 from ..inference.count_bootstrap import BootstrapParts
-from ..inference.vcov import VcovInput, VcovRequest, check_ssc, compute_vcov, parse_vcov
+from ..inference.vcov import VcovInput, VcovRequest, check_ssc, parse_vcov
 from ..results import BaseResults
-from ._demean import FixedEffects, demean, drop_singletons, factorize, fe_dof
-from ._design import DROP_LOG_COLUMNS, build_design
-from .feols import COLLIN_TOL, _codes_for, _inv_psd, _is_panel, _ncl, _reissue, _select_columns
+from ._common import (
+    COLLIN_TOL,
+    FrozenSettings,
+    _codes_for,
+    _inv_psd,
+    _is_panel,
+    _ncl,
+    _reissue,
+    check_choice,
+    check_fraction,
+    default_cluster,
+    frame_of,
+)
+from ._design import build_design
+from ._fe_structure import factorize, fe_dof
+from ._poisson_data import _concat_log, drop_problem_rows, exposure_offset, reason_frames
+from ._poisson_irls import (
+    SEPARATION_TOL,
+    _check_poisson_vcov,
+    _deviance,
+    _irls,
+    _logliks,
+    _vcov,
+    refit_closures,
+)
 
 __all__ = ["FEPoisson", "FEPoissonResults", "fepois", "SEPARATION_TOL"]
-
-#: Tolerance of the ReLU separation check (as ppmlhdfe and pyfixest).
-SEPARATION_TOL = 1e-4
-_MAX_HALVING = 20
-#: The last IRLS iteration's within transformation must meet at least this tolerance.
-_POLISHED_TOL = 1e-10
-
-
-# ------------------------------------------------------------------- IRLS core
-@dataclass(frozen=True)
-class _IRLS:
-    beta: np.ndarray
-    eta: np.ndarray
-    mu: np.ndarray
-    xd: np.ndarray  # demeaned regressors at the last weights (unweighted)
-    resid: np.ndarray  # working residuals of the last WLS (unweighted)
-    w: np.ndarray  # last IRLS weights (user weights x mu)
-    deviance: float
-    iterations: int
-    converged: bool
-    keep: list[int]
-    why: dict[str, str]
-
-
-def _deviance(y: np.ndarray, mu: np.ndarray, uw: np.ndarray | None) -> float:
-    with np.errstate(divide="ignore", invalid="ignore"):
-        term = np.where(y > 0, y * np.log(y / mu), 0.0) - (y - mu)
-    return float(2 * (term.sum() if uw is None else uw @ term))
-
-
-def _ylogy_minus_y(y: np.ndarray) -> np.ndarray:
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(y > 0, y * np.log(np.where(y > 0, y, 1.0)), 0.0) - y
-
-
-def _deviance_eta(c_sum: float, y: np.ndarray, eta: np.ndarray, mu: np.ndarray,
-                  uw: np.ndarray | None) -> float:
-    """Deviance from the linear predictor: 2 sum w (y log y - y - y eta + mu), no logarithm."""
-    if uw is None:
-        return 2 * (c_sum - float(y @ eta) + float(mu.sum()))
-    return 2 * (c_sum - float(uw @ (y * eta)) + float(uw @ mu))
-
-
-def _irls(
-    y: np.ndarray, x: np.ndarray, fe_codes: tuple[np.ndarray, ...], offset: np.ndarray,
-    uw: np.ndarray | None, names: tuple[str, ...], *, tol: float, maxiter: int,
-    collin_tol: float = COLLIN_TOL, eta0: np.ndarray | None = None, check_collin: bool = True,
-) -> _IRLS:
-    """Poisson IRLS with weighted within transformations (see the module notes)."""
-    has_fe = bool(fe_codes)
-    fe_prep = FixedEffects(fe_codes)  # structure built once, reused by every iteration
-    if eta0 is None:
-        # start between y and the constant-rate fit (fixest's start, scaled by the exposure)
-        ex = np.exp(offset - offset.max()) if np.any(offset) else None
-        if ex is None:
-            mean = float(y.mean() if uw is None else (uw @ y) / uw.sum())
-            mu = (y + mean) / 2
-        else:
-            rate = float((y.sum() / ex.sum()) if uw is None else (uw @ y) / (uw @ ex))
-            mu = (y + rate * ex) / 2
-            mu = np.where(mu > 0, mu, rate * ex)
-        eta = np.log(mu)
-    else:
-        eta = eta0
-        mu = np.exp(eta)
-    c = _ylogy_minus_y(y)
-    c_sum = float(c.sum() if uw is None else uw @ c)
-    del c
-    last = _deviance(y, mu, uw)
-    keep = list(range(x.shape[1]))
-    why: dict[str, str] = {}
-    z_prev = zd = xd = None
-    both = np.empty((0, 0))
-    beta = np.zeros(x.shape[1])
-    converged = False
-    polishing = False
-    crit = 1.0
-    it = 0
-    for it in range(1, maxiter + 1):
-        # inner tolerance: loose while far from the optimum, tight at the end
-        inner = _POLISHED_TOL if polishing else max(_POLISHED_TOL, min(1e-6, 1e-4 * crit))
-        z = eta - offset + (y - mu) / mu
-        w = mu if uw is None else uw * mu
-        if xd is None:
-            both, _ = demean(np.column_stack([z, x]), fe_prep, w, tol=inner)
-            zd, xd = both[:, 0], both[:, 1:]
-            if check_collin:
-                raw_ss = w @ ((x - (w @ x) / w.sum()) ** 2)
-                sw = np.sqrt(w)
-                keep, why = _select_columns(xd * sw[:, None], raw_ss, names, has_fe,
-                                            tol=collin_tol)
-                if not keep:
-                    raise EstimationError(
-                        "No regressor is left to estimate"
-                        + (f" (dropped: {why})" if why else "")
-                        + "; the fixed effects absorb everything."
-                    )
-                if len(keep) < x.shape[1]:
-                    x = x[:, keep]
-                    both = both[:, [0, *[1 + j for j in keep]]]
-                    zd, xd = both[:, 0], both[:, 1:]
-                    beta = beta[: len(keep)]
-        else:
-            # warm start in place: the previous demeaned columns plus the change of z
-            both[:, 0] += z - z_prev
-            both, _ = demean(both, fe_prep, w, tol=inner, out=both)  # in place
-            zd, xd = both[:, 0], both[:, 1:]
-        z_prev = z
-        if xd.shape[1]:
-            xw = xd * w[:, None]
-            beta_new = linalg.solve(xd.T @ xw, xw.T @ zd, assume_a="pos")
-            resid = zd - xd @ beta_new
-        else:  # fixed effects only (a restricted fit)
-            beta_new = beta
-            resid = zd
-        eta_new = z - resid + offset
-        mu_new = np.exp(eta_new)
-        dev = _deviance_eta(c_sum, y, eta_new, mu_new, uw)
-        halving = 0
-        while (not np.isfinite(dev) or dev > last * (1 + 1e-10) + 1e-12) and it > 1 \
-                and halving < _MAX_HALVING:
-            # step-halving: the linear predictor is linear in (beta, fixed effects)
-            eta_new = (eta + eta_new) / 2
-            beta_new = (beta + beta_new) / 2
-            mu_new = np.exp(eta_new)
-            dev = _deviance_eta(c_sum, y, eta_new, mu_new, uw)
-            halving += 1
-        crit = abs(dev - last) / (0.1 + abs(dev))
-        eta, mu, beta, last = eta_new, mu_new, beta_new, dev
-        if crit < tol:
-            if inner <= _POLISHED_TOL or not has_fe:
-                converged = True
-                break
-            polishing = True  # one more iteration with the tight inner tolerance
-    return _IRLS(beta=beta, eta=eta, mu=mu, xd=xd, resid=resid, w=w, deviance=last,
-                 iterations=it, converged=converged, keep=keep, why=why)
-
-
-# --------------------------------------------------------------- data problems
-def _all_zero_rows(y: np.ndarray, codes: np.ndarray, keep: np.ndarray) -> np.ndarray:
-    """Rows (mask) of kept rows whose level has no positive outcome among kept rows."""
-    n_lv = int(codes.max()) + 1
-    pos = np.bincount(codes[keep], weights=(y[keep] > 0).astype(float), minlength=n_lv)
-    return keep & (pos[codes] == 0)
-
-
-def _relu_separation(
-    y: np.ndarray, x: np.ndarray, fe_codes: tuple[np.ndarray, ...], tol: float = SEPARATION_TOL,
-    maxiter: int = 100,
-) -> tuple[np.ndarray, bool]:
-    """Iterative rectifier of Correia, Guimarães & Zylkin (2021): separated rows (mask).
-
-    Regress ``u = 1{y = 0}`` on the regressors and fixed effects with a huge
-    weight on the interior rows (``y > 0``) so that their fitted values are
-    zero; set fitted values within ``tol`` of zero (and every interior one) to
-    zero; if none is negative, the boundary rows with positive fitted values are
-    separated; else replace ``u`` by ``max(fitted, 0)`` and repeat.
-    """
-    boundary = y == 0
-    n = len(y)
-    if not boundary.any():
-        return np.zeros(n, dtype=bool), True
-    interior = ~boundary
-    big = interior.sum() / tol**2
-    omega = np.where(interior, big, 1.0)
-    fe_prep = FixedEffects(fe_codes)  # built once for all the demeaning below
-    xd, _ = demean(x, fe_prep, omega, tol=1e-9) if x.shape[1] else (x, None)
-    sw = np.sqrt(omega)
-    xs = xd * sw[:, None]
-    u = boundary.astype(float)
-    for _ in range(maxiter):
-        ud, _ = demean(u, fe_prep, omega, tol=1e-9)
-        if xs.shape[1]:
-            b = np.linalg.lstsq(xs, ud * sw, rcond=None)[0]
-            resid = ud - xd @ b
-        else:
-            resid = ud
-        uhat = u - resid
-        uhat[interior | ((uhat > -0.1 * tol) & (uhat < tol))] = 0.0
-        if np.all(uhat >= 0):
-            return boundary & (uhat > 0), True
-        u = np.where(boundary, np.maximum(uhat, 0.0), 0.0)
-    return np.zeros(n, dtype=bool), False
 
 
 # --------------------------------------------------------------------- results
@@ -418,30 +252,8 @@ class FEPoissonResults(BaseResults):
         )
 
 
-def _check_poisson_vcov(req: VcovRequest) -> VcovRequest:
-    if req.name == "HC3":
-        raise SpecError("HC3 is not available for the Poisson model (its leverage correction is "
-                        "defined for least squares). Use 'hetero' (HC1), a CRV1 or CRV3.")
-    return req
-
-
-def _vcov(req: VcovRequest, vin: VcovInput, ssc: str, codes: Mapping[str, np.ndarray]) -> Any:
-    """The registry's covariance; iid with the Poisson dispersion fixed at one."""
-    if req.kind == "iid":
-        # compute_vcov's iid is RSS * factor * bread with factor 1/(N-K) (1/N for "none");
-        # a pseudo-residual with RSS = N-1 (fixest-like conventions) or N gives the Poisson
-        # Fisher information times (N-1)/(N-K), N/(N-K) (linearmodels) or 1 (none).
-        n = vin.nobs
-        rss = n - 1.0 if ssc in ("fixest", "stata_xtreg", "stata_areg") else float(n)
-        vin = VcovInput(regressors=vin.regressors, resid=np.full(n, np.sqrt(rss / n)),
-                        bread=vin.bread, params=vin.params, fe_codes=vin.fe_codes,
-                        fe_names=vin.fe_names, fe_dof_exact=vin.fe_dof_exact)
-    return compute_vcov(req, vin, ssc=ssc, cluster_codes=codes,
-                        time_codes=codes.get(req.time) if req.time else None)
-
-
 # ------------------------------------------------------------------- estimator
-class FEPoisson:
+class FEPoisson(FrozenSettings):
     """Poisson PML with any number of fixed effects, an exposure and an offset.
 
     Settings go in the constructor; :meth:`fit` takes the data and returns a
@@ -486,6 +298,8 @@ class FEPoisson:
         Relative tolerance of the collinearity checks.
     """
 
+    _LAST_SETTING = "_collin_tol"
+
     def __init__(
         self,
         formula: str | Formula,
@@ -519,30 +333,14 @@ class FEPoisson:
         self._vcov = None if vcov is None else _check_poisson_vcov(parse_vcov(vcov))
         self._ssc = check_ssc(ssc)
         self._weights = weights
-        if not (isinstance(tol, float) and 0 < tol < 1):
-            raise SpecError(f"tol must be a float in (0, 1), e.g. 1e-8; got {tol!r}.")
+        check_fraction("tol", tol, hint=", e.g. 1e-8")
         if not (isinstance(maxiter, int) and maxiter >= 1):
             raise SpecError(f"maxiter must be a positive integer; got {maxiter!r}.")
-        if separation not in ("drop", "error"):
-            raise SpecError(f"separation must be 'drop' or 'error'; got {separation!r}.")
-        if singletons not in ("drop", "keep"):
-            raise SpecError(f"singletons must be 'drop' or 'keep'; got {singletons!r}.")
-        if not (isinstance(collin_tol, float) and 0 < collin_tol < 1):
-            raise SpecError(f"collin_tol must be a float in (0, 1); got {collin_tol!r}.")
         self._tol = tol
         self._maxiter = maxiter
-        self._separation = separation
-        self._singletons = singletons
-        self._collin_tol = collin_tol
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if hasattr(self, "_collin_tol"):
-            raise AttributeError("FEPoisson settings are fixed; create a new estimator instead.")
-        object.__setattr__(self, name, value)
-
-    @property
-    def formula(self) -> Formula:
-        return self._formula
+        self._separation = check_choice("separation", separation, ("drop", "error"))
+        self._singletons = check_choice("singletons", singletons, ("drop", "keep"))
+        self._collin_tol = check_fraction("collin_tol", collin_tol)
 
     def __repr__(self) -> str:
         v = None if self._vcov is None else self._vcov.as_spec()
@@ -569,17 +367,9 @@ class FEPoisson:
     def _default_vcov(self, data: Any) -> tuple[VcovRequest, str]:
         if self._vcov is not None:
             return self._vcov, "user"
-        if _is_panel(data):
-            col = data.clusters[0] if data.clusters else data.unit
-            which = "declared cluster" if data.clusters else "unit"
-            return VcovRequest("CRV1", (col,)), (
-                f"default for a Panel: CRV1 clustered by {which} {col!r}")
-        f = self._formula
-        if f.fixed_effects and len(f.fixed_effects[0]) == 1:
-            col = f.fixed_effects[0][0]
-            return VcovRequest("CRV1", (col,)), (
-                f"default with fixed effects (as fixest): CRV1 clustered by the first fixed "
-                f"effect {col!r}")
+        found = default_cluster(self._formula, data)
+        if found is not None:
+            return VcovRequest("CRV1", (found[0],)), found[1]
         return VcovRequest("iid"), "default without fixed effects: iid"
 
     def _exposure_for(self, data: Any) -> tuple[str | None, str]:
@@ -591,66 +381,14 @@ class FEPoisson:
             return data.exposure, f"the Panel's exposure role {data.exposure!r}"
         return None, "none"
 
-    def _offsets(self, frame: pd.DataFrame, expo: str | None
-                 ) -> tuple[np.ndarray, list[tuple[np.ndarray, str, str]]]:
-        """Offset vector (log exposure + offset) and rows to drop (mask, column, reason)."""
-        n = len(frame)
-        off = np.zeros(n)
-        bad: list[tuple[np.ndarray, str, str]] = []
-        ycol = self._formula.depvar.factors[0].column
-        if expo is not None and ycol in frame.columns:  # (a missing column is reported later)
-            y = pd.to_numeric(frame[ycol], errors="coerce").to_numpy(dtype=float,
-                                                                     na_value=np.nan)
-        else:
-            y = np.zeros(n)
-        for col, kind in ((expo, "exposure"), (self._offset, "offset")):
-            if col is None:
-                continue
-            if col not in frame.columns:
-                raise SpecError(f"The data have no column {col!r} (the {kind}). Available "
-                                f"columns: {', '.join(map(str, list(frame.columns)[:20]))}.")
-            s = frame[col]
-            if not pd.api.types.is_numeric_dtype(s.dtype) or pd.api.types.is_bool_dtype(s.dtype):
-                raise SpecError(f"The {kind} column {col!r} must be numeric; got dtype {s.dtype}.")
-            v = s.to_numpy(dtype=float, na_value=np.nan)
-            bad.append((np.isnan(v), col, f"missing {kind}"))
-            bad.append((np.isinf(v), col, f"infinite {kind}"))
-            if kind == "exposure":
-                neg = v < 0
-                if neg.any():
-                    rows = list(frame.index[np.flatnonzero(neg)[:5]])
-                    raise NegativeValueError(
-                        f"The exposure column {col!r} has {int(neg.sum())} negative value(s) "
-                        f"(rows {rows}); exposures are populations at risk and must be >= 0.")
-                zero = v == 0
-                zpos = zero & (y > 0)
-                if zpos.any():
-                    rows = list(frame.index[np.flatnonzero(zpos)[:5]])
-                    raise ZeroExposureError(
-                        f"{int(zpos.sum())} row(s) have zero exposure ({col!r}) but a positive "
-                        f"outcome (rows {rows}); nobody at risk cannot produce events. Fix the "
-                        "exposure or drop those rows.")
-                bad.append((zero, col, "zero exposure (no one at risk, zero outcome)"))
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    off = off + np.where(v > 0, np.log(np.where(v > 0, v, 1.0)), 0.0)
-            else:
-                off = off + np.where(np.isfinite(v), v, 0.0)
-        return off, bad
-
     def _fit(self, data: Any) -> FEPoissonResults:
         f = self._formula
         req, vcov_source = self._default_vcov(data)
         expo, expo_source = self._exposure_for(data)
-        if _is_panel(data):
-            frame = data.to_frame(source_row=True)
-            source_rows = frame.pop("source_row").to_numpy()
-        elif isinstance(data, pd.DataFrame):
-            frame, source_rows = data, None
-        else:
-            raise SpecError(f"data must be a pandas DataFrame or a Panel; got "
-                            f"{type(data).__name__}.")
+        frame, source_rows = frame_of(data)
         n_input = len(frame)
-        offset_all, bad = self._offsets(frame, expo)
+        offset_all, bad = exposure_offset(frame, f.depvar.factors[0].column, expo,
+                                          self._offset)
         pre = np.zeros(n_input, dtype=bool)
         for m, _, _ in bad:
             pre |= m
@@ -680,13 +418,7 @@ class FEPoisson:
                 "exponential; use robust or clustered standard errors, not 'iid'.")
 
         # the drop log so far: pre-filter (exposure/offset) + build_design
-        log_parts: list[pd.DataFrame] = []
-        for m, col, reason in bad:
-            if m.any():
-                p = np.flatnonzero(m)
-                log_parts.append(pd.DataFrame({
-                    "row": frame.index[p], "_pos": p, "column": col, "reason": reason}))
-        drop_frames = [_log_frame(frame, source_rows, part) for part in log_parts]
+        drop_frames = reason_frames(frame, source_rows, bad)
         if len(d.dropped):
             drop_frames.append(d.dropped)
 
@@ -703,92 +435,10 @@ class FEPoisson:
         fe_codes = d.fe_codes
 
         # all-zero fixed-effect levels, singletons and separation, until nothing changes
-        keep = np.ones(len(y), dtype=bool)
-        reasons: list[tuple[np.ndarray, str, str]] = []
-        n_sep = 0
-        relu_done = False
-        while True:
-            changed = True
-            while changed and has_fe:
-                changed = False
-                for name, codes in zip(d.fe_names, fe_codes, strict=True):
-                    zero = _all_zero_rows(y, codes, keep)
-                    if zero.any():
-                        reasons.append((zero, name, f"all-zero outcome in its {name} level"))
-                        keep &= ~zero
-                        changed = True
-                if self._singletons == "drop":
-                    pk = np.flatnonzero(keep)
-                    k2 = drop_singletons([c[keep] for c in fe_codes])
-                    if not k2.all():
-                        single = np.zeros(len(y), dtype=bool)
-                        single[pk[~k2]] = True
-                        reasons.append((single, " + ".join(d.fe_names), "fixed-effect singleton"))
-                        keep &= ~single
-                        changed = True
-            if not keep.any():
-                raise EstimationError("No rows are left after dropping fixed-effect levels whose "
-                                      "outcome is all zero; the model cannot be estimated.")
-            if relu_done:
-                break
-            relu_done = True
-            if keep.all():
-                kp, codes_k, y_k, x_k = np.arange(len(y)), fe_codes, y, x
-            else:
-                kp = np.flatnonzero(keep)
-                codes_k = tuple(factorize(c[kp])[0] for c in fe_codes)
-                y_k, x_k = y[kp], x[kp]
-            sep, ok = _relu_separation(y_k, x_k, codes_k)
-            if not ok:
-                warnings.warn("The separation check (iterative rectifier) did not converge in "
-                              "100 iterations; separated observations may remain (watch for "
-                              "non-convergence or huge coefficients).", ConvergenceWarning,
-                              stacklevel=4)
-            if sep.any():
-                n_sep = int(sep.sum())
-                rows = list(frame.index[positions[kp[sep]][:10]])
-                if self._separation == "error":
-                    raise EstimationError(
-                        f"{n_sep} observation(s) are separated (rows {rows}"
-                        f"{' ...' if n_sep > 10 else ''}): some combination of regressors "
-                        "and fixed effects predicts their zero outcome perfectly, so the "
-                        "maximum likelihood estimate does not exist (Santos Silva & Tenreyro "
-                        "2010; Correia, Guimarães & Zylkin 2021). Pass separation='drop' to "
-                        "drop them, or remove the regressor that separates.")
-                mask = np.zeros(len(y), dtype=bool)
-                mask[kp[sep]] = True
-                reasons.append((mask, "regressors", "separated (zero outcome predicted "
-                                                    "perfectly; ReLU check)"))
-                keep &= ~mask
-                warnings.warn(
-                    f"{n_sep} separated observation(s) dropped (rows {rows}"
-                    f"{' ...' if n_sep > 10 else ''}): their zero outcome is predicted perfectly "
-                    "by the regressors and fixed effects, so the MLE would not exist with them. "
-                    "Coefficients of regressors that only served to separate are not identified "
-                    "(dropped as collinear). See results.dropped; separation='error' raises.",
-                    DataWarning, stacklevel=4)
-            else:
-                break
-        n_all_zero = sum(int(m.sum()) for m, _, r in reasons if r.startswith("all-zero"))
-        n_single2 = sum(int(m.sum()) for m, _, r in reasons if r == "fixed-effect singleton")
-        if n_all_zero:
-            warnings.warn(
-                f"{n_all_zero} row(s) dropped because their fixed-effect level has an all-zero "
-                "outcome (the level's effect would be -infinity; such rows carry no information "
-                "on the slopes, and fixest drops them too). They are listed in results.dropped.",
-                DataWarning, stacklevel=4)
-        if n_single2:
-            warnings.warn(
-                f"{n_single2} further fixed-effect singleton row(s) dropped after removing "
-                "all-zero levels or separated rows; listed in results.dropped.", DataWarning,
-                stacklevel=4)
-        if reasons:
-            parts = []
-            for m, col, reason in reasons:
-                p = positions[np.flatnonzero(m)]
-                parts.append(pd.DataFrame({"row": frame.index[p], "_pos": p, "column": col,
-                                           "reason": reason}))
-            drop_frames.extend(_log_frame(frame, source_rows, part) for part in parts)
+        keep, reasons, n_sep, n_all_zero, n_single2 = drop_problem_rows(
+            y, x, fe_codes, d.fe_names, singletons=self._singletons,
+            separation=self._separation, index=frame.index, positions=positions)
+        drop_frames.extend(reason_frames(frame, source_rows, reasons, positions))
         dropped = _concat_log(drop_frames) if (drop_frames or len(d.dropped)) else d.dropped
 
         kp = np.flatnonzero(keep)
@@ -836,59 +486,9 @@ class FEPoisson:
         bread = _inv_psd(regs.T @ regs)
         beta = fit.beta
         dof_fe, levels = fe_dof(list(fe_codes))
-        tol, maxiter = self._tol, self._maxiter
-
-        def refit(mask: np.ndarray | None = None, mult: np.ndarray | None = None
-                  ) -> np.ndarray | None:
-            """Re-estimate on a subset (mask) and/or with multiplied weights; None on failure."""
-            sel = np.ones(n, dtype=bool) if mask is None else mask.copy()
-            wts = uw if mult is None else (mult if uw is None else uw * mult)
-            if wts is not None:
-                sel &= wts > 0
-            codes = [c[sel] for c in fe_codes]
-            ys = y[sel]
-            k2 = np.ones(len(ys), dtype=bool)
-            changed = bool(codes)
-            while changed:
-                changed = False
-                for c in codes:
-                    z = _all_zero_rows(ys, c, k2)
-                    if z.any():
-                        k2 &= ~z
-                        changed = True
-            if not k2.any():
-                return None
-            idx = np.flatnonzero(sel)[k2]
-            codes2 = tuple(factorize(c[idx])[0] for c in fe_codes)
-            try:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    r = _irls(y[idx], x[idx], codes2, offset[idx],
-                              None if wts is None else wts[idx], tuple(param_names), tol=tol,
-                              maxiter=maxiter, eta0=eta_hat[idx], check_collin=False)
-            except (np.linalg.LinAlgError, linalg.LinAlgError, ValueError):
-                return None
-            return r.beta if r.converged and np.all(np.isfinite(r.beta)) else None
-
-        def jackknife(mask: np.ndarray) -> np.ndarray:
-            b = refit(mask=mask)
-            if b is None:
-                raise EstimationError("CRV3: the model could not be re-estimated without one "
-                                      "of the clusters; use CRV1.")
-            return b
-
-        def restricted(j: int, value: float) -> tuple[np.ndarray, np.ndarray]:
-            """Scores and inverse Hessian at the estimate constrained to beta_j = value."""
-            xr = np.delete(x, j, axis=1)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                r = _irls(y, xr, tuple(fe_codes), offset + value * x[:, j], uw,
-                          tuple(np.delete(np.array(param_names, dtype=object), j)), tol=tol,
-                          maxiter=maxiter, eta0=eta_hat, check_collin=False)
-                wr = r.mu if uw is None else uw * r.mu
-                xdr, _ = demean(x, fe_codes, wr)
-            resp = y - r.mu if uw is None else uw * (y - r.mu)
-            return xdr * resp[:, None], _inv_psd(xdr.T @ (xdr * wr[:, None]))
+        refit, jackknife, restricted = refit_closures(
+            y, x, fe_codes, offset, uw, param_names, eta_hat, tol=self._tol,
+            maxiter=self._maxiter)
 
         vin = VcovInput(regressors=regs, resid=fit.resid * sw, bread=bread, params=beta,
                         fe_codes=tuple(fe_codes), fe_names=fe_names, fe_dof_exact=dof_fe,
@@ -899,14 +499,7 @@ class FEPoisson:
         vr = _vcov(req, vin, self._ssc, codes)
 
         # fit statistics
-        wts = np.ones(n) if uw is None else uw
-        lgy = gammaln(y + 1)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            loglik = float(wts @ (np.where(y > 0, y * np.log(fit.mu), 0.0) - fit.mu - lgy))
-            eo = np.exp(offset)
-            a = np.log((wts @ y) / (wts @ eo))
-            mu0 = np.exp(a + offset)
-            ll0 = float(wts @ (np.where(y > 0, y * np.log(mu0), 0.0) - mu0 - lgy))
+        loglik, ll0, mu0 = _logliks(y, fit.mu, offset, uw)
         sd = pd.Series(x.std(axis=0, ddof=1) if n > 1 else np.full(len(keep), np.nan),
                        index=param_names)
         fit_stats = {
@@ -949,24 +542,6 @@ class FEPoisson:
             fe_table=pd.DataFrame({"name": list(fe_names), "levels": list(levels)}),
             collinear=fit.why, store=store,
         )
-
-
-def _log_frame(frame: pd.DataFrame, source_rows: np.ndarray | None, part: pd.DataFrame
-               ) -> pd.DataFrame:
-    pos = part.pop("_pos").to_numpy()
-    part.insert(1, "source_row", source_rows[pos] if source_rows is not None
-                else np.full(len(pos), pd.NA, dtype=object))
-    return part
-
-
-def _concat_log(frames: list[pd.DataFrame]) -> pd.DataFrame:
-    frames = [fr for fr in frames if len(fr)]
-    if len(frames) == 1 and list(frames[0].columns) == DROP_LOG_COLUMNS:
-        return frames[0]
-    if not frames:
-        return pd.DataFrame({c: pd.Series(dtype=object) for c in DROP_LOG_COLUMNS})
-    out = pd.concat([fr.astype(object) for fr in frames], ignore_index=True)
-    return out[DROP_LOG_COLUMNS]
 
 
 def fepois(

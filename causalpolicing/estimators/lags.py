@@ -43,15 +43,14 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from scipy import linalg, stats
 
 from ..exceptions import SpecError
 from ..formula import Factor, Formula, Term
+from ..inference.wald import WaldTest, wald_test
 from ..results import BaseResults
 
 __all__ = ["DistributedLagResults", "WaldTest", "distributed_lag", "wald_test", "LAG_REASON"]
@@ -59,79 +58,6 @@ __all__ = ["DistributedLagResults", "WaldTest", "distributed_lag", "wald_test", 
 #: Drop-log reason for rows whose lag or lead period is not in the panel.
 LAG_REASON = "lag/lead not available (start of series or gap)"
 ESTIMATORS = ("feols", "fepois")
-
-
-@dataclass(frozen=True)
-class WaldTest:
-    """A joint Wald test that some coefficients are zero.
-
-    Attributes
-    ----------
-    terms
-        The coefficients tested.
-    wald
-        :math:`b' V^{-1} b`.
-    statistic
-        The reported statistic: ``wald / q`` (F form) when the results use a t
-        reference distribution, else ``wald`` (chi-squared form).
-    df_num, df_denom
-        ``q`` and the denominator degrees of freedom (``None``: chi-squared).
-    p_value
-        From F(q, df_denom) or chi-squared(q).
-    distribution
-        ``"F"`` or ``"chi2"``.
-    """
-
-    terms: tuple[str, ...]
-    wald: float
-    statistic: float
-    df_num: int
-    df_denom: int | None
-    p_value: float
-    distribution: str
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"terms": list(self.terms), "wald": self.wald, "statistic": self.statistic,
-                "df_num": self.df_num, "df_denom": self.df_denom, "p_value": self.p_value,
-                "distribution": self.distribution}
-
-
-def wald_test(res: Any, terms: Sequence[str]) -> WaldTest:
-    """Joint Wald test of ``terms = 0`` with the results' covariance.
-
-    F(q, df) with ``F = W / q`` when ``res.df_inference`` is set (as fixest's
-    ``wald``), chi-squared(q) with ``W`` otherwise.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> from causalpolicing.results import BaseResults
-    >>> res = BaseResults(params=pd.Series({"a": 1.0, "b": 2.0}),
-    ...                   cov=pd.DataFrame([[1.0, 0.0], [0.0, 4.0]], ["a", "b"], ["a", "b"]),
-    ...                   nobs=50, df_inference=None, cov_type="iid", estimator="OLS", spec={})
-    >>> t = wald_test(res, ["a", "b"])
-    >>> t.wald, t.distribution, round(t.p_value, 4)
-    (2.0, 'chi2', 0.3679)
-    """
-    terms = list(terms)
-    if not terms:
-        raise SpecError("wald_test needs at least one term.")
-    names = list(res.params.index)
-    unknown = [t for t in terms if t not in names]
-    if unknown:
-        raise SpecError(f"Unknown term(s) {unknown}; the model's terms are {names}. Terms "
-                        "dropped as collinear cannot be tested.")
-    b = res.params[terms].to_numpy()
-    v = res.cov.loc[terms, terms].to_numpy()
-    try:
-        w = float(b @ linalg.solve(v, b, assume_a="pos"))
-    except (linalg.LinAlgError, ValueError):
-        w = float(b @ np.linalg.pinv(v) @ b)
-    q = len(terms)
-    df = getattr(res, "df_inference", None)
-    if df is None:
-        return WaldTest(tuple(terms), w, w, q, None, float(stats.chi2(q).sf(w)), "chi2")
-    return WaldTest(tuple(terms), w, w / q, q, int(df), float(stats.f(q, df).sf(w / q)), "F")
 
 
 class DistributedLagResults(BaseResults):
@@ -214,14 +140,20 @@ class DistributedLagResults(BaseResults):
         return wald_test(self, self.lead_terms)
 
 
-def _role_column(panel: Any, value: str | None, role: str) -> str:
+def role_column(panel: Any, value: str | None, role: str, param: str | None = None) -> str:
+    """``value`` if it is a column of ``panel``, else the panel's first ``role`` column.
+
+    ``role`` is ``"outcome"`` or ``"treatment"``; ``param`` names the argument
+    in messages (default ``role``).
+    """
+    param = role if param is None else param
     if value is None:
         cols = panel.outcomes if role == "outcome" else panel.treatments
         if not cols:
-            raise SpecError(f"The panel declares no {role}; pass {role}='column'.")
+            raise SpecError(f"The panel declares no {role}; pass {param}='column'.")
         return cols[0]
     if not isinstance(value, str) or value not in panel.columns:
-        raise SpecError(f"{role}={value!r} is not a column of the panel; columns: "
+        raise SpecError(f"{param}={value!r} is not a column of the panel; columns: "
                         f"{list(panel.columns)}.")
     return value
 
@@ -354,8 +286,8 @@ def distributed_lag(
         raise SpecError(f"estimator must be one of {ESTIMATORS}; got {estimator!r}.")
     lags = _count(lags, "lags")
     leads = _count(leads, "leads")
-    y = _role_column(data, outcome, "outcome")
-    x = _role_column(data, treatment, "treatment")
+    y = role_column(data, outcome, "outcome")
+    x = role_column(data, treatment, "treatment")
     if isinstance(covariates, str):
         covariates = (covariates,)
     for c in covariates:

@@ -65,7 +65,6 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -74,442 +73,23 @@ from scipy import linalg
 
 from ..exceptions import (
     AssumptionWarning,
-    CollinearityWarning,
     ConvergenceWarning,
-    EstimationError,
-    FewClustersWarning,
     SpecError,
 )
 from ..formula import Formula, parse_formula
-from ..inference.vcov import FEW_CLUSTERS, parse_vcov
-from ..results import BaseResults
-from ._demean import demean, factorize
-from ._design import DROP_LOG_COLUMNS, build_design
-from .feols import COLLIN_TOL, _select_columns
-
-__all__ = ["FENegBin", "GLMFEResults", "fenegbin"]
-
-VCOV_HELP = (
-    "Valid: 'iid' (model-based), 'hetero' (= 'HC0', sandwich), 'HC1' (sandwich times "
-    "N/(N-K)), {'CRV1': 'unit'} or {'CRV1': 'unit+year'} (cluster-robust), 'HAC' or "
-    "{'HAC': lags} (Newey-West, one time series)."
+from ._common import FrozenSettings, _is_panel, check_maxiter
+from ._glm import (  # noqa: F401  (GLMVcov and prepare_glm re-exported for older import paths)
+    GLMFEResults,
+    GLMVcov,
+    default_glm_vcov,
+    finish_cov,
+    fit_recording_warnings,
+    parse_glm_vcov,
+    prepare_glm,
+    sm_cov_args,
 )
 
-
-# ============================================================ covariance request
-@dataclass(frozen=True)
-class GLMVcov:
-    """A covariance request for the ML estimators (statsmodels is the engine)."""
-
-    name: str  # iid, HC0, HC1, CRV1, HAC
-    clusters: tuple[str, ...] = ()
-    lags: int | None = None
-
-    def label(self) -> str:
-        if self.name == "CRV1":
-            return f"CRV1 by {' + '.join(self.clusters)}"
-        if self.name == "HAC":
-            return f"HAC (Newey-West, {self.lags if self.lags is not None else 'auto'} lags)"
-        return self.name
-
-    def as_spec(self) -> str | dict[str, Any]:
-        if self.name == "CRV1":
-            return {"CRV1": "+".join(self.clusters)}
-        if self.name == "HAC":
-            return {"HAC": self.lags}
-        return self.name
-
-
-def parse_glm_vcov(vcov: Any) -> GLMVcov:
-    """Parse ``vcov=`` for :func:`fenegbin` / :func:`~causalpolicing.febinomial`.
-
-    Uses the shared registry (:func:`causalpolicing.inference.vcov.parse_vcov`) for
-    the names it knows, and adds ``"HAC"`` (Newey-West, for a single time series).
-
-    Examples
-    --------
-    >>> parse_glm_vcov({"CRV1": "canton"}).label()
-    'CRV1 by canton'
-    >>> parse_glm_vcov({"HAC": 2}).label()
-    'HAC (Newey-West, 2 lags)'
-    """
-    if isinstance(vcov, GLMVcov):
-        return vcov
-    if isinstance(vcov, str) and vcov.strip().lower() in ("hac", "nw", "newey-west"):
-        return GLMVcov("HAC")
-    if isinstance(vcov, str) and vcov.strip().upper() == "HC0":
-        return GLMVcov("HC0")
-    if isinstance(vcov, Mapping) and len(vcov) == 1:
-        ((key, value),) = vcov.items()
-        if str(key).strip().lower() in ("hac", "nw", "newey-west"):
-            lags = value.get("lags") if isinstance(value, Mapping) else value
-            if isinstance(value, Mapping) and set(value) - {"lags"}:
-                raise SpecError(f"HAC takes one option, 'lags'; got {sorted(value)}. {VCOV_HELP}")
-            if lags is not None and (isinstance(lags, bool) or not isinstance(
-                    lags, (int, np.integer)) or lags < 0):
-                raise SpecError(f"HAC lags must be a non-negative integer; got {lags!r}.")
-            return GLMVcov("HAC", lags=None if lags is None else int(lags))
-    try:
-        req = parse_vcov(vcov)
-    except SpecError as err:
-        raise SpecError(f"{err} For this estimator: {VCOV_HELP}") from None
-    if req.name == "iid":
-        return GLMVcov("iid")
-    if req.name == "HC1":
-        # parse_vcov maps 'hetero' and 'HC1' to HC1; keep the user's word
-        word = vcov.strip().lower() if isinstance(vcov, str) else ""
-        return GLMVcov("HC0" if word in ("hetero", "robust") else "HC1")
-    if req.name == "CRV1":
-        return GLMVcov("CRV1", req.clusters)
-    raise SpecError(f"vcov={vcov!r} ({req.name}) is not available for this estimator. {VCOV_HELP}")
-
-
-def default_glm_vcov(vcov: GLMVcov | None, formula: Formula, data: Any,
-                     single_series: str = "iid") -> tuple[GLMVcov, str]:
-    """The covariance to use and why (same defaults as :func:`causalpolicing.feols`)."""
-    if vcov is not None:
-        return vcov, "user"
-    if _is_panel(data):
-        if data.n_units == 1:
-            return GLMVcov(single_series), (
-                f"default for a single-unit Panel: {single_series}")
-        col = data.clusters[0] if data.clusters else data.unit
-        return GLMVcov("CRV1", (col,)), (
-            f"default for a Panel: CRV1 clustered by "
-            f"{'declared cluster' if data.clusters else 'unit'} {col!r}")
-    if formula.fixed_effects and len(formula.fixed_effects[0]) == 1:
-        col = formula.fixed_effects[0][0]
-        return GLMVcov("CRV1", (col,)), (
-            f"default with fixed effects (as fixest): CRV1 clustered by the first fixed "
-            f"effect {col!r}")
-    return GLMVcov("iid"), "default without fixed effects: iid (model-based)"
-
-
-def _is_panel(data: Any) -> bool:
-    from ..data.panel import Panel
-
-    return isinstance(data, Panel)
-
-
-# ================================================================ data handling
-@dataclass(frozen=True)
-class GLMData:
-    """Model matrices of the rows kept, for the ML estimators."""
-
-    y: np.ndarray
-    exog: np.ndarray  # slopes (kept columns) [+ Intercept]
-    exog_names: tuple[str, ...]
-    dummies: np.ndarray
-    dummy_names: tuple[str, ...]
-    fe_names: tuple[str, ...]
-    fe_levels: tuple[int, ...]
-    extra: dict[str, np.ndarray]  # exposure / trials values of the kept rows
-    cluster_codes: dict[str, np.ndarray]
-    time_order: np.ndarray | None
-    dropped: pd.DataFrame
-    collinear: dict[str, str]
-    n_input: int
-    regressor_sd: dict[str, float]
-
-    @property
-    def design(self) -> np.ndarray:
-        return np.column_stack([self.exog, self.dummies])
-
-    @property
-    def names(self) -> tuple[str, ...]:
-        return (*self.exog_names, *self.dummy_names)
-
-
-def _frame_of(data: Any) -> tuple[pd.DataFrame, np.ndarray | None]:
-    if _is_panel(data):
-        frame = data.to_frame(source_row=True)
-        return frame, frame.pop("source_row").to_numpy()
-    if isinstance(data, pd.DataFrame):
-        return data, None
-    raise SpecError(f"data must be a pandas DataFrame or a Panel; got {type(data).__name__}.")
-
-
-def _log_rows(frame: pd.DataFrame, source_rows: np.ndarray | None, mask: np.ndarray,
-              column: str, reason: str) -> pd.DataFrame:
-    pos = np.flatnonzero(mask)
-    return pd.DataFrame({
-        "row": frame.index[pos],
-        "source_row": (source_rows[pos] if source_rows is not None
-                       else np.full(len(pos), pd.NA, dtype=object)),
-        "column": np.full(len(pos), column, dtype=object),
-        "reason": np.full(len(pos), reason, dtype=object),
-    })
-
-
-def _numeric_column(frame: pd.DataFrame, col: str, param: str) -> np.ndarray:
-    if not isinstance(col, str):
-        raise SpecError(f"{param} must be a column name; got {type(col).__name__}.")
-    if col not in frame.columns:
-        from ..data._messages import close_matches
-
-        hint = close_matches(col, frame.columns)
-        raise SpecError(
-            f"{param}={col!r} is not a column of the data"
-            + (f"; did you mean {', '.join(map(repr, hint))}?" if hint else ".")
-            + f" Columns: {', '.join(map(str, list(frame.columns)[:20]))}."
-        )
-    s = frame[col]
-    if not pd.api.types.is_numeric_dtype(s.dtype) or pd.api.types.is_bool_dtype(s.dtype):
-        raise SpecError(f"{param} column {col!r} must be numeric; it has dtype {s.dtype}.")
-    return s.to_numpy(dtype=float, na_value=np.nan)
-
-
-def prepare_glm(
-    formula: Formula,
-    data: Any,
-    *,
-    req: GLMVcov,
-    family: str,
-    extra: Mapping[str, str | None],
-    time: str | None = None,
-    collin_tol: float = COLLIN_TOL,
-) -> GLMData:
-    """Rows, model matrices, dummies and the drop log for an ML estimator.
-
-    ``extra`` maps roles (``exposure``, ``trials``) to column names; rows with a
-    missing value there are dropped and logged. ``family`` (``"count"`` or
-    ``"binomial"``) decides which fixed-effect levels carry no information
-    (all-zero outcome; for binomial also all-successes).
-    """
-    if formula.is_iv:
-        raise SpecError("Instrumental variables are not supported by this estimator; use "
-                        "cp.feols('y ~ w | fe | x ~ z', ...) for 2SLS.")
-    frame, source_rows = _frame_of(data)
-    n_input = len(frame)
-    logs: list[pd.DataFrame] = []
-    values: dict[str, np.ndarray] = {}
-    bad = np.zeros(n_input, dtype=bool)
-    for role, col in extra.items():
-        if col is None:
-            continue
-        v = _numeric_column(frame, col, role)
-        miss = np.isnan(v)
-        if miss.any():
-            logs.append(_log_rows(frame, source_rows, miss & ~bad, col, f"missing {role}"))
-        bad |= miss
-        values[role] = v
-    clusters = list(req.clusters) + ([time] if time else [])
-    keep0 = np.flatnonzero(~bad)
-    sub = frame.iloc[keep0]
-    d = build_design(formula, sub, extra=clusters, singletons="drop",
-                     source_rows=None if source_rows is None else source_rows[keep0])
-    logs.append(d.dropped)
-    y = d.y
-    exog = d.exog
-    kept = keep0[d.positions]  # positions in the input frame
-    vals = {k: v[kept] for k, v in values.items()}
-    fe_codes = [c.copy() for c in d.fe_codes]
-    ccodes = {c: d.extra_codes[c] for c in clusters}
-
-    # fixed-effect levels without information (separation): drop iteratively
-    rows = np.arange(len(y))
-    if fe_codes:
-        trials = vals.get("trials")
-        while True:
-            uninformative = np.zeros(len(rows), dtype=bool)
-            for codes in fe_codes:
-                nlev = int(codes.max()) + 1
-                s = np.bincount(codes, weights=y[rows], minlength=nlev)
-                uninformative |= (s == 0)[codes]
-                if family == "binomial" and trials is not None:
-                    f = np.bincount(codes, weights=trials[rows] - y[rows], minlength=nlev)
-                    uninformative |= (f == 0)[codes]
-            if not uninformative.any():
-                break
-            what = ("outcome zero in every row of its fixed-effect level"
-                    if family != "binomial" else
-                    "outcome zero (or equal to trials) in every row of its fixed-effect level")
-            logs.append(_log_rows(sub, None if source_rows is None else source_rows[keep0],
-                                  np.isin(np.arange(len(sub)), d.positions[rows[uninformative]]),
-                                  " + ".join(d.fe_names), what + " (separation)"))
-            rows = rows[~uninformative]
-            if len(rows) == 0:
-                raise EstimationError(
-                    "Every fixed-effect level has an all-zero outcome; nothing can be estimated.")
-            fe_codes = [factorize(c[~uninformative])[0] for c in fe_codes]
-        y = y[rows]
-        exog = exog[rows]
-        vals = {k: v[rows] for k, v in vals.items()}
-        ccodes = {c: factorize(v[rows])[0] for c, v in ccodes.items()}
-
-    names = d.exog_names
-    has_fe = bool(fe_codes)
-    add_const = formula.intercept and not has_fe
-    # collinearity / absorption: linear algebra on the regressors after projecting out
-    # the fixed effects (or the constant)
-    if exog.shape[1]:
-        if has_fe:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", ConvergenceWarning)
-                within, _ = demean(exog, fe_codes, None)
-        elif add_const:
-            within = exog - exog.mean(axis=0)
-        else:
-            within = exog
-        raw_ss = ((exog - exog.mean(axis=0)) ** 2).sum(axis=0)
-        keep_x, why = _select_columns(within, raw_ss, names, has_fe or add_const,
-                                      tol=collin_tol)
-    else:
-        keep_x, why = [], {}
-    if why:
-        warnings.warn(
-            "Regressor(s) dropped: " + "; ".join(f"{k} ({v})" for k, v in why.items())
-            + ". Their coefficients are not identified; they are listed in results.collinear.",
-            CollinearityWarning, stacklevel=4)
-    exog = exog[:, keep_x]
-    names = tuple(names[j] for j in keep_x)
-    sd = {nm: float(np.std(exog[:, j], ddof=1)) if len(y) > 1 else np.nan
-          for j, nm in enumerate(names)}
-    if add_const:
-        exog = np.column_stack([np.ones(len(y)), exog])
-        names = ("Intercept", *names)
-    if exog.shape[1] == 0:
-        raise EstimationError("No regressor is left to estimate"
-                              + (f" (dropped: {why})" if why else "") + ".")
-    # dummies: every level of the first fixed effect, the others without their first level
-    cols: list[np.ndarray] = []
-    dnames: list[str] = []
-    levels: list[int] = []
-    for j, (codes, fe) in enumerate(zip(fe_codes, d.fe_names, strict=True)):
-        nlev = int(codes.max()) + 1
-        levels.append(nlev)
-        start = 0 if j == 0 else 1
-        block = np.zeros((len(y), nlev - start))
-        sel = codes >= start
-        block[np.flatnonzero(sel), codes[sel] - start] = 1.0
-        cols.append(block)
-        dnames.extend(f"{fe}[{lv}]" for lv in range(start, nlev))
-    dummies = np.column_stack(cols) if cols else np.empty((len(y), 0))
-
-    dropped = pd.concat([x for x in logs if len(x)], ignore_index=True) if any(
-        len(x) for x in logs) else pd.DataFrame({c: pd.Series(dtype=object)
-                                                 for c in DROP_LOG_COLUMNS})
-    if len(dropped) and frame.index.is_unique:
-        order = np.argsort(frame.index.get_indexer(dropped["row"]), kind="stable")
-        dropped = dropped.iloc[order].reset_index(drop=True)
-    time_order = ccodes.get(time) if time else None
-    return GLMData(
-        y=np.ascontiguousarray(y, dtype=float), exog=np.ascontiguousarray(exog, dtype=float),
-        exog_names=names, dummies=dummies, dummy_names=tuple(dnames), fe_names=d.fe_names,
-        fe_levels=tuple(levels), extra=vals,
-        cluster_codes={c: v for c, v in ccodes.items() if c in req.clusters},
-        time_order=time_order, dropped=dropped, collinear=why, n_input=n_input,
-        regressor_sd=sd,
-    )
-
-
-# ================================================================= covariances
-def sm_cov_args(req: GLMVcov, g: GLMData, n_obs: int) -> tuple[str, dict[str, Any], bool]:
-    """statsmodels ``cov_type``, ``cov_kwds`` and ``use_t`` for a request."""
-    if req.name == "iid":
-        return "nonrobust", {}, False
-    if req.name in ("HC0", "HC1"):
-        return "HC0", {}, False
-    if req.name == "CRV1":
-        codes = [g.cluster_codes[c] for c in req.clusters]
-        groups = codes[0] if len(codes) == 1 else np.column_stack(codes)
-        return "cluster", {"groups": groups}, True
-    # HAC
-    lags = req.lags if req.lags is not None else int(np.floor(4 * (n_obs / 100) ** (2 / 9)))
-    return "HAC", {"maxlags": lags}, False
-
-
-def finish_cov(req: GLMVcov, sm_res: Any, g: GLMData, k_slopes: int,
-               n_params: int) -> tuple[np.ndarray, int | None, int | tuple[int, ...] | None,
-                                       str, list[str]]:
-    """Slope covariance, inference df, clusters, label and notes from a statsmodels fit."""
-    cov = np.asarray(sm_res.cov_params())[:k_slopes, :k_slopes]
-    n = len(g.y)
-    notes: list[str] = []
-    df: int | None = None
-    ncl: int | tuple[int, ...] | None = None
-    label = req.label()
-    if req.name == "HC1":
-        cov = cov * n / (n - n_params)
-    elif req.name == "CRV1":
-        gs = tuple(int(g.cluster_codes[c].max()) + 1 for c in req.clusters)
-        ncl = gs[0] if len(gs) == 1 else gs
-        df = min(gs) - 1
-        if min(gs) < FEW_CLUSTERS:
-            msg = (f"Only {min(gs)} clusters ({' + '.join(req.clusters)}): cluster-robust "
-                   f"standard errors are too small with fewer than {FEW_CLUSTERS} clusters. "
-                   "Read the p-values with care (t with G-1 degrees of freedom is used).")
-            warnings.warn(msg, FewClustersWarning, stacklevel=4)
-            notes.append(msg)
-    elif req.name == "HAC":
-        label = f"HAC (Newey-West, {sm_res.cov_kwds['maxlags']} lags)"
-    return (cov + cov.T) / 2, df, ncl, label, notes
-
-
-# ===================================================================== results
-class GLMFEResults(BaseResults):
-    """Results of :func:`fenegbin` and :func:`~causalpolicing.febinomial`.
-
-    The contract of :class:`~causalpolicing.results.BaseResults` for the slopes
-    (dummies are not reported, as absorbed fixed effects), plus ``family``,
-    ``link``, ``alpha`` (NB2 dispersion), ``collinear``, ``converged`` and the
-    fixed-effect ``fe_table``. Exponentiated effects: ``cp.rate_ratios(res)``
-    (counts) or ``cp.odds_ratios(res)`` (binomial).
-    """
-
-    __slots__ = ("_extra",)
-
-    def __init__(self, *, extra: Mapping[str, Any], **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        object.__setattr__(self, "_extra", dict(extra))
-
-    @property
-    def family(self) -> str:
-        """``"negative binomial (NB2)"`` or ``"binomial"``."""
-        return str(self._extra["family"])
-
-    @property
-    def link(self) -> str:
-        """``"log"`` (coefficients are log rate ratios) or ``"logit"`` (log odds ratios)."""
-        return str(self._extra["link"])
-
-    @property
-    def alpha(self) -> float:
-        """NB2 dispersion: Var(y) = mu + alpha mu^2 (NaN for binomial)."""
-        return float(self._extra.get("alpha", np.nan))
-
-    @property
-    def alpha_se(self) -> float:
-        """Standard error of ``alpha`` (model-based for iid, else the chosen sandwich)."""
-        return float(self._extra.get("alpha_se", np.nan))
-
-    @property
-    def converged(self) -> bool:
-        """Whether the optimiser reached its tolerance."""
-        return bool(self._extra["converged"])
-
-    @property
-    def collinear(self) -> dict[str, str]:
-        """Regressors dropped as collinear or absorbed, with the reason."""
-        return dict(self._extra["collinear"])
-
-    @property
-    def fe_table(self) -> pd.DataFrame:
-        """Fixed effects and their number of levels (after dropping uninformative ones)."""
-        return pd.DataFrame({"name": list(self._extra["fe_names"]),
-                             "levels": list(self._extra["fe_levels"])})
-
-    @property
-    def regressor_sd(self) -> pd.Series:
-        """Standard deviation of each raw regressor in the estimation sample (for per='sd')."""
-        sd = self._extra.get("regressor_sd", {})
-        return pd.Series({t: sd.get(t, np.nan) for t in self._params.index}, dtype=float)
-
-    @property
-    def loglik(self) -> float:
-        """Maximised log-likelihood."""
-        return float(self._fit_stats["loglik"])
-
+__all__ = ["FENegBin", "GLMFEResults", "fenegbin"]
 
 # ================================================================== estimator
 def _poisson_start(y: np.ndarray, x: np.ndarray, offset: np.ndarray, maxiter: int = 50
@@ -617,7 +197,7 @@ def _fit_nb2(model: Any, start: np.ndarray, maxiter: int, fit_kw: dict[str, Any]
     return res, ok(res), "bfgs+newton"
 
 
-class FENegBin:
+class FENegBin(FrozenSettings):
     """NB2 regression with fixed effects as dummies (see the module docstring).
 
     Parameters
@@ -640,6 +220,8 @@ class FENegBin:
         Maximum Newton iterations.
     """
 
+    _LAST_SETTING = "_maxiter"
+
     def __init__(self, formula: str | Formula, *, exposure: str | bool | None = None,
                  vcov: str | Mapping[str, Any] | None = None, maxiter: int = 100) -> None:
         self._formula = parse_formula(formula)
@@ -647,18 +229,7 @@ class FENegBin:
             raise SpecError(f"exposure must be a column name (or False); got {exposure!r}.")
         self._exposure = exposure
         self._vcov = None if vcov is None else parse_glm_vcov(vcov)
-        if isinstance(maxiter, bool) or not isinstance(maxiter, int) or maxiter < 1:
-            raise SpecError(f"maxiter must be a positive integer; got {maxiter!r}.")
-        self._maxiter = maxiter
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if hasattr(self, "_maxiter"):
-            raise AttributeError("FENegBin settings are fixed; create a new estimator instead.")
-        object.__setattr__(self, name, value)
-
-    @property
-    def formula(self) -> Formula:
-        return self._formula
+        self._maxiter = check_maxiter(maxiter)
 
     def __repr__(self) -> str:
         v = None if self._vcov is None else self._vcov.as_spec()
@@ -666,15 +237,7 @@ class FENegBin:
 
     def fit(self, data: pd.DataFrame | Any) -> GLMFEResults:
         """Estimate the model on ``data`` (a DataFrame or a Panel)."""
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            out = self._fit(data)
-        msgs = []
-        for w in caught:
-            msgs.append(str(w.message))
-            warnings.warn(w.message, w.category, stacklevel=3)
-        object.__setattr__(out, "_warnings", tuple(dict.fromkeys(msgs)))
-        return out
+        return fit_recording_warnings(self._fit, data)
 
     def _fit(self, data: Any) -> GLMFEResults:
         from statsmodels.tools.sm_exceptions import ConvergenceWarning as SMConvergenceWarning

@@ -1,4 +1,4 @@
-"""Inference: the covariance registry and the wild cluster bootstrap.
+"""Inference: the covariance registry, the wild cluster bootstrap and Wald tests.
 
 Names are imported from their modules on first use (importing the covariance
 registry does not import the bootstrap).
@@ -21,6 +21,8 @@ _EXPORTS: dict[str, str] = {
     "parse_vcov": ".vcov",
     "wild_bootstrap": ".bootstrap",
     "poisson_bootstrap": ".count_bootstrap",
+    "WaldTest": ".wald",
+    "wald_test": ".wald",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -1,0 +1,193 @@
+"""Private helpers shared by the estimators (FEOLS, FEPoisson, the GLMs, the bootstrap).
+
+Column selection by an incremental Cholesky factorisation, the inverse of a
+positive definite matrix, cluster codes for a refit covariance, re-issuing
+recorded warnings and the cluster count of a covariance result.
+
+>>> import numpy as np
+>>> x = np.column_stack([np.arange(4.0), 2 * np.arange(4.0)])
+>>> _select_columns(x, (x ** 2).sum(0), ("a", "b"), has_fe=False)
+([0], {'b': 'collinear with a'})
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..exceptions import SpecError
+from ..formula import Formula
+from ..inference.vcov import VcovRequest, VcovResult
+from ._fe_structure import factorize
+
+#: Relative tolerance of the collinearity / absorption checks.
+COLLIN_TOL = 1e-10
+
+
+def _is_panel(data: Any) -> bool:
+    from ..data.panel import Panel
+
+    return isinstance(data, Panel)
+
+
+def frame_of(data: Any) -> tuple[pd.DataFrame, np.ndarray | None]:
+    """The frame to fit (a Panel's as a DataFrame) and its source rows (None for a DataFrame)."""
+    if _is_panel(data):
+        frame = data.to_frame(source_row=True)
+        return frame, frame.pop("source_row").to_numpy()
+    if isinstance(data, pd.DataFrame):
+        return data, None
+    raise SpecError(f"data must be a pandas DataFrame or a Panel; got {type(data).__name__}.")
+
+
+def default_cluster(formula: Formula, data: Any) -> tuple[str, str] | None:
+    """The default CRV1 clustering column and why, or None (then the default is iid).
+
+    A Panel is clustered by its declared cluster, else its unit; a DataFrame by
+    the first fixed effect when that is a single column (as fixest).
+    """
+    if _is_panel(data):
+        col = data.clusters[0] if data.clusters else data.unit
+        which = "declared cluster" if data.clusters else "unit"
+        return col, f"default for a Panel: CRV1 clustered by {which} {col!r}"
+    if formula.fixed_effects and len(formula.fixed_effects[0]) == 1:
+        col = formula.fixed_effects[0][0]
+        return col, ("default with fixed effects (as fixest): CRV1 clustered by the first "
+                     f"fixed effect {col!r}")
+    return None
+
+
+# -------------------------------------------------------------- estimator base
+class FrozenSettings:
+    """Base of the estimator classes: settings fixed once ``__init__`` has set the
+    last of them (the attribute named by ``_LAST_SETTING``), and the parsed ``formula``."""
+
+    _LAST_SETTING = ""
+    _formula: Formula
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if hasattr(self, self._LAST_SETTING):
+            raise AttributeError(f"{type(self).__name__} settings are fixed; create a new "
+                                 "estimator instead.")
+        object.__setattr__(self, name, value)
+
+    @property
+    def formula(self) -> Formula:
+        """The parsed model formula."""
+        return self._formula
+
+
+# ------------------------------------------------------------------- validation
+def check_choice(name: str, value: Any, options: tuple[str, ...]) -> Any:
+    """``value`` if it is one of ``options``; else a SpecError listing them."""
+    if value not in options:
+        raise SpecError(f"{name} must be {' or '.join(map(repr, options))}; got {value!r}.")
+    return value
+
+
+def check_fraction(name: str, value: Any, hint: str = "") -> float:
+    """``value`` if it is a float in (0, 1) (a tolerance); ``hint`` follows the range."""
+    if not (isinstance(value, float) and 0 < value < 1):
+        raise SpecError(f"{name} must be a float in (0, 1){hint}; got {value!r}.")
+    return value
+
+
+def check_maxiter(maxiter: Any) -> int:
+    """``maxiter`` if it is a positive integer (not a bool)."""
+    if isinstance(maxiter, bool) or not isinstance(maxiter, int) or maxiter < 1:
+        raise SpecError(f"maxiter must be a positive integer; got {maxiter!r}.")
+    return maxiter
+
+
+# ---------------------------------------------------------------- linear algebra
+def _select_columns(
+    mat: np.ndarray, raw_ss: np.ndarray, names: tuple[str, ...], has_fe: bool,
+    protected: int = 0, tol: float = COLLIN_TOL,
+) -> tuple[list[int], dict[str, str]]:
+    """Indices of linearly independent columns (in order) and why others were dropped."""
+    gram = mat.T @ mat
+    keep: list[int] = []
+    why: dict[str, str] = {}
+    chol = np.zeros((0, 0))
+    for j in range(mat.shape[1]):
+        gjj = gram[j, j]
+        if has_fe and j >= protected and gjj <= tol * raw_ss[j]:
+            why[names[j]] = "absorbed by the fixed effects"
+            continue
+        if gjj <= 0:
+            why[names[j]] = "zero after transformation"
+            continue
+        if keep:
+            lvec = np.linalg.solve(chol, gram[keep, j])
+            r = gjj - float(lvec @ lvec)
+        else:
+            lvec = np.zeros(0)
+            r = gjj
+        if r <= tol * gjj:
+            why[names[j]] = "collinear with " + ", ".join(names[i] for i in keep)
+            continue
+        m = len(keep)
+        new = np.zeros((m + 1, m + 1))
+        new[:m, :m] = chol
+        new[m, :m] = lvec
+        new[m, m] = np.sqrt(r)
+        chol = new
+        keep.append(j)
+    return keep, why
+
+
+def _inv_psd(a: np.ndarray) -> np.ndarray:
+    low = np.linalg.cholesky(a)
+    inv_low = np.linalg.solve(low, np.eye(a.shape[0]))
+    return inv_low.T @ inv_low
+
+
+
+def _codes_for(req: VcovRequest, st: dict[str, Any], data: pd.DataFrame | None
+               ) -> dict[str, np.ndarray]:
+    needed = list(req.clusters) + ([req.time] if req.time else [])
+    out: dict[str, np.ndarray] = {}
+    for c in needed:
+        if c in st["codes"]:
+            out[c] = st["codes"][c]
+            continue
+        if data is None:
+            raise SpecError(
+                f"The fit did not store column {c!r}; pass the data it was fit on: "
+                f"res.with_cov(..., data=df). Stored: {sorted(st['codes'])}."
+            )
+        frame = data.to_frame() if _is_panel(data) else data
+        if len(frame) != st["n_input"] or c not in frame.columns:
+            raise SpecError(
+                f"data must be the frame the model was fit on ({st['n_input']} rows) and "
+                f"contain {c!r}."
+            )
+        values = frame[c].iloc[st["positions"]]
+        if values.isna().any():
+            raise SpecError(
+                f"Column {c!r} is missing for {int(values.isna().sum())} estimation rows; "
+                "refit with it in vcov= so those rows are dropped consistently."
+            )
+        out[c] = factorize(values)[0]
+    return out
+
+
+
+def _reissue(caught: list[warnings.WarningMessage], stacklevel: int = 3) -> list[str]:
+    """Issue recorded warnings again, pointing at the caller; return their messages."""
+    msgs = []
+    for w in caught:
+        msgs.append(str(w.message))
+        warnings.warn(w.message, w.category, stacklevel=stacklevel)
+    return msgs
+
+
+
+def _ncl(vr: VcovResult) -> int | tuple[int, ...] | None:
+    if vr.n_clusters is None:
+        return None
+    return vr.n_clusters[0] if len(vr.n_clusters) == 1 else vr.n_clusters
+
