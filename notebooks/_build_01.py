@@ -172,7 +172,7 @@ Seizure studies look at *purity-adjusted real* prices. `deflate` divides by a pr
 })
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", cp.exceptions.FewUnitsWarning)
-    # 5-year steps: tell the loader these are yearly observations with gaps
+    # observations every 5 years: for a yearly panel those are gaps, and the loader says so
     price_panel = cp.load_panel(prices, unit="country", time="year",
                                 outcome="price_per_gram", treatment="seizures_t",
                                 covariates=["purity_pct", "cpi"])
