@@ -119,12 +119,13 @@ def drop_problem_rows(
             break
         relu_done = True
         if keep.all():
-            kp, codes_k, y_k, x_k = np.arange(len(y)), fe_codes, y, x
+            kp, codes_k, y_k, x_k = None, fe_codes, y, x  # (no n-long index array)
         else:
             kp = np.flatnonzero(keep)
             codes_k = tuple(factorize(c[kp])[0] for c in fe_codes)
             y_k, x_k = y[kp], x[kp]
         sep, ok = _relu_separation(y_k, x_k, codes_k)
+        del codes_k, y_k, x_k
         if not ok:
             warnings.warn("The separation check (iterative rectifier) did not converge in "
                           "100 iterations; separated observations may remain (watch for "
@@ -132,7 +133,8 @@ def drop_problem_rows(
                           stacklevel=4)
         if sep.any():
             n_sep = int(sep.sum())
-            rows = list(index[positions[kp[sep]][:10]])
+            sep_rows = np.flatnonzero(sep) if kp is None else kp[sep]
+            rows = list(index[positions[sep_rows][:10]])
             if separation == "error":
                 raise EstimationError(
                     f"{n_sep} observation(s) are separated (rows {rows}"
@@ -142,7 +144,7 @@ def drop_problem_rows(
                     "2010; Correia, Guimarães & Zylkin 2021). Pass separation='drop' to "
                     "drop them, or remove the regressor that separates.")
             mask = np.zeros(len(y), dtype=bool)
-            mask[kp[sep]] = True
+            mask[sep_rows] = True
             reasons.append((mask, "regressors", "separated (zero outcome predicted "
                                                 "perfectly; ReLU check)"))
             keep &= ~mask

@@ -54,8 +54,13 @@ class _IRLS:
 
 
 def _deviance(y: np.ndarray, mu: np.ndarray, uw: np.ndarray | None) -> float:
+    # 2 sum w (y log(y / mu) - (y - mu)), with y log(y / mu) = 0 at y = 0; in place
     with np.errstate(divide="ignore", invalid="ignore"):
-        term = np.where(y > 0, y * np.log(y / mu), 0.0) - (y - mu)
+        term = y / mu
+        np.log(term, out=term)
+        term *= y
+        term[y <= 0] = 0.0
+        term -= y - mu
     return float(2 * (term.sum() if uw is None else uw @ term))
 
 
@@ -77,12 +82,24 @@ def _logliks(y: np.ndarray, mu: np.ndarray, offset: np.ndarray, uw: np.ndarray |
     """Log-likelihood at ``mu``, of the constant-rate model and that model's fitted means."""
     wts = np.ones(len(y)) if uw is None else uw
     lgy = gammaln(y + 1)
+    zero = y <= 0
+
+    def ll(m: np.ndarray) -> float:
+        # sum w (y log m - m - log y!), with y log m = 0 at y = 0; in place
+        t = np.log(m)
+        t *= y
+        t[zero] = 0.0
+        t -= m
+        t -= lgy
+        return float(wts @ t)
+
     with np.errstate(divide="ignore", invalid="ignore"):
-        loglik = float(wts @ (np.where(y > 0, y * np.log(mu), 0.0) - mu - lgy))
+        loglik = ll(mu)
         eo = np.exp(offset)
         a = np.log((wts @ y) / (wts @ eo))
+        del eo
         mu0 = np.exp(a + offset)
-        ll0 = float(wts @ (np.where(y > 0, y * np.log(mu0), 0.0) - mu0 - lgy))
+        ll0 = ll(mu0)
     return loglik, ll0, mu0
 
 
@@ -127,7 +144,8 @@ def _irls(
         z = eta - offset + (y - mu) / mu
         w = mu if uw is None else uw * mu
         if xd is None:
-            both, _ = demean(np.column_stack([z, x]), fe_prep, w, tol=inner)
+            both = np.column_stack([z, x])
+            both, _ = demean(both, fe_prep, w, tol=inner, out=both)  # in place
             zd, xd = both[:, 0], both[:, 1:]
             if check_collin:
                 raw_ss = w @ ((x - (w @ x) / w.sum()) ** 2)
@@ -153,7 +171,9 @@ def _irls(
         z_prev = z
         if xd.shape[1]:
             xw = xd * w[:, None]
-            beta_new = linalg.solve(xd.T @ xw, xw.T @ zd, assume_a="pos")
+            lhs, rhs = xd.T @ xw, xw.T @ zd
+            del xw
+            beta_new = linalg.solve(lhs, rhs, assume_a="pos")
             resid = zd - xd @ beta_new
         else:  # fixed effects only (a restricted fit)
             beta_new = beta
@@ -221,6 +241,7 @@ def _relu_separation(
         else:
             resid = ud
         uhat = u - resid
+        del ud, resid
         uhat[interior | ((uhat > -0.1 * tol) & (uhat < tol))] = 0.0
         if np.all(uhat >= 0):
             return boundary & (uhat > 0), True

@@ -400,7 +400,8 @@ class FEPoisson(FrozenSettings):
                  if c not in fe_cols]
         d = build_design(f, sub, weights=self._weights, extra=extra, singletons=self._singletons,
                          source_rows=None if source_rows is None else source_rows[pre_pos])
-        positions = pre_pos[d.positions]
+        positions = pre_pos[d.positions] if pre.any() else d.positions
+        del pre_pos, pre
         y = d.y
         if np.any(y < 0):
             rows = list(frame.index[positions[np.flatnonzero(y < 0)[:5]]])
@@ -433,27 +434,30 @@ class FEPoisson(FrozenSettings):
         offset = offset_all if len(positions) == n_input else offset_all[positions]
         uw = d.weights
         fe_codes = d.fe_codes
+        fe_names, n_singletons, extra_codes = d.fe_names, d.n_singletons, dict(d.extra_codes)
+        d_dropped = d.dropped
+        del d, offset_all  # the design's position and label arrays are not needed further
 
         # all-zero fixed-effect levels, singletons and separation, until nothing changes
         keep, reasons, n_sep, n_all_zero, n_single2 = drop_problem_rows(
-            y, x, fe_codes, d.fe_names, singletons=self._singletons,
+            y, x, fe_codes, fe_names, singletons=self._singletons,
             separation=self._separation, index=frame.index, positions=positions)
         drop_frames.extend(reason_frames(frame, source_rows, reasons, positions))
-        dropped = _concat_log(drop_frames) if (drop_frames or len(d.dropped)) else d.dropped
+        del reasons, bad
+        dropped = _concat_log(drop_frames) if (drop_frames or len(d_dropped)) else d_dropped
 
         kp = np.flatnonzero(keep)
         if len(kp) < len(y):
             y, x, offset = y[kp], x[kp], offset[kp]
             uw = None if uw is None else uw[kp]
             fe_codes = tuple(factorize(c[kp])[0] for c in fe_codes)
-            extra_codes = {c: factorize(v[kp])[0] for c, v in d.extra_codes.items()}
+            extra_codes = {c: factorize(v[kp])[0] for c, v in extra_codes.items()}
             positions = positions[kp]
-        else:
-            extra_codes = dict(d.extra_codes)
-        return self._estimate(y, x, names, fe_codes, d.fe_names, offset, uw, extra_codes,
+        del keep, kp
+        return self._estimate(y, x, names, fe_codes, fe_names, offset, uw, extra_codes,
                               positions, dropped, req, vcov_source, expo, expo_source, n_input,
                               notes, n_all_zero=n_all_zero, n_sep=n_sep,
-                              n_singletons=d.n_singletons + n_single2)
+                              n_singletons=n_singletons + n_single2)
 
     def _estimate(self, y: np.ndarray, x: np.ndarray, names: tuple[str, ...],
                   fe_codes: tuple[np.ndarray, ...], fe_names: tuple[str, ...],
@@ -478,38 +482,48 @@ class FEPoisson(FrozenSettings):
                 "Estimates may be inaccurate: raise maxiter, check for separation or huge "
                 "regressors.", ConvergenceWarning, stacklevel=4)
         keep = fit.keep
-        x = x[:, keep]
+        x = x[:, keep]  # (column-major, as the closures and statistics below expect)
         param_names = [names[j] for j in keep]
+        pidx = pd.Index(param_names)  # built once: every Series and frame below shares it
+        beta = fit.beta
+        # fit statistics first, before the covariance inputs exist (memory)
+        loglik, ll0, mu0 = _logliks(y, fit.mu, offset, uw)
+        null_deviance = _deviance(y, mu0, uw)
+        del mu0
+        sd = pd.Series(x.std(axis=0, ddof=1) if n > 1 else np.full(len(keep), np.nan),
+                       index=pidx, name="sd")
+        mean = pd.Series(x.mean(axis=0), index=pidx, name="mean")
         sw = np.sqrt(fit.w)
         regs = fit.xd * sw[:, None]
+        vresid = fit.resid * sw
+        del sw
         eta_hat = fit.eta  # the closures below keep this, not the whole IRLS state
+        deviance, iterations, converged, why = (fit.deviance, fit.iterations, fit.converged,
+                                                fit.why)
+        del fit  # frees the demeaned columns, the means and the working residuals
         bread = _inv_psd(regs.T @ regs)
-        beta = fit.beta
         dof_fe, levels = fe_dof(list(fe_codes))
         refit, jackknife, restricted = refit_closures(
             y, x, fe_codes, offset, uw, param_names, eta_hat, tol=self._tol,
             maxiter=self._maxiter)
 
-        vin = VcovInput(regressors=regs, resid=fit.resid * sw, bread=bread, params=beta,
+        vin = VcovInput(regressors=regs, resid=vresid, bread=bread, params=beta,
                         fe_codes=tuple(fe_codes), fe_names=fe_names, fe_dof_exact=dof_fe,
                         jackknife=jackknife, nested_fast_jackknife=None)
+        del regs, vresid
         codes: dict[str, np.ndarray] = dict(extra_codes)
         for name, c in zip(fe_names, fe_codes, strict=True):
             codes.setdefault(name, c)
         vr = _vcov(req, vin, self._ssc, codes)
 
-        # fit statistics
-        loglik, ll0, mu0 = _logliks(y, fit.mu, offset, uw)
-        sd = pd.Series(x.std(axis=0, ddof=1) if n > 1 else np.full(len(keep), np.nan),
-                       index=param_names)
         fit_stats = {
-            "deviance": fit.deviance,
-            "null_deviance": _deviance(y, mu0, uw),
+            "deviance": deviance,
+            "null_deviance": null_deviance,
             "loglik": loglik,
             "loglik_null": ll0,
             "pseudo_r2": 1 - loglik / ll0 if ll0 != 0 else np.nan,
-            "iterations": fit.iterations,
-            "converged": fit.converged,
+            "iterations": iterations,
+            "converged": converged,
             "n_dropped": n_input - n,
             "n_all_zero": n_all_zero,
             "n_separated": n_sep,
@@ -529,18 +543,17 @@ class FEPoisson(FrozenSettings):
         store = {
             "vcov_input": vin, "codes": codes, "positions": positions, "n_input": n_input,
             "fit_warnings": [], "vcov_notes": list(vr.notes), "notes": notes,
-            "sd": sd.rename("sd"), "mean": pd.Series(x.mean(axis=0), index=param_names,
-                                                     name="mean"),
+            "sd": sd, "mean": mean,
             "refit": refit, "restricted": restricted,
         }
         return FEPoissonResults(
-            params=pd.Series(beta, index=param_names),
-            cov=pd.DataFrame(vr.cov, index=param_names, columns=param_names),
+            params=pd.Series(beta, index=pidx),
+            cov=pd.DataFrame(vr.cov, index=pidx, columns=pidx),
             nobs=n, df_inference=vr.df, cov_type=vr.label,
             estimator="FEPoisson" if fe_codes else "Poisson", spec=spec,
             n_clusters=_ncl(vr), fit_stats=fit_stats, dropped=dropped, warnings=(),
             fe_table=pd.DataFrame({"name": list(fe_names), "levels": list(levels)}),
-            collinear=fit.why, store=store,
+            collinear=why, store=store,
         )
 
 
