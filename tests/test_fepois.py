@@ -16,7 +16,9 @@ import warnings
 
 import numpy as np
 import pandas as pd
+import pyfixest as pf
 import pytest
+import statsmodels.api as sm
 from scipy import stats
 
 import causalpolicing as cp
@@ -32,9 +34,6 @@ from causalpolicing.exceptions import (
     ZeroExposureError,
 )
 from causalpolicing.inference.count_bootstrap import poisson_bootstrap
-
-pf = pytest.importorskip("pyfixest")
-sm = pytest.importorskip("statsmodels.api")
 
 COEF_RTOL = 1e-8
 SE_RTOL = 1e-6

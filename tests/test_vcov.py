@@ -18,15 +18,13 @@ import warnings
 
 import numpy as np
 import pandas as pd
+import pyfixest as pf
 import pytest
+import statsmodels.api as sm
 
 import causalpolicing as cp
 from causalpolicing.exceptions import FewClustersWarning, SpecError
 from causalpolicing.inference.vcov import VcovInput, VcovRequest, compute_vcov, parse_vcov
-
-linearmodels = pytest.importorskip("linearmodels")
-sm = pytest.importorskip("statsmodels.api")
-pf = pytest.importorskip("pyfixest")
 
 
 def make_panel(seed: int = 7, n_units: int = 60, n_t: int = 12) -> pd.DataFrame:
