@@ -117,7 +117,20 @@ class ReaderError(CausalPolicingError, ValueError):
 
 
 class EmptySourceError(ReaderError):
-    """The file or frame has no data rows."""
+    """The file or frame has no data rows (or every row was dropped).
+
+    Parameters
+    ----------
+    message
+        What is empty and how to fix it.
+    drop_log
+        When every row was dropped while loading: the drop log (a DataFrame with
+        the reason for each row), else None.
+    """
+
+    def __init__(self, message: str, drop_log: object = None) -> None:
+        super().__init__(message)
+        self.drop_log = drop_log
 
 
 class UnsupportedFormatError(ReaderError):

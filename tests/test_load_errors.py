@@ -295,7 +295,7 @@ def test_every_row_dropped_error_carries_the_drop_log() -> None:
     df = frame(y=[np.nan] * 5 + [1.0], x=[0.1, 0.2, 0.3, 0.4, 0.5, np.nan])
     with pytest.raises(EmptySourceError) as info:
         cp.load_panel(df, **ROLES)
-    log = info.value.drop_log  # type: ignore[attr-defined]
+    log = info.value.drop_log
     assert log["source_row"].tolist() == [1, 2, 3, 4, 5, 6]
     assert log["reason"].tolist() == ["missing outcome 'y'"] * 5 + ["missing treatment 'x'"]
 

@@ -294,14 +294,13 @@ def load_panel(
         )
     if len(kept) == 0:
         counts = drop_log["reason"].value_counts(sort=True)
-        exc = EmptySourceError(
+        raise EmptySourceError(
             f"Every one of the {read.n_source_rows} rows of {_name(source)} was dropped; the "
             f"commonest reason ({int(counts.iloc[0])} rows): {counts.index[0]!r}. Each row needs "
             "every outcome, treatment, exposure, covariate and cluster; declare fewer roles or "
-            "fill in the values. The full drop log is in this error's 'drop_log' attribute."
+            "fill in the values. The full drop log is in this error's 'drop_log' attribute.",
+            drop_log=drop_log,
         )
-        exc.drop_log = drop_log  # type: ignore[attr-defined]
-        raise exc
 
     nb = None if neighbours is None else parse_neighbours(neighbours, frame[unit], kept[unit])
     metadata = PanelMetadata(
