@@ -371,3 +371,108 @@ def test_factorize_integers_match_sorted_pandas(values: np.ndarray) -> None:
     assert codes.tolist() == expected.tolist()
     assert n == len(uniques)
     assert codes.dtype == np.int64
+
+
+# ------------------------------------------------ direct solve of small two-way problems
+def disconnected(seed: int, n: int = 400) -> list[np.ndarray]:
+    """Two connected components: levels 0-9 of ``a`` meet levels 0-2 of ``b`` only."""
+    rng = np.random.default_rng(seed)
+    a = rng.integers(0, 20, n)
+    b = rng.integers(0, 6, n)
+    b = np.where(a < 10, b % 3, 3 + b % 3)
+    return [factorize(a)[0], factorize(b)[0]]
+
+
+CODE_CASES = {
+    "balanced-26x33": lambda: balanced(26, 33),
+    "unbalanced": lambda: unbalanced(3, n=500, levels=(60, 12)),
+    "disconnected": lambda: disconnected(4),
+}
+
+
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize("case", list(CODE_CASES), ids=list(CODE_CASES))
+def test_direct_matches_dummy_regression(case: str, weighted: bool) -> None:
+    codes = CODE_CASES[case]()
+    n = len(codes[0])
+    rng = np.random.default_rng(11)
+    x = rng.normal(size=(n, 3)) * np.array([1.0, 50.0, 0.01])
+    w = rng.exponential(size=n) + 0.05 if weighted else None
+    xd, info = demean(x, FixedEffects(codes), w, direct=True)
+    for j in range(3):
+        ref = dummy_residual(x[:, j], codes, w)
+        np.testing.assert_allclose(xd[:, j], ref, rtol=0, atol=1e-10 * np.abs(x[:, j]).max())
+    assert info.method == ("direct",) * 3
+    assert info.iterations == (0,) * 3
+    assert info.converged is True
+    assert max(info.achieved_tol) <= 1e-12
+
+
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize("case", list(CODE_CASES), ids=list(CODE_CASES))
+def test_direct_matches_map(case: str, weighted: bool) -> None:
+    # MAP stops when the fixed-effect means are <= 1e-12 of the column's scale; the two
+    # answers agree to well within 1e-11 of the column's largest value in these cases
+    codes = CODE_CASES[case]()
+    n = len(codes[0])
+    rng = np.random.default_rng(12)
+    x = rng.normal(size=(n, 2)) + rng.normal(size=int(codes[0].max()) + 1)[codes[0]][:, None]
+    w = rng.exponential(size=n) + 0.05 if weighted else None
+    fe = FixedEffects(codes)
+    direct, info_d = demean(x, fe, w, direct=True)
+    iterated, info_m = demean(x, fe, w)
+    scale = np.abs(x).max(axis=0)
+    np.testing.assert_allclose(direct / scale, iterated / scale, rtol=0, atol=1e-11)
+    assert info_d.method == ("direct", "direct")
+    assert info_m.method == ("map", "map")
+    assert info_d.converged is True
+    assert info_m.converged is True
+
+
+def test_direct_one_dimensional_and_out_in_place() -> None:
+    codes = balanced(8, 5)
+    rng = np.random.default_rng(13)
+    x = rng.normal(size=40)
+    w = rng.exponential(size=40) + 0.1
+    expected, _ = demean(x, codes, w, direct=True)
+    buf = x.copy()
+    got, info = demean(buf, codes, w, direct=True, out=buf)
+    assert got is buf
+    np.testing.assert_array_equal(got, expected)
+    np.testing.assert_allclose(expected, dummy_residual(x, codes, w), rtol=0, atol=1e-12)
+    assert info.method == ("direct",)
+
+
+@pytest.mark.parametrize(
+    ("max_levels", "max_work", "expected"),
+    [(5, 20 * 5 * 5, "direct"), (4, 20 * 5 * 5, "map"), (5, 20 * 5 * 5 - 1, "map")],
+    ids=["at-both-limits", "levels-over", "work-over"],
+)
+def test_direct_threshold_boundary(monkeypatch: pytest.MonkeyPatch, max_levels: int,
+                                   max_work: int, expected: str) -> None:
+    from causalpolicing.estimators import _demean
+
+    monkeypatch.setattr(_demean, "DIRECT_MAX_LEVELS", max_levels)
+    monkeypatch.setattr(_demean, "DIRECT_MAX_WORK", max_work)
+    codes = balanced(20, 5)  # 20 x 5 levels: work 20 * 5**2 = 500
+    rng = np.random.default_rng(14)
+    x = rng.normal(size=100)
+    xd, info = demean(x, codes, direct=True)
+    np.testing.assert_allclose(xd, dummy_residual(x, codes), rtol=0, atol=1e-10)
+    assert info.method == (expected,)
+
+
+def test_direct_is_opt_in() -> None:
+    codes = balanced(6, 4)
+    x = np.random.default_rng(15).normal(size=24)
+    assert demean(x, codes)[1].method == ("map",)
+    assert demean(x, codes, direct=True)[1].method == ("direct",)
+
+
+@pytest.mark.parametrize("direct", [False, True], ids=["map", "direct"])
+def test_three_fe_ignore_direct(direct: bool) -> None:
+    codes = unbalanced(5, n=300, levels=(10, 6, 4))
+    x = np.random.default_rng(16).normal(size=300)
+    xd, info = demean(x, codes, direct=direct)
+    np.testing.assert_allclose(xd, dummy_residual(x, codes), rtol=0, atol=1e-8)
+    assert info.method == ("map",)

@@ -23,6 +23,14 @@ Algorithm
   :class:`FixedEffects` object keeps the structure of that table for repeated
   calls (the IRLS iterations of a Poisson fit). *Three or more* fixed effects
   sweep the rows column by column with :func:`numpy.bincount`.
+* **Direct solve** (opt-in, ``direct=True``; used by the Poisson IRLS): two
+  fixed effects whose smaller one has at most ``DIRECT_MAX_LEVELS`` levels (and
+  ``levels_a * levels_b**2 <= DIRECT_MAX_WORK``) are solved directly: the fixed
+  point of the sweep solves ``(diag(w_b) - W' diag(1/w_a) W) g = S_b - W' (S_a /
+  w_a)`` on the coefficients of the smaller fixed effect (LU with its last
+  coefficient fixed at zero, least squares if that fails). The answer must meet
+  the same criterion as the iteration, which runs otherwise; method ``"direct"``,
+  0 iterations.
 * **Fallback**: when MAP stalls (the criterion falls less than tenfold over 100
   sweeps, the "low mobility" case of two nearly disconnected fixed effects) or
   reaches ``maxiter``, the column is solved as a sparse least-squares problem on
@@ -71,6 +79,11 @@ __all__ = [
 DEFAULT_TOL = 1e-12
 DEFAULT_MAXITER = 10_000
 _BLOCK = 1 << 17  # elements per block of rows in the final subtraction
+#: ``direct=True`` solves two fixed effects directly when the smaller has at most this
+#: many levels and ``levels_a * levels_b ** 2`` (the work of the solve) is at most
+#: ``DIRECT_MAX_WORK``.
+DIRECT_MAX_LEVELS = 500
+DIRECT_MAX_WORK = 20_000_000
 
 
 @dataclass(frozen=True)
@@ -79,7 +92,7 @@ class DemeanInfo:
 
     iterations: tuple[int, ...]
     achieved_tol: tuple[float, ...]
-    method: tuple[str, ...]  # "exact", "map" or "lsmr"
+    method: tuple[str, ...]  # "exact", "direct", "map" or "lsmr"
     converged: bool
 
 
@@ -105,8 +118,7 @@ class _FE:
 
 def _inverse(sw: np.ndarray) -> np.ndarray:
     """1 / sw where positive, else 0 (levels without weight)."""
-    with np.errstate(divide="ignore"):
-        return np.where(sw > 0, 1.0 / np.where(sw > 0, sw, 1.0), 0.0)
+    return np.divide(1.0, sw, out=np.zeros(sw.shape), where=sw > 0)
 
 
 def _criterion(x: np.ndarray, fes: list[_FE], scale: float, swept: bool = True) -> float:
@@ -317,7 +329,7 @@ class _Table:
 
 def _demean_two(
     mat: np.ndarray, p: _Pair, w: np.ndarray | None, tol: float, maxiter: int,
-    scales: np.ndarray, out: np.ndarray | None = None,
+    scales: np.ndarray, out: np.ndarray | None = None, direct: bool = False,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """MAP for two fixed effects on the coefficients, every column at once.
 
@@ -333,7 +345,8 @@ def _demean_two(
     """
     n, k = mat.shape
     # the table and the level sums are freed (end of _coefficients) before ``out`` exists
-    a_coef, gamma, iters, achieved, ok = _coefficients(mat, p, w, tol, maxiter, scales)
+    a_coef, gamma, iters, achieved, ok = _coefficients(mat, p, w, tol, maxiter, scales,
+                                                       direct)
     if out is None:
         out = np.empty_like(mat)
     # x - a(g)[a] - g[b], in blocks of rows that stay in cache (no n x k temporaries)
@@ -348,7 +361,7 @@ def _demean_two(
 
 def _coefficients(
     mat: np.ndarray, p: _Pair, w: np.ndarray | None, tol: float, maxiter: int,
-    scales: np.ndarray,
+    scales: np.ndarray, direct: bool = False,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Coefficients of ``a`` and ``b`` per column, with iterations, criterion, convergence."""
     k = mat.shape[1]
@@ -366,9 +379,60 @@ def _coefficients(
     def crit(fg: np.ndarray, g: np.ndarray, cols: np.ndarray) -> np.ndarray:
         return np.max(np.abs(fg - g), axis=0, initial=0.0) / scales[cols]
 
+    if direct and p.lb <= DIRECT_MAX_LEVELS and p.la * p.lb * p.lb <= DIRECT_MAX_WORK:
+        solved = _direct(t, sa, sb, sweep, crit, k, tol)
+        if solved is not None:
+            gamma, achieved = solved
+            zeros = np.zeros(k, dtype=np.int64)  # no iteration: marks the direct solve
+            return alpha(gamma, slice(None)), gamma, zeros, achieved, np.ones(k, dtype=bool)
     with _one_blas_thread(p.dense and p.la * p.lb * k >= 100_000):
         gamma, iters, achieved, ok = _iterate(sweep, crit, p.lb, k, tol, maxiter)
     return alpha(gamma, slice(None)), gamma, iters, achieved, ok
+
+
+def _direct(
+    t: _Table, sa: np.ndarray, sb: np.ndarray,
+    sweep: Callable[[np.ndarray, np.ndarray | slice], np.ndarray],
+    crit: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray], k: int, tol: float,
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """The fixed point of the two-way sweep solved directly (small problems).
+
+    Eliminating the coefficients of ``a`` from the normal equations leaves
+    ``(diag(w_b) - W' diag(1/w_a) W) g = S_b - W' (S_a / w_a)`` on the ``lb``
+    coefficients of ``b``: the equation whose solution the alternating
+    projections converge to. It is singular (one free constant per connected
+    component), so the last coefficient is fixed at zero and the rest solved
+    by an LU solve; if that fails (disconnected fixed effects, levels without
+    weight) a least-squares solve takes over. The answer is accepted only if it
+    meets the same criterion as the iteration (``None`` otherwise: iterate).
+    """
+    from scipy import linalg
+    from scipy.linalg import lapack
+
+    mat = t.mat if isinstance(t.mat, np.ndarray) else t.mat.toarray()
+    lb = mat.shape[1]
+    scaled = mat * t.inv_a[:, None]
+    schur = mat.T @ scaled
+    np.negative(schur, out=schur)
+    schur.flat[:: lb + 1] += mat.sum(axis=0)
+    rhs = sb - scaled.T @ sa
+    del scaled
+    cols = np.arange(k)
+    gamma = np.zeros_like(rhs)
+    if lb > 1:
+        # LU with partial pivoting (LAPACK gesv, as numpy.linalg.solve); info > 0: singular
+        sol, info = lapack.dgesv(schur[:-1, :-1], rhs[:-1])[2:]
+        if info == 0 and np.all(np.isfinite(sol)):
+            gamma[:-1] = sol
+    c = crit(sweep(gamma, cols), gamma, cols)
+    if np.all(c <= tol):
+        return gamma, c
+    try:
+        gamma = linalg.lstsq(schur, rhs, check_finite=False)[0]
+    except (linalg.LinAlgError, ValueError):
+        return None
+    c = crit(sweep(gamma, cols), gamma, cols)
+    return (gamma, c) if np.all(c <= tol) else None
 
 
 _CONTROLLER: list[Any] = []
@@ -467,6 +531,7 @@ def demean(
     maxiter: int = DEFAULT_MAXITER,
     names: Sequence[str] | None = None,
     out: np.ndarray | None = None,
+    direct: bool = False,
 ) -> tuple[np.ndarray, DemeanInfo]:
     """Subtract fixed effects from every column of ``x`` (a new array unless ``out``).
 
@@ -490,6 +555,12 @@ def demean(
         Optional writeable float64 array of the shape of ``x`` to write the
         result into; it may be ``x`` itself (overwritten: the caller then gives
         up its input). Saves an allocation per call in iterative callers.
+    direct
+        Two fixed effects only: solve small problems (the smaller fixed effect
+        with at most ``DIRECT_MAX_LEVELS`` levels and ``levels_a * levels_b**2``
+        at most ``DIRECT_MAX_WORK``) directly instead of iterating: the answer
+        the iteration converges to, checked against the same criterion (method
+        ``"direct"``; the iteration takes over if the check fails).
 
     Returns
     -------
@@ -539,9 +610,9 @@ def demean(
     fes: list[_FE] = []
     if len(prepared) == 2:
         out, it2, ach2, ok2 = _demean_two(mat, prepared.pair(), w, tol, maxiter, scales,
-                                          out_mat)
+                                          out_mat, direct)
         iters, achieved, ok = it2.tolist(), ach2.tolist(), ok2.tolist()
-        methods = ["map"] * k
+        methods = ["direct" if i == 0 else "map" for i in iters]
     else:
         out = np.empty_like(mat) if out_mat is None else out_mat
         fes = [_FE(c, w) for c in prepared.codes]

@@ -25,6 +25,7 @@ from ..exceptions import (
     SpecError,
     ZeroExposureError,
 )
+from ._demean import FixedEffects
 from ._design import DROP_LOG_COLUMNS
 from ._fe_structure import drop_singletons, factorize
 from ._poisson_irls import _all_zero_rows, _relu_separation
@@ -80,13 +81,14 @@ def exposure_offset(frame: pd.DataFrame, ycol: str, expo: str | None, offset: st
 def drop_problem_rows(
     y: np.ndarray, x: np.ndarray, fe_codes: tuple[np.ndarray, ...],
     fe_names: tuple[str, ...], *, singletons: str, separation: str, index: pd.Index,
-    positions: np.ndarray,
+    positions: np.ndarray, prepared: FixedEffects | None = None,
 ) -> tuple[np.ndarray, list[tuple[np.ndarray, str, str]], int, int, int]:
     """Drop all-zero fixed-effect levels, singletons and separated rows until nothing changes.
 
     Returns the rows kept (mask), the reasons ``(mask, column, reason)``, and the
     numbers of separated, all-zero-level and further singleton rows; warns about
-    each. ``index[positions]`` labels the rows in messages.
+    each. ``index[positions]`` labels the rows in messages. ``prepared``: the
+    :class:`FixedEffects` of ``fe_codes`` if already built (used while every row is kept).
     """
     has_fe = bool(fe_codes)
     keep = np.ones(len(y), dtype=bool)
@@ -119,7 +121,8 @@ def drop_problem_rows(
             break
         relu_done = True
         if keep.all():
-            kp, codes_k, y_k, x_k = None, fe_codes, y, x  # (no n-long index array)
+            kp, y_k, x_k = None, y, x  # (no n-long index array)
+            codes_k = fe_codes if prepared is None else prepared
         else:
             kp = np.flatnonzero(keep)
             codes_k = tuple(factorize(c[kp])[0] for c in fe_codes)

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 from scipy import linalg
+from scipy.linalg import lapack
 from scipy.special import gammaln
 
 from ..exceptions import EstimationError, SpecError
@@ -33,11 +34,35 @@ from ._fe_structure import factorize
 #: Tolerance of the ReLU separation check (as ppmlhdfe and pyfixest).
 SEPARATION_TOL = 1e-4
 _MAX_HALVING = 20
+#: The separation check demeans the regressors and its first outcome together up to
+#: this many elements (rows x columns).
+_MERGE_MAX = 1_000_000
 #: The last IRLS iteration's within transformation must meet at least this tolerance.
 _POLISHED_TOL = 1e-10
 
 
 # ------------------------------------------------------------------- IRLS core
+_LAMCH_E = float(lapack.dlamch("E"))
+
+
+def _solve_pos(lhs: np.ndarray, rhs: np.ndarray) -> np.ndarray:
+    """``scipy.linalg.solve(lhs, rhs, assume_a="pos")`` without its per-call overhead.
+
+    The same LAPACK calls (``posv``, then ``pocon`` for the ill-conditioning
+    warning), so the same numbers and the same errors and warnings.
+    """
+    anorm = float(np.abs(lhs).sum(axis=0).max()) if lhs.size else 0.0
+    c, x, info = lapack.dposv(lhs, rhs, lower=False)
+    if info < 0:
+        raise ValueError(f"LAPACK reported an illegal value in {-info}-th argument.")
+    if info > 0:
+        raise linalg.LinAlgError("Matrix is singular.")
+    rcond, info = lapack.dpocon(c, anorm)
+    if rcond < _LAMCH_E:
+        warnings.warn(f"Ill-conditioned matrix (rcond={rcond:.6g}): result may not be "
+                      "accurate.", linalg.LinAlgWarning, stacklevel=3)
+    return x
+
 @dataclass(frozen=True)
 class _IRLS:
     beta: np.ndarray
@@ -104,13 +129,15 @@ def _logliks(y: np.ndarray, mu: np.ndarray, offset: np.ndarray, uw: np.ndarray |
 
 
 def _irls(
-    y: np.ndarray, x: np.ndarray, fe_codes: tuple[np.ndarray, ...], offset: np.ndarray,
-    uw: np.ndarray | None, names: tuple[str, ...], *, tol: float, maxiter: int,
+    y: np.ndarray, x: np.ndarray, fe_codes: tuple[np.ndarray, ...] | FixedEffects,
+    offset: np.ndarray, uw: np.ndarray | None, names: tuple[str, ...], *, tol: float,
+    maxiter: int,
     collin_tol: float = COLLIN_TOL, eta0: np.ndarray | None = None, check_collin: bool = True,
 ) -> _IRLS:
     """Poisson IRLS with weighted within transformations (see the module notes)."""
-    has_fe = bool(fe_codes)
-    fe_prep = FixedEffects(fe_codes)  # structure built once, reused by every iteration
+    # structure built once (or passed in), reused by every iteration
+    fe_prep = fe_codes if isinstance(fe_codes, FixedEffects) else FixedEffects(fe_codes)
+    has_fe = bool(fe_prep)
     if eta0 is None:
         # start between y and the constant-rate fit (fixest's start, scaled by the exposure)
         ex = np.exp(offset - offset.max()) if np.any(offset) else None
@@ -145,7 +172,7 @@ def _irls(
         w = mu if uw is None else uw * mu
         if xd is None:
             both = np.column_stack([z, x])
-            both, _ = demean(both, fe_prep, w, tol=inner, out=both)  # in place
+            both, _ = demean(both, fe_prep, w, tol=inner, out=both, direct=True)  # in place
             zd, xd = both[:, 0], both[:, 1:]
             if check_collin:
                 raw_ss = w @ ((x - (w @ x) / w.sum()) ** 2)
@@ -166,14 +193,14 @@ def _irls(
         else:
             # warm start in place: the previous demeaned columns plus the change of z
             both[:, 0] += z - z_prev
-            both, _ = demean(both, fe_prep, w, tol=inner, out=both)  # in place
+            both, _ = demean(both, fe_prep, w, tol=inner, out=both, direct=True)  # in place
             zd, xd = both[:, 0], both[:, 1:]
         z_prev = z
         if xd.shape[1]:
             xw = xd * w[:, None]
             lhs, rhs = xd.T @ xw, xw.T @ zd
             del xw
-            beta_new = linalg.solve(lhs, rhs, assume_a="pos")
+            beta_new = _solve_pos(lhs, rhs)
             resid = zd - xd @ beta_new
         else:  # fixed effects only (a restricted fit)
             beta_new = beta
@@ -210,7 +237,8 @@ def _all_zero_rows(y: np.ndarray, codes: np.ndarray, keep: np.ndarray) -> np.nda
 
 
 def _relu_separation(
-    y: np.ndarray, x: np.ndarray, fe_codes: tuple[np.ndarray, ...], tol: float = SEPARATION_TOL,
+    y: np.ndarray, x: np.ndarray, fe_codes: tuple[np.ndarray, ...] | FixedEffects,
+    tol: float = SEPARATION_TOL,
     maxiter: int = 100,
 ) -> tuple[np.ndarray, bool]:
     """Iterative rectifier of Correia, Guimarães & Zylkin (2021): separated rows (mask).
@@ -228,13 +256,26 @@ def _relu_separation(
     interior = ~boundary
     big = interior.sum() / tol**2
     omega = np.where(interior, big, 1.0)
-    fe_prep = FixedEffects(fe_codes)  # built once for all the demeaning below
-    xd, _ = demean(x, fe_prep, omega, tol=1e-9) if x.shape[1] else (x, None)
+    # built once (or passed in) for all the demeaning below
+    fe_prep = fe_codes if isinstance(fe_codes, FixedEffects) else FixedEffects(fe_codes)
+    u = boundary.astype(float)
+    ud: np.ndarray | None = None
+    if n * (x.shape[1] + 1) <= _MERGE_MAX:
+        # small data: the regressors and the first u in one call (one set of cell
+        # weights and level sums; large data keep the separate calls, which use less memory)
+        both = np.column_stack([x, u])
+        both, _ = demean(both, fe_prep, omega, tol=1e-9, direct=True, out=both)  # in place
+        xd, ud = both[:, :-1], both[:, -1]
+        del both
+    elif x.shape[1]:
+        xd, _ = demean(x, fe_prep, omega, tol=1e-9, direct=True)
+    else:
+        xd = x
     sw = np.sqrt(omega)
     xs = xd * sw[:, None]
-    u = boundary.astype(float)
-    for _ in range(maxiter):
-        ud, _ = demean(u, fe_prep, omega, tol=1e-9)
+    for it in range(maxiter):
+        if it or ud is None:
+            ud, _ = demean(u, fe_prep, omega, tol=1e-9, direct=True)
         if xs.shape[1]:
             b = np.linalg.lstsq(xs, ud * sw, rcond=None)[0]
             resid = ud - xd @ b
@@ -246,6 +287,7 @@ def _relu_separation(
         if np.all(uhat >= 0):
             return boundary & (uhat > 0), True
         u = np.where(boundary, np.maximum(uhat, 0.0), 0.0)
+    return np.zeros(n, dtype=bool), False  # not settled in maxiter rounds (the caller warns)
 
 
 # ------------------------------------------------------------ re-estimation
@@ -307,7 +349,7 @@ def refit_closures(
                       tuple(np.delete(np.array(param_names, dtype=object), j)), tol=tol,
                       maxiter=maxiter, eta0=eta_hat, check_collin=False)
             wr = r.mu if uw is None else uw * r.mu
-            xdr, _ = demean(x, fe_codes, wr)
+            xdr, _ = demean(x, fe_codes, wr, direct=True)
         resp = y - r.mu if uw is None else uw * (y - r.mu)
         return xdr * resp[:, None], _inv_psd(xdr.T @ (xdr * wr[:, None]))
 

@@ -98,6 +98,7 @@ from ._common import (
     default_cluster,
     frame_of,
 )
+from ._demean import FixedEffects
 from ._design import build_design
 from ._fe_structure import factorize, fe_dof
 from ._poisson_data import _concat_log, drop_problem_rows, exposure_offset, reason_frames
@@ -439,9 +440,13 @@ class FEPoisson(FrozenSettings):
         del d, offset_all  # the design's position and label arrays are not needed further
 
         # all-zero fixed-effect levels, singletons and separation, until nothing changes
+        # small data: the fixed-effect structure is built once for the separation check
+        # and the IRLS (large data build it twice: holding it between costs memory)
+        fe_prep = FixedEffects(fe_codes) if len(y) <= 100_000 else None
         keep, reasons, n_sep, n_all_zero, n_single2 = drop_problem_rows(
             y, x, fe_codes, fe_names, singletons=self._singletons,
-            separation=self._separation, index=frame.index, positions=positions)
+            separation=self._separation, index=frame.index, positions=positions,
+            prepared=fe_prep)
         drop_frames.extend(reason_frames(frame, source_rows, reasons, positions))
         del reasons, bad
         dropped = _concat_log(drop_frames) if (drop_frames or len(d_dropped)) else d_dropped
@@ -451,13 +456,14 @@ class FEPoisson(FrozenSettings):
             y, x, offset = y[kp], x[kp], offset[kp]
             uw = None if uw is None else uw[kp]
             fe_codes = tuple(factorize(c[kp])[0] for c in fe_codes)
+            fe_prep = None if fe_prep is None else FixedEffects(fe_codes)
             extra_codes = {c: factorize(v[kp])[0] for c, v in extra_codes.items()}
             positions = positions[kp]
         del keep, kp
         return self._estimate(y, x, names, fe_codes, fe_names, offset, uw, extra_codes,
                               positions, dropped, req, vcov_source, expo, expo_source, n_input,
                               notes, n_all_zero=n_all_zero, n_sep=n_sep,
-                              n_singletons=n_singletons + n_single2)
+                              n_singletons=n_singletons + n_single2, fe_prep=fe_prep)
 
     def _estimate(self, y: np.ndarray, x: np.ndarray, names: tuple[str, ...],
                   fe_codes: tuple[np.ndarray, ...], fe_names: tuple[str, ...],
@@ -465,11 +471,11 @@ class FEPoisson(FrozenSettings):
                   positions: np.ndarray, dropped: pd.DataFrame, req: VcovRequest,
                   vcov_source: str, expo: str | None, expo_source: str, n_input: int,
                   notes: list[str], *, n_all_zero: int, n_sep: int, n_singletons: int,
-                  ) -> FEPoissonResults:
+                  fe_prep: FixedEffects | None = None) -> FEPoissonResults:
         f = self._formula
         n = len(y)
-        fit = _irls(y, x, fe_codes, offset, uw, names, tol=self._tol, maxiter=self._maxiter,
-                    collin_tol=self._collin_tol)
+        fit = _irls(y, x, fe_codes if fe_prep is None else fe_prep, offset, uw, names,
+                    tol=self._tol, maxiter=self._maxiter, collin_tol=self._collin_tol)
         if fit.why:
             warnings.warn(
                 "Regressor(s) dropped: " + "; ".join(f"{k} ({v})" for k, v in fit.why.items())
