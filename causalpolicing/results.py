@@ -152,8 +152,16 @@ class BaseResults:
         dropped: pd.DataFrame | None = None,
         warnings: tuple[str, ...] | list[str] = (),
     ) -> None:
-        p = pd.Series(params, dtype=float).copy()
-        c = pd.DataFrame(cov, dtype=float).copy()
+        # float inputs (what the estimators pass) are copied directly: the same private
+        # copy without the (slow) re-construction by pd.Series/pd.DataFrame
+        if isinstance(params, pd.Series) and params.dtype == np.float64:
+            p = params.copy()
+        else:
+            p = pd.Series(params, dtype=float).copy()
+        if isinstance(cov, pd.DataFrame) and all(t == np.float64 for t in cov.dtypes):
+            c = cov.copy()
+        else:
+            c = pd.DataFrame(cov, dtype=float).copy()
         if list(c.index) != list(p.index) or list(c.columns) != list(p.index):
             raise SpecError("The covariance must be indexed by the parameter names on both axes.")
         setattr_ = object.__setattr__

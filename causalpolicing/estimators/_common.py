@@ -36,8 +36,9 @@ def _is_panel(data: Any) -> bool:
 def frame_of(data: Any) -> tuple[pd.DataFrame, np.ndarray | None]:
     """The frame to fit (a Panel's as a DataFrame) and its source rows (None for a DataFrame)."""
     if _is_panel(data):
-        frame = data.to_frame(source_row=True)
-        return frame, frame.pop("source_row").to_numpy()
+        # (not ``to_frame(source_row=True)`` + ``pop``: inserting and deleting a
+        # column costs more than the whole copy on small panels)
+        return data.to_frame(), data.source_rows
     if isinstance(data, pd.DataFrame):
         return data, None
     raise SpecError(f"data must be a pandas DataFrame or a Panel; got {type(data).__name__}.")

@@ -207,14 +207,20 @@ def build_design(
         log.add(finite == 0, weights, "zero weight")
     fe_raw: list[np.ndarray] = []
     for fe in formula.fixed_effects:
-        for c in fe:
-            log.add(data[c].isna().to_numpy(), c, "missing fixed-effect value")
-        codes, _ = factorize([data[c] for c in fe] if len(fe) > 1 else data[fe[0]])
+        cols = [data[c] for c in fe]  # each column looked up once (small data: that is the cost)
+        codes, _ = factorize(cols if len(fe) > 1 else cols[0])
+        if len(fe) == 1:
+            # factorize codes exactly the missing values (isna) as -1: no second pass
+            log.add(codes < 0, fe[0], "missing fixed-effect value")
+        else:
+            for c, s in zip(fe, cols, strict=True):
+                log.add(s.isna().to_numpy(), c, "missing fixed-effect value")
         fe_raw.append(codes)
     extra_raw: dict[str, pd.Series] = {}
     for c in dict.fromkeys(extra):
-        log.add(data[c].isna().to_numpy(), c, "missing cluster/time value")
-        extra_raw[c] = data[c]
+        s = data[c]
+        log.add(s.isna().to_numpy(), c, "missing cluster/time value")
+        extra_raw[c] = s
 
     keep = ~log.bad
     n_singletons = 0

@@ -38,8 +38,11 @@ def exposure_offset(frame: pd.DataFrame, ycol: str, expo: str | None, offset: st
     off = np.zeros(n)
     bad: list[tuple[np.ndarray, str, str]] = []
     if expo is not None and ycol in frame.columns:  # (a missing column is reported later)
-        y = pd.to_numeric(frame[ycol], errors="coerce").to_numpy(dtype=float,
-                                                                 na_value=np.nan)
+        ys = frame[ycol]
+        if not (pd.api.types.is_numeric_dtype(ys.dtype)
+                and not pd.api.types.is_bool_dtype(ys.dtype)):  # (numeric: no conversion)
+            ys = pd.to_numeric(ys, errors="coerce")
+        y = ys.to_numpy(dtype=float, na_value=np.nan)
     else:
         y = np.zeros(n)
     for col, kind in ((expo, "exposure"), (offset, "offset")):

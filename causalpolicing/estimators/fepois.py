@@ -67,6 +67,7 @@ Examples
 
 from __future__ import annotations
 
+import functools
 import warnings
 from collections.abc import Mapping
 from typing import Any, Literal
@@ -113,6 +114,16 @@ from ._poisson_irls import (
 )
 
 __all__ = ["FEPoisson", "FEPoissonResults", "fepois", "SEPARATION_TOL"]
+
+#: The dtype pandas infers for a list of strings (given explicitly, an Index of the
+#: parameter names is built without inferring it again on every fit).
+_STR_DTYPE = pd.Index(["name"]).dtype
+
+
+@functools.lru_cache(maxsize=64)
+def _fe_table_template(fe_names: tuple[str, ...], levels: tuple[int, ...]) -> pd.DataFrame:
+    """The fixed-effects table (cached: never handed out, only copied by the results)."""
+    return pd.DataFrame({"name": list(fe_names), "levels": list(levels)})
 
 
 # --------------------------------------------------------------------- results
@@ -490,7 +501,7 @@ class FEPoisson(FrozenSettings):
         keep = fit.keep
         x = x[:, keep]  # (column-major, as the closures and statistics below expect)
         param_names = [names[j] for j in keep]
-        pidx = pd.Index(param_names)  # built once: every Series and frame below shares it
+        pidx = pd.Index(param_names, dtype=_STR_DTYPE)  # built once: every Series and frame below shares it
         beta = fit.beta
         # fit statistics first, before the covariance inputs exist (memory)
         loglik, ll0, mu0 = _logliks(y, fit.mu, offset, uw)
@@ -558,7 +569,7 @@ class FEPoisson(FrozenSettings):
             nobs=n, df_inference=vr.df, cov_type=vr.label,
             estimator="FEPoisson" if fe_codes else "Poisson", spec=spec,
             n_clusters=_ncl(vr), fit_stats=fit_stats, dropped=dropped, warnings=(),
-            fe_table=pd.DataFrame({"name": list(fe_names), "levels": list(levels)}),
+            fe_table=_fe_table_template(tuple(fe_names), tuple(int(v) for v in levels)),
             collinear=why, store=store,
         )
 
