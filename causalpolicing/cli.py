@@ -132,6 +132,15 @@ def validate(
     typer.echo(f"\nSource: {meta.source} (reader {meta.reader}, sha256 {meta.sha256[:16]}...)")
 
 
+def _register_subcommands() -> None:
+    from .studies._cli import register as register_reproduce
+
+    register_reproduce(app)
+
+
+_register_subcommands()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the CLI and map errors to exit codes (2 bad input, 1 failure).
 

@@ -16,7 +16,9 @@ NOTEBOOKS = sorted((Path(__file__).parents[1] / "notebooks").glob("*.ipynb"))
 
 
 def test_every_numbered_notebook_is_collected() -> None:
-    assert [p.stem[:2] for p in NOTEBOOKS] == ["01", "02"]
+    stems = [p.stem[:2] for p in NOTEBOOKS]
+    assert stems[:2] == ["01", "02"]
+    assert stems == [f"{i:02d}" for i in range(1, len(stems) + 1)], stems
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])

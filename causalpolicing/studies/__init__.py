@@ -1,0 +1,1 @@
+"""Reproducing published estimates (placeholder; being built)."""
