@@ -1,0 +1,164 @@
+"""The analysis spec: validation before anything runs, TOML round trip, no code execution."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from causalpolicing.exceptions import SpecError
+from causalpolicing.spec import (
+    AnalysisSpec,
+    CausalSpec,
+    DataSpec,
+    ModelSpec,
+    ReportSpec,
+    default_spec,
+    spec_from_options,
+)
+
+GOOD = """
+[data]
+dataset = "simulated_cantons"
+rates = ["deaths"]
+
+[[models]]
+name = "Poisson"
+estimator = "fepois"
+formula = "deaths ~ offences_per_1000 | canton + year"
+vcov = { CRV1 = "canton" }
+bootstrap = 199
+
+[[models]]
+estimator = "distributed_lag"
+lags = 3
+leads = 1
+
+[diagnostics]
+feedback = false
+
+[causal]
+refute = ["placebo_permute", "lead"]
+reps = 50
+
+[report]
+title = "T"
+level = 0.9
+change = "sd"
+figures = ["coefficients"]
+tables = ["latex", "csv"]
+seed = 7
+"""
+
+
+def test_full_spec_is_parsed() -> None:
+    spec = AnalysisSpec.from_toml(GOOD)
+    assert spec.data == DataSpec(dataset="simulated_cantons", rates=("deaths",))
+    assert spec.models[0] == ModelSpec(
+        name="Poisson", estimator="fepois", formula="deaths ~ offences_per_1000 | canton + year",
+        vcov={"CRV1": "canton"}, bootstrap=199)
+    assert spec.models[1].name == "distributed_lag 2"
+    assert (spec.models[1].lags, spec.models[1].leads) == (3, 1)
+    assert spec.diagnostics.feedback is False
+    assert spec.causal == CausalSpec(refute=("placebo_permute", "lead"), reps=50)
+    assert spec.report == ReportSpec(title="T", level=0.9, change="sd", figures=("coefficients",),
+                                     tables=("latex", "csv"), seed=7)
+
+
+def test_toml_round_trip() -> None:
+    spec = AnalysisSpec.from_toml(GOOD)
+    assert AnalysisSpec.from_toml(spec.to_toml()) == spec
+
+
+def test_default_spec_round_trips() -> None:
+    spec = default_spec()
+    assert AnalysisSpec.from_toml(spec.to_toml()) == spec
+
+
+def test_spec_from_a_file(tmp_path: Path) -> None:
+    path = tmp_path / "spec.toml"
+    path.write_text(GOOD, encoding="utf-8")
+    assert AnalysisSpec.from_toml(path) == AnalysisSpec.from_toml(GOOD)
+    assert AnalysisSpec.from_toml(str(path)) == AnalysisSpec.from_toml(GOOD)
+
+
+BAD = [
+    ("unknown-top", '[data]\ndataset = "x"\n[modles]\n',
+     "spec: unknown key 'modles' (did you mean 'models'?)"),
+    ("no-data", '[report]\ntitle = "x"\n', "the [data] table is required"),
+    ("both-sources", '[data]\ndataset = "a"\npath = "b.csv"\n', "give exactly one of"),
+    ("file-without-roles", '[data]\npath = "b.csv"\nunit = "u"\n',
+     "data: a data file needs the roles time, outcome, treatment"),
+    ("unknown-estimator", '[data]\ndataset = "a"\n[[models]]\nestimator = "ols"\n',
+     "models[0].estimator: 'ols' is not allowed"),
+    ("unknown-model-key", '[data]\ndataset = "a"\n[[models]]\nestimator = "feols"\nfe = 1\n',
+     "models[0]: unknown key 'fe'"),
+    ("bad-vcov-name", '[data]\ndataset = "a"\n[[models]]\nestimator = "feols"\nvcov = "CRV9"\n',
+     "models[0].vcov: 'CRV9' is not allowed"),
+    ("bad-vcov-table",
+     '[data]\ndataset = "a"\n[[models]]\nestimator = "feols"\nvcov = {CRV1 = "a", HC1 = "b"}\n',
+     "models[0].vcov: give exactly one covariance type"),
+    ("bad-formula", '[data]\ndataset = "a"\n[[models]]\nestimator = "feols"\nformula = "y ~"\n',
+     "models[0].formula:"),
+    ("code-in-formula",
+     '[data]\ndataset = "a"\n[[models]]\nestimator = "feols"\n'
+     'formula = "y ~ __import__(\'os\').system(\'echo hi\')"\n',
+     "models[0].formula:"),
+    ("binomial-needs-trials", '[data]\ndataset = "a"\n[[models]]\nestimator = "febinomial"\n',
+     "models[0].trials: the binomial model needs 'trials'"),
+    ("few-draws", '[data]\ndataset = "a"\n[[models]]\nestimator = "feols"\nbootstrap = 10\n',
+     "models[0].bootstrap: use at least 99 draws"),
+    ("negative-lags",
+     '[data]\ndataset = "a"\n[[models]]\nestimator = "distributed_lag"\nlags = -1\n',
+     "models[0].lags: expected an integer >= 0"),
+    ("lag-formula",
+     '[data]\ndataset = "a"\n[[models]]\nestimator = "distributed_lag"\nformula = "y ~ x"\n',
+     "models[0].formula: distributed_lag takes no formula"),
+    ("duplicate-names",
+     '[data]\ndataset = "a"\n[[models]]\nname = "m"\nestimator = "feols"\n'
+     '[[models]]\nname = "m"\nestimator = "fepois"\n', "model names must be unique; repeated: m"),
+    ("bad-level", '[data]\ndataset = "a"\n[report]\nlevel = 95\n', "report.level: expected a number"),
+    ("bad-change", '[data]\ndataset = "a"\n[report]\nchange = "lots"\n', "report.change:"),
+    ("bad-figure", '[data]\ndataset = "a"\n[report]\nfigures = ["pie"]\n',
+     "report.figures[0]: 'pie' is not allowed"),
+    ("bad-refuter", '[data]\ndataset = "a"\n[causal]\nrefute = ["magic"]\n',
+     "causal.refute[0]: 'magic' is not allowed"),
+    ("placebo-outcome-needed", '[data]\ndataset = "a"\n[causal]\nrefute = ["placebo_outcome"]\n',
+     "causal.placebo_outcome: the 'placebo_outcome' refuter needs"),
+    ("bool-as-int", '[data]\ndataset = "a"\n[report]\nseed = true\n', "report.seed: expected an integer"),
+    ("models-not-array", '[data]\ndataset = "a"\nmodels = 3\n', "data: unknown key 'models'"),
+    ("not-toml", '[data\n', "the spec is not valid TOML"),
+]
+
+
+@pytest.mark.parametrize(("text", "message"), [(t, m) for _, t, m in BAD],
+                         ids=[i for i, _, _ in BAD])
+def test_bad_spec_names_the_key(text: str, message: str) -> None:
+    with pytest.raises(SpecError) as err:
+        AnalysisSpec.from_toml(text)
+    assert message in str(err.value)
+
+
+def test_missing_spec_file(tmp_path: Path) -> None:
+    with pytest.raises(SpecError, match="spec file .* not found"):
+        AnalysisSpec.from_toml(tmp_path / "nope.toml")
+
+
+def test_spec_from_command_line_options() -> None:
+    spec = spec_from_options(path="d.csv", unit="u", time="t", outcome=["y"], treatment=["x"],
+                             exposure="pop", cluster="region", bootstrap=999)
+    assert spec.data == DataSpec(path="d.csv", unit="u", time="t", outcome=("y",),
+                                 treatment=("x",), exposure="pop", cluster="region")
+    assert [(m.estimator, m.bootstrap) for m in spec.models] == [("feols", 999), ("fepois", 999)]
+
+
+def test_spec_from_options_validates_estimators() -> None:
+    with pytest.raises(SpecError, match=r"models\[0\].estimator: 'ols' is not allowed"):
+        spec_from_options(path="d.csv", unit="u", time="t", outcome=["y"], treatment=["x"],
+                          estimators=["ols"])
+
+
+def test_specs_are_frozen() -> None:
+    spec = default_spec()
+    with pytest.raises(AttributeError):
+        spec.models = ()  # type: ignore[misc]
