@@ -1,4 +1,11 @@
-"""Reporting: tables (and, later, plots and the HTML report) built from the results contract.
+"""Reporting: tables, plots, plain-language narrative and the self-contained report.
+
+* :func:`table` — models side by side (Markdown, HTML, LaTeX, text, CSV, DataFrame);
+* :mod:`~causalpolicing.report.plots` — coefficient, event-study, dose-response,
+  counterfactual, DAG, refutation and panel-overview figures (matplotlib/seaborn);
+* :mod:`~causalpolicing.report.narrative` — one sentence per effect with its
+  uncertainty, and the caveats the diagnostics call for;
+* :func:`build_report` — one self-contained HTML file and its Markdown twin.
 
 The report reads only the results contract
 (:class:`~causalpolicing.results.EstimationResults`), never estimator internals.
@@ -25,14 +32,31 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__all__ = ["Table", "table", "tables"]
+__all__ = [
+    "Table", "table", "tables",
+    "plots", "coefficient_plot", "event_study_plot", "dose_response_plot", "counterfactual_plot",
+    "dag_plot", "refutation_plot", "panel_overview_plot", "missingness_plot", "save_figure",
+    "figure_to_data_uri",
+    "narrative", "describe_effect", "describe_results", "caveats", "Caveat",
+    "document", "build_report", "Report",
+]
 
-_LAZY = {"table": ".tables", "Table": ".tables"}
+_SUBPACKAGES = {"tables", "plots", "narrative", "document"}
+_LAZY = {
+    "table": ".tables", "Table": ".tables",
+    **{name: ".plots" for name in (
+        "coefficient_plot", "event_study_plot", "dose_response_plot", "counterfactual_plot",
+        "dag_plot", "refutation_plot", "panel_overview_plot", "missingness_plot", "save_figure",
+        "figure_to_data_uri")},
+    **{name: ".narrative" for name in ("describe_effect", "describe_results", "caveats",
+                                       "Caveat")},
+    "build_report": ".document", "Report": ".document",
+}
 
 
 def __getattr__(name: str) -> Any:
-    if name == "tables":
-        return importlib.import_module(".tables", __name__)
+    if name in _SUBPACKAGES:
+        return importlib.import_module(f".{name}", __name__)
     if name in _LAZY:
         return getattr(importlib.import_module(_LAZY[name], __name__), name)
     raise AttributeError(f"module 'causalpolicing.report' has no attribute {name!r}")
