@@ -24,7 +24,8 @@ from .data import Panel, load_panel
 __all__ = ["Panel", "__version__", "datasets", "exceptions", "load_panel"]
 
 # Submodules and functions imported on first use, so `import causalpolicing` stays fast.
-_LAZY_MODULES = {"datasets", "estimators", "inference", "report", "cli", "diagnostics"}
+_LAZY_MODULES = {"datasets", "estimators", "inference", "report", "cli", "diagnostics",
+                 "analysis", "spec", "results_io", "graph", "studies"}
 _LAZY_FUNCTIONS: dict[str, str] = {
     "feols": ".estimators",
     "FEOLS": ".estimators",
@@ -38,6 +39,12 @@ _LAZY_FUNCTIONS: dict[str, str] = {
     "rate_ratios": ".estimators",
     "lincom": ".estimators",
     "table": ".report",
+    "build_report": ".report",
+    "analyze": ".analysis",
+    "AnalysisSpec": ".spec",
+    "load_results": ".results_io",
+    "reproduce": ".studies",
+    "CausalGraph": ".graph",
 }
 
 

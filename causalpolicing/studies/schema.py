@@ -1,0 +1,771 @@
+"""The study-file schema: TOML parsed with :mod:`tomllib`, validated key by key.
+
+A study file declares a published study: its citation, its data, how variables are
+built and the sample restricted, the models, and the published numbers to compare
+with. The full schema is documented in ``docs/studies.md``; the catalogue's files
+(``causalpolicing/studies/catalogue/*.toml``) are examples of every part.
+
+Every error names the file and the key path (``models[1] (id 'fe2sls').vcov: ...``;
+indices count from 0 in the order the tables appear in the file), shows what was
+received and lists the valid options. Unknown keys are errors, so a typo never
+silently changes a specification.
+
+Examples
+--------
+>>> from causalpolicing.studies.schema import parse_study
+>>> raw = {
+...     "study": {"id": "toy", "title": "Toy", "citation": "Nobody (2024)",
+...               "status": "reproducible"},
+...     "data": {"dataset": "castle"},
+...     "models": [{"id": "twfe", "estimator": "feols",
+...                 "formula": "l_homicide ~ post | sid + year", "vcov": {"CRV1": "sid"}}],
+...     "published": [{"model": "twfe", "table": "T1", "column": "(1)", "term": "post",
+...                    "estimate": "0.069398"}],
+... }
+>>> study = parse_study(raw)
+>>> study.id, study.models[0].options["vcov"], study.published[0].quantities[0].decimals
+('toy', {'CRV1': 'sid'}, 6)
+>>> raw["models"][0]["vcov"] = "CRV9"
+>>> parse_study(raw)
+Traceback (most recent call last):
+...
+causalpolicing.studies.schema.StudyError: <study>: models[0] (id 'twfe').vcov: unknown covariance type 'CRV9'. Valid: 'iid', 'hetero' (= 'HC1'), 'HC3', {'CRV1': 'unit'}, {'CRV1': 'unit+year'}, {'CRV3': 'unit'}, {'DK': 'year'} or {'DK': {'time': 'year', 'lag': 2}}.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from ..exceptions import FormulaError, SpecError
+from .expressions import Expression, ExpressionError, parse_expression
+
+__all__ = [
+    "StudyError",
+    "Study",
+    "DataSpec",
+    "Step",
+    "ModelSpec",
+    "PublishedNumber",
+    "PrintedNumber",
+    "ESTIMATORS",
+    "STATUSES",
+    "SCALES",
+    "parse_study",
+    "read_study_file",
+]
+
+STATUSES = ("reproducible", "needs data")
+SCALES = ("coef", "odds_ratio", "rate_ratio")
+#: Named transforms a study may apply (the Panel transform methods, with their options).
+NAMED_TRANSFORMS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    # name: (required options, optional options)
+    "rate": (("column",), ("per", "exposure", "name")),
+    "per_capita": (("column",), ("per", "population", "name")),
+    "log": (("column",), ("zero", "offset", "name")),
+    "lag": (("column",), ("k", "name")),
+    "lead": (("column",), ("k", "name")),
+    "lags": (("column", "ks"), ()),
+    "diff": (("column",), ("k", "name")),
+    "neighbour_mean": (("column",), ("name", "missing")),
+    "neighbour_sum": (("column",), ("name", "missing")),
+    "deflate": (("price", "index"), ("base", "name")),
+    "pure_price": (("price", "purity"), ("scale", "name")),
+    "harmonic": (("period",), ("order", "name", "origin")),
+}
+_LINEAR_VCOV = "linear"
+_GLM_VCOV = "glm"
+
+
+class StudyError(SpecError):
+    """A study file is malformed: the message names the file and the key path.
+
+    Attributes
+    ----------
+    key
+        The key path (``models[1].vcov``), or ``""`` for the file as a whole.
+    source
+        The file (or ``"<study>"`` for a dict).
+    """
+
+    def __init__(self, message: str, key: str = "", source: str = "<study>") -> None:
+        super().__init__(f"{source}: {key + ': ' if key else ''}{message}")
+        self.key = key
+        self.source = source
+
+
+# ======================================================================= objects
+@dataclass(frozen=True)
+class PrintedNumber:
+    """One number as printed in the publication.
+
+    Attributes
+    ----------
+    quantity
+        ``estimate``, ``std_error``, ``conf_low``, ``conf_high`` or a statistic name
+        (``nobs``, ``r2``, ...).
+    printed
+        The text as printed (``"-0.354830"``), keeping trailing zeros.
+    value
+        The number.
+    decimals
+        Decimals as printed: a match means equal at this rounding.
+    """
+
+    quantity: str
+    printed: str
+    value: float
+    decimals: int
+
+
+@dataclass(frozen=True)
+class PublishedNumber:
+    """One ``[[published]]`` entry: a term (or statistic) of a model as printed."""
+
+    index: int
+    model: str
+    table: str
+    column: str
+    term: str | None
+    statistic: str | None
+    quantities: tuple[PrintedNumber, ...]
+    scale: str = "coef"
+    per: float = 1.0
+    level: float = 0.95
+    tolerance: float | None = None
+    tolerance_reason: str | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Step:
+    """One ``[[data.transforms]]`` step: derive a column, apply a named transform, or subset."""
+
+    index: int
+    kind: str  # "derive" | "transform" | "sample"
+    name: str | None = None
+    expr: Expression | None = None
+    replace: bool = False
+    transform: str | None = None
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+    def describe(self) -> str:
+        """One line, e.g. ``post_mixtape = max(post, ...)``."""
+        if self.kind == "derive":
+            return f"{self.name} = {self.expr}"
+        if self.kind == "sample":
+            return f"keep rows where {self.expr}"
+        args = ", ".join(f"{k}={v!r}" for k, v in self.options.items())
+        return f"{self.transform}({args})"
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """The ``[data]`` table."""
+
+    dataset: str | None
+    path: Path | None
+    format: str | None
+    roles: Mapping[str, Any] | None
+    columns: Mapping[str, str]
+    steps: tuple[Step, ...]
+    description: str | None = None
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One ``[[models]]`` entry; ``options`` are the estimator's keyword arguments."""
+
+    index: int
+    id: str
+    estimator: str
+    options: Mapping[str, Any]
+    sample: Expression | None = None
+    label: str | None = None
+
+    @property
+    def formula(self) -> str | None:
+        """The model formula, if the estimator takes one."""
+        f = self.options.get("formula")
+        return None if f is None else str(f)
+
+
+@dataclass(frozen=True)
+class Study:
+    """A parsed study file (see ``docs/studies.md``)."""
+
+    id: str
+    title: str
+    citation: str
+    status: str
+    url: str | None
+    doi: str | None
+    notes: tuple[str, ...]
+    data: DataSpec
+    models: tuple[ModelSpec, ...]
+    published: tuple[PublishedNumber, ...]
+    source: str = "<study>"
+
+    @property
+    def needs_data(self) -> bool:
+        """True when the study's data are not public (status ``"needs data"``)."""
+        return self.status == "needs data"
+
+    def model(self, model_id: str) -> ModelSpec:
+        """The model with this id."""
+        for m in self.models:
+            if m.id == model_id:
+                return m
+        raise SpecError(f"Study {self.id!r} has no model {model_id!r}; models: "
+                        f"{', '.join(m.id for m in self.models)}.")
+
+    def __repr__(self) -> str:
+        return (f"<Study {self.id!r}: {self.title}; {len(self.models)} model(s), "
+                f"{sum(len(p.quantities) for p in self.published)} published number(s), "
+                f"status {self.status!r}>")
+
+
+# ====================================================================== checking
+class _Checker:
+    """Typed access to a TOML table with key paths in every error."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def fail(self, key: str, message: str) -> StudyError:
+        return StudyError(message, key, self.source)
+
+    def table(self, value: Any, key: str) -> Mapping[str, Any]:
+        if not isinstance(value, Mapping):
+            raise self.fail(key, f"must be a table ({_kind_hint(key)}); got "
+                                 f"{type(value).__name__} {value!r}.")
+        return value
+
+    def keys(self, table: Mapping[str, Any], key: str, required: tuple[str, ...],
+             optional: tuple[str, ...]) -> None:
+        allowed = (*required, *optional)
+        unknown = [k for k in table if k not in allowed]
+        if unknown:
+            import difflib
+
+            k = unknown[0]
+            close = difflib.get_close_matches(k, allowed, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise self.fail(_join(key, k), f"unknown key{hint} Valid keys here: "
+                                           f"{', '.join(allowed)}.")
+        missing = [k for k in required if k not in table]
+        if missing:
+            raise self.fail(key, f"missing required key {missing[0]!r} (required: "
+                                 f"{', '.join(required)}).")
+
+    def string(self, table: Mapping[str, Any], name: str, key: str, *,
+               required: bool = False, choices: tuple[str, ...] | None = None) -> str | None:
+        if name not in table:
+            if required:
+                raise self.fail(key, f"missing required key {name!r}.")
+            return None
+        value = table[name]
+        k = _join(key, name)
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(k, f"must be a non-empty string; got {value!r}.")
+        if choices is not None and value not in choices:
+            raise self.fail(k, f"unknown value {value!r}; valid: "
+                               f"{', '.join(map(repr, choices))}.")
+        return value
+
+    def strings(self, value: Any, key: str) -> tuple[str, ...]:
+        if isinstance(value, str):
+            return (value,)
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return tuple(value)
+        raise self.fail(key, f"must be a string or a list of strings; got {value!r}.")
+
+    def expression(self, value: Any, key: str) -> Expression:
+        try:
+            return parse_expression(value)
+        except ExpressionError as exc:
+            raise self.fail(key, str(exc)) from None
+
+
+def _join(key: str, name: str | int) -> str:
+    if isinstance(name, int):
+        return f"{key}[{name}]"
+    return f"{key}.{name}" if key else name
+
+
+def _kind_hint(key: str) -> str:
+    if key.startswith("models"):
+        return "a [[models]] entry"
+    if key.startswith("published"):
+        return "a [[published]] entry"
+    if key.startswith("data.transforms"):
+        return "a [[data.transforms]] entry"
+    return f"[{key}]"
+
+
+# ---------------------------------------------------------------- estimators
+def _opt_str(c: _Checker, value: Any, key: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise c.fail(key, f"must be a column name (a non-empty string); got {value!r}.")
+    return value
+
+
+def _opt_formula(c: _Checker, value: Any, key: str) -> str:
+    from ..formula import parse_formula
+
+    if not isinstance(value, str):
+        raise c.fail(key, f"must be a formula string such as 'y ~ x | unit + year'; got "
+                          f"{value!r}.")
+    try:
+        parse_formula(value)
+    except FormulaError as exc:
+        raise c.fail(key, str(exc)) from None
+    return value
+
+
+def _opt_vcov(kind: str) -> Callable[[_Checker, Any, str], Any]:
+    def check(c: _Checker, value: Any, key: str) -> Any:
+        if isinstance(value, Mapping):
+            value = dict(value)
+        try:
+            if kind == _LINEAR_VCOV:
+                from ..inference.vcov import parse_vcov
+
+                parse_vcov(value)
+            else:
+                from ..estimators._glm import parse_glm_vcov
+
+                parse_glm_vcov(value)
+        except SpecError as exc:
+            msg = str(exc)
+            if isinstance(value, str):
+                msg = msg.replace(f"Unknown covariance type vcov={value!r}.",
+                                  f"unknown covariance type {value!r}.")
+            raise c.fail(key, msg) from None
+        return value
+    return check
+
+
+def _opt_ssc(c: _Checker, value: Any, key: str) -> str:
+    from ..inference.vcov import SSC_CONVENTIONS
+
+    if value not in SSC_CONVENTIONS:
+        raise c.fail(key, f"unknown small-sample convention {value!r}; valid: "
+                          f"{', '.join(map(repr, SSC_CONVENTIONS))} (see docs/inference.md).")
+    return str(value)
+
+
+def _opt_choice(*choices: str) -> Callable[[_Checker, Any, str], str]:
+    def check(c: _Checker, value: Any, key: str) -> str:
+        if value not in choices:
+            raise c.fail(key, f"unknown value {value!r}; valid: {', '.join(map(repr, choices))}.")
+        return str(value)
+    return check
+
+
+def _opt_count(c: _Checker, value: Any, key: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise c.fail(key, f"must be a whole number 0, 1, 2, ...; got {value!r}.")
+    return value
+
+
+def _opt_exposure(c: _Checker, value: Any, key: str) -> str | bool:
+    if value is False or (isinstance(value, str) and value.strip()):
+        return value
+    raise c.fail(key, f"must be a column name or false (no exposure); got {value!r}.")
+
+
+def _opt_names(c: _Checker, value: Any, key: str) -> tuple[str, ...]:
+    return c.strings(value, key)
+
+
+def _opt_expression(c: _Checker, value: Any, key: str) -> Expression:
+    return c.expression(value, key)
+
+
+_Option = Callable[[_Checker, Any, str], Any]
+
+
+@dataclass(frozen=True)
+class _EstimatorSpec:
+    required: tuple[str, ...]
+    optional: Mapping[str, _Option]
+    scales: tuple[str, ...]
+    description: str
+
+
+#: The estimators a study may use, with their options (see docs/studies.md).
+ESTIMATORS: Mapping[str, _EstimatorSpec] = MappingProxyType({
+    "feols": _EstimatorSpec(
+        ("formula",),
+        {"formula": _opt_formula, "vcov": _opt_vcov(_LINEAR_VCOV), "ssc": _opt_ssc,
+         "weights": _opt_str, "singletons": _opt_choice("drop", "keep")},
+        ("coef",), "cp.feols: OLS/WLS/2SLS with fixed effects"),
+    "fepois": _EstimatorSpec(
+        ("formula",),
+        {"formula": _opt_formula, "vcov": _opt_vcov(_LINEAR_VCOV), "ssc": _opt_ssc,
+         "weights": _opt_str, "exposure": _opt_exposure, "offset": _opt_str},
+        ("coef", "rate_ratio"), "cp.fepois: Poisson with fixed effects and an exposure"),
+    "fenegbin": _EstimatorSpec(
+        ("formula",),
+        {"formula": _opt_formula, "vcov": _opt_vcov(_GLM_VCOV), "exposure": _opt_exposure},
+        ("coef", "rate_ratio"), "cp.fenegbin: negative binomial (NB2) with fixed effects"),
+    "febinomial": _EstimatorSpec(
+        ("formula", "trials"),
+        {"formula": _opt_formula, "trials": _opt_str, "vcov": _opt_vcov(_GLM_VCOV),
+         "dispersion": _opt_choice("fixed", "pearson")},
+        ("coef", "odds_ratio"), "cp.febinomial: binomial logit GLM of events out of trials"),
+    "between": _EstimatorSpec(
+        ("formula",),
+        {"formula": _opt_formula, "unit": _opt_str, "vcov": _opt_vcov(_LINEAR_VCOV),
+         "ssc": _opt_ssc},
+        ("coef",), "cp.between: OLS on unit means"),
+    "first_difference": _EstimatorSpec(
+        ("formula",),
+        {"formula": _opt_formula, "unit": _opt_str, "time": _opt_str,
+         "vcov": _opt_vcov(_LINEAR_VCOV), "ssc": _opt_ssc},
+        ("coef",), "cp.first_difference: OLS on first differences"),
+    "distributed_lag": _EstimatorSpec(
+        (),
+        {"outcome": _opt_str, "treatment": _opt_str, "lags": _opt_count, "leads": _opt_count,
+         "family": _opt_choice("feols", "fepois"), "fe": _opt_names, "covariates": _opt_names,
+         "vcov": _opt_vcov(_LINEAR_VCOV), "exposure": _opt_str},
+        ("coef", "rate_ratio"), "cp.distributed_lag: lags and leads of the treatment"),
+    "correlation": _EstimatorSpec(
+        ("x", "y"),
+        {"x": _opt_expression, "y": _opt_expression},
+        ("coef",), "Pearson correlation of two expressions (complete rows), term 'r'"),
+})
+_MODEL_COMMON = ("id", "estimator", "label", "sample")
+
+
+# ===================================================================== parsing
+_NUMBER_RE = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
+_QUANTITIES = ("estimate", "std_error", "conf_low", "conf_high")
+_PUBLISHED_KEYS = ("model", "table", "column", "term", "statistic", "value", *_QUANTITIES,
+                   "decimals", "scale", "per", "level", "tolerance", "tolerance_reason", "note")
+
+
+def _printed(c: _Checker, value: Any, key: str, decimals: Any) -> tuple[str, float, int]:
+    if isinstance(value, bool):
+        raise c.fail(key, f"must be a number as printed (a string like \"-0.354830\"); got "
+                          f"{value!r}.")
+    if isinstance(value, str):
+        text = value.strip().replace("\u2212", "-")
+        if not _NUMBER_RE.match(text):
+            raise c.fail(key, f"{value!r} is not a number as printed; write it as in the "
+                              "table, e.g. \"-0.354830\" or \"540\" (no exponents, no "
+                              "thousands separators).")
+        d = Decimal(text)
+        dec = max(0, -int(d.as_tuple().exponent))  # type: ignore[operator]
+        if decimals is not None and decimals != dec:
+            raise c.fail(key, f"printed with {dec} decimals but decimals = {decimals}; drop "
+                              "decimals (the string says how it was printed) or make them agree.")
+        return text, float(d), dec
+    if isinstance(value, int):
+        return str(value), float(value), 0 if decimals is None else int(decimals)
+    if isinstance(value, float):
+        if decimals is None:
+            raise c.fail(key, f"{value!r} is a TOML float, which loses trailing zeros; write "
+                              f"the number as printed in a string (\"{value}\") or add "
+                              "decimals = <how many were printed>.")
+        try:
+            text = str(Decimal(repr(value)).quantize(Decimal(1).scaleb(-int(decimals))))
+        except InvalidOperation:
+            raise c.fail(key, f"cannot show {value!r} with {decimals} decimals.") from None
+        return text, value, int(decimals)
+    raise c.fail(key, f"must be a number as printed (e.g. \"-0.354830\"); got {value!r}.")
+
+
+def _parse_published(c: _Checker, raw: Any, i: int, models: Mapping[str, ModelSpec]
+                     ) -> PublishedNumber:
+    key = f"published[{i}]"
+    t = c.table(raw, key)
+    c.keys(t, key, ("model", "table", "column"), tuple(k for k in _PUBLISHED_KEYS
+                                                       if k not in ("model", "table", "column")))
+    model_id = str(c.string(t, "model", key, required=True))
+    if model_id not in models:
+        raise c.fail(_join(key, "model"), f"unknown model {model_id!r}; the [[models]] ids are "
+                                          f"{', '.join(map(repr, models))}.")
+    model = models[model_id]
+    table = c.string(t, "table", key, required=True)
+    column = c.string(t, "column", key, required=True)
+    term = c.string(t, "term", key)
+    statistic = c.string(t, "statistic", key)
+    if (term is None) == (statistic is None):
+        raise c.fail(key, "give exactly one of 'term' (a coefficient, with estimate/std_error/"
+                          "conf_low/conf_high) or 'statistic' (a fit statistic such as 'nobs' "
+                          "or 'r2', with value).")
+    decimals = t.get("decimals")
+    if decimals is not None and (isinstance(decimals, bool) or not isinstance(decimals, int)
+                                 or not 0 <= decimals <= 15):
+        raise c.fail(_join(key, "decimals"), f"must be a whole number 0-15; got {decimals!r}.")
+    quantities: list[PrintedNumber] = []
+    if statistic is not None:
+        stray = [q for q in _QUANTITIES if q in t]
+        if stray:
+            raise c.fail(_join(key, stray[0]), "a statistic entry takes 'value', not "
+                                               f"{stray[0]!r}.")
+        if "value" not in t:
+            raise c.fail(key, f"missing 'value' for statistic {statistic!r}.")
+        text, v, d = _printed(c, t["value"], _join(key, "value"), decimals)
+        quantities.append(PrintedNumber(statistic, text, v, d))
+    else:
+        if "value" in t:
+            raise c.fail(_join(key, "value"), "a term entry takes estimate, std_error, "
+                                              "conf_low and conf_high, not 'value'.")
+        for q in _QUANTITIES:
+            if q in t:
+                text, v, d = _printed(c, t[q], _join(key, q), decimals)
+                quantities.append(PrintedNumber(q, text, v, d))
+        if not quantities:
+            raise c.fail(key, f"no published number for term {term!r}: give at least one of "
+                              f"{', '.join(_QUANTITIES)}.")
+        if ("conf_low" in t) != ("conf_high" in t):
+            raise c.fail(key, "give both conf_low and conf_high (or neither).")
+    scale = c.string(t, "scale", key, choices=SCALES) or "coef"
+    allowed = ESTIMATORS[model.estimator].scales
+    if model.estimator == "distributed_lag" and model.options.get("family", "feols") == "feols":
+        allowed = ("coef",)
+    if scale not in allowed:
+        raise c.fail(_join(key, "scale"), f"scale {scale!r} does not fit model {model_id!r} "
+                                          f"({model.estimator}); valid: "
+                                          f"{', '.join(map(repr, allowed))}.")
+    if scale != "coef" and any(q.quantity == "std_error" for q in quantities):
+        raise c.fail(_join(key, "std_error"), f"a std_error on the {scale} scale is ambiguous "
+                                              "(delta method?); give conf_low/conf_high, or "
+                                              "compare the coefficient with scale = \"coef\".")
+    if statistic is not None and scale != "coef":
+        raise c.fail(_join(key, "scale"), "statistics are compared as printed; drop 'scale'.")
+    per = t.get("per", 1.0)
+    if isinstance(per, bool) or not isinstance(per, int | float) or per == 0:
+        raise c.fail(_join(key, "per"), f"must be a non-zero number (the change of the "
+                                        f"regressor the ratio refers to); got {per!r}.")
+    if "per" in t and scale == "coef":
+        raise c.fail(_join(key, "per"), "'per' applies to odds_ratio or rate_ratio scales only.")
+    level = t.get("level", 0.95)
+    if isinstance(level, bool) or not isinstance(level, float) or not 0 < level < 1:
+        raise c.fail(_join(key, "level"), f"must be a number between 0 and 1 (e.g. 0.95); got "
+                                          f"{level!r}.")
+    tol = t.get("tolerance")
+    reason = c.string(t, "tolerance_reason", key)
+    if tol is not None:
+        if isinstance(tol, bool) or not isinstance(tol, int | float) or tol <= 0:
+            raise c.fail(_join(key, "tolerance"), f"must be a positive number; got {tol!r}.")
+        if reason is None:
+            raise c.fail(key, "a tolerance needs a tolerance_reason saying why the published "
+                              "rounding cannot be met.")
+    elif reason is not None:
+        raise c.fail(_join(key, "tolerance_reason"), "given without a tolerance.")
+    return PublishedNumber(
+        index=i, model=model_id, table=str(table), column=str(column), term=term,
+        statistic=statistic, quantities=tuple(quantities), scale=scale, per=float(per),
+        level=float(level), tolerance=None if tol is None else float(tol),
+        tolerance_reason=reason, note=c.string(t, "note", key))
+
+
+def _parse_model(c: _Checker, raw: Any, i: int) -> ModelSpec:
+    key = f"models[{i}]"
+    t = c.table(raw, key)
+    mid = c.string(t, "id", key, required=True)
+    if mid is not None and not re.match(r"^[A-Za-z0-9_.-]+$", mid):
+        raise c.fail(_join(key, "id"), f"{mid!r}: use letters, digits, '_', '-' or '.'.")
+    key = f"{key} (id {mid!r})"
+    est = c.string(t, "estimator", key, required=True)
+    if est not in ESTIMATORS:
+        raise c.fail(_join(key, "estimator"), f"unknown estimator {est!r}; valid: "
+                                              f"{', '.join(ESTIMATORS)}.")
+    spec = ESTIMATORS[est]
+    c.keys(t, key, ("id", "estimator", *spec.required),
+           tuple(k for k in (*_MODEL_COMMON, *spec.optional) if k not in ("id", "estimator")
+                 and k not in spec.required))
+    options = {name: check(c, t[name], _join(key, name))
+               for name, check in spec.optional.items() if name in t}
+    sample = c.expression(t["sample"], _join(key, "sample")) if "sample" in t else None
+    return ModelSpec(index=i, id=str(mid), estimator=str(est),
+                     options=MappingProxyType(options), sample=sample,
+                     label=c.string(t, "label", key))
+
+
+def _parse_step(c: _Checker, raw: Any, i: int) -> Step:
+    key = f"data.transforms[{i}]"
+    t = c.table(raw, key)
+    kinds = [k for k in ("expr", "transform", "sample") if k in t]
+    if len(kinds) != 1:
+        raise c.fail(key, "each step needs exactly one of: 'name' + 'expr' (derive a column), "
+                          "'transform' (a named Panel transform) or 'sample' (keep the rows "
+                          f"where a condition holds); got keys {sorted(t)}.")
+    kind = kinds[0]
+    if kind == "expr":
+        c.keys(t, key, ("name", "expr"), ("replace",))
+        name = c.string(t, "name", key, required=True)
+        if name is not None and not re.match(r"^[A-Za-z][A-Za-z0-9_]*$", name):
+            raise c.fail(_join(key, "name"), f"{name!r} is not a column name (letters, digits "
+                                             "and '_', starting with a letter).")
+        replace = t.get("replace", False)
+        if not isinstance(replace, bool):
+            raise c.fail(_join(key, "replace"), f"must be true or false; got {replace!r}.")
+        return Step(i, "derive", name=name, expr=c.expression(t["expr"], _join(key, "expr")),
+                    replace=replace)
+    if kind == "sample":
+        c.keys(t, key, ("sample",), ())
+        return Step(i, "sample", expr=c.expression(t["sample"], _join(key, "sample")))
+    name = c.string(t, "transform", key, required=True)
+    if name not in NAMED_TRANSFORMS:
+        raise c.fail(_join(key, "transform"), f"unknown transform {name!r}; valid: "
+                                              f"{', '.join(NAMED_TRANSFORMS)}.")
+    req, opt = NAMED_TRANSFORMS[name]
+    c.keys(t, key, ("transform", *req), opt)
+    options = {k: v for k, v in t.items() if k != "transform"}
+    return Step(i, "transform", transform=name, options=MappingProxyType(options))
+
+
+_ROLE_KEYS = ("unit", "time", "outcome", "treatment", "exposure", "covariates", "cluster")
+
+
+def _parse_data(c: _Checker, raw: Any, base: Path | None, status: str) -> DataSpec:
+    t = c.table(raw, "data")
+    c.keys(t, "data", (), ("dataset", "path", "format", "roles", "columns", "transforms",
+                           "description"))
+    dataset = c.string(t, "dataset", "data")
+    path_text = c.string(t, "path", "data")
+    if dataset is not None and path_text is not None:
+        raise c.fail("data", "give either 'dataset' (a bundled dataset) or 'path' (a file), "
+                             "not both.")
+    if dataset is None and path_text is None and status != "needs data":
+        raise c.fail("data", "give 'dataset' (a bundled dataset name, see `causalpolicing "
+                             "datasets list`) or 'path' (a data file, relative to the study "
+                             "file); only a study with status \"needs data\" may give neither.")
+    if dataset is not None:
+        from .. import datasets
+
+        if dataset not in datasets.names():
+            raise c.fail("data.dataset", f"unknown bundled dataset {dataset!r}; valid: "
+                                         f"{', '.join(datasets.names())}.")
+    path = None
+    if path_text is not None:
+        path = Path(path_text)
+        if not path.is_absolute() and base is not None:
+            path = base / path
+    roles = None
+    if "roles" in t:
+        r = c.table(t["roles"], "data.roles")
+        c.keys(r, "data.roles", ("time", "outcome", "treatment"),
+               tuple(k for k in _ROLE_KEYS if k not in ("time", "outcome", "treatment")))
+        for k in ("unit", "time", "exposure"):
+            if k in r:
+                c.string(r, k, "data.roles")
+        for k in ("outcome", "treatment"):
+            v = r[k]
+            if not (isinstance(v, Mapping) and all(isinstance(x, str) for x in v.values())):
+                c.strings(v, _join("data.roles", k))
+        for k in ("covariates", "cluster"):
+            if k in r:
+                c.strings(r[k], _join("data.roles", k))
+        roles = MappingProxyType(dict(r))
+    elif path is not None or status == "needs data":
+        raise c.fail("data", "a study that reads a file (path, or data supplied with --data) "
+                             "needs [data.roles] with at least time, outcome and treatment "
+                             "(and unit, unless the data are one series).")
+    columns: dict[str, str] = {}
+    if "columns" in t:
+        cols = c.table(t["columns"], "data.columns")
+        for k, v in cols.items():
+            if not isinstance(v, str):
+                raise c.fail(_join("data.columns", k), f"must describe the column in words; "
+                                                       f"got {v!r}.")
+            columns[k] = v
+    steps_raw = t.get("transforms", [])
+    if not isinstance(steps_raw, list):
+        raise c.fail("data.transforms", "must be an array of tables ([[data.transforms]]).")
+    steps = tuple(_parse_step(c, s, i) for i, s in enumerate(steps_raw))
+    return DataSpec(dataset=dataset, path=path, format=c.string(t, "format", "data"),
+                    roles=roles, columns=MappingProxyType(columns), steps=steps,
+                    description=c.string(t, "description", "data"))
+
+
+def parse_study(raw: Mapping[str, Any], *, source: str = "<study>",
+                base: Path | None = None) -> Study:
+    """Validate a study given as a dict (what :func:`tomllib.load` returns).
+
+    Parameters
+    ----------
+    raw
+        The study's tables: ``study``, ``data``, ``models``, ``published``.
+    source
+        Name of the file, used in error messages.
+    base
+        Folder that relative ``data.path`` entries are relative to.
+
+    Returns
+    -------
+    Study
+
+    Raises
+    ------
+    StudyError
+        Naming the key path of the first problem found.
+    """
+    c = _Checker(source)
+    top = c.table(raw, "")
+    c.keys(top, "", ("study", "data", "models", "published"), ())
+    s = c.table(top["study"], "study")
+    c.keys(s, "study", ("id", "title", "citation", "status"), ("url", "doi", "notes"))
+    sid = c.string(s, "id", "study", required=True)
+    if sid is not None and not re.match(r"^[a-z0-9_]+$", sid):
+        raise c.fail("study.id", f"{sid!r}: use lower-case letters, digits and '_' (it is "
+                                 "typed on the command line).")
+    status = c.string(s, "status", "study", required=True, choices=STATUSES)
+    notes = c.strings(s["notes"], "study.notes") if "notes" in s else ()
+    data = _parse_data(c, top["data"], base, str(status))
+    models_raw = top["models"]
+    if not isinstance(models_raw, list) or not models_raw:
+        raise c.fail("models", "must be one or more [[models]] tables.")
+    models: dict[str, ModelSpec] = {}
+    for i, m in enumerate(models_raw):
+        spec = _parse_model(c, m, i)
+        if spec.id in models:
+            raise c.fail(f"models[{i}].id", f"duplicate model id {spec.id!r}.")
+        models[spec.id] = spec
+    pub_raw = top["published"]
+    if not isinstance(pub_raw, list) or not pub_raw:
+        raise c.fail("published", "must be one or more [[published]] tables.")
+    published = tuple(_parse_published(c, p, i, models) for i, p in enumerate(pub_raw))
+    return Study(
+        id=str(sid), title=str(c.string(s, "title", "study", required=True)),
+        citation=str(c.string(s, "citation", "study", required=True)), status=str(status),
+        url=c.string(s, "url", "study"), doi=c.string(s, "doi", "study"), notes=notes,
+        data=data, models=tuple(models.values()), published=published, source=source)
+
+
+def read_study_file(path: str | Path) -> Study:
+    """Read and validate a study file.
+
+    Parameters
+    ----------
+    path
+        A ``.toml`` study file.
+
+    Raises
+    ------
+    StudyError
+        If the file is not valid TOML or breaks the schema (naming the key).
+    FileNotFoundError
+        If there is no such file.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"No study file {str(p)!r}.")
+    try:
+        raw = tomllib.loads(p.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise StudyError(f"not valid TOML ({exc}).", "", str(p)) from None
+    except UnicodeDecodeError:
+        raise StudyError("not a UTF-8 text file.", "", str(p)) from None
+    return parse_study(raw, source=str(p), base=p.parent)
