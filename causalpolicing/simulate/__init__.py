@@ -8,6 +8,10 @@ bundled files can be regenerated (``python datasets/build.py``) and varied
   enforcement with feedback, substitution treatment, spillovers, an instrument.
 * :func:`simulate_crackdown`: 16 city districts x 60 months, one crackdown with
   displacement of overdoses and public consumption to the neighbours.
+* :func:`simulate_graph_panel`: a unit x period panel drawn from a known causal
+  graph (confounders, an instrument, mediators such as harm-reduction access, a
+  collider), with the total, direct and indirect effects in its ``truth``; not
+  bundled as a dataset (the graph analyses draw it on demand).
 
 Examples
 --------
@@ -19,10 +23,20 @@ True
 from . import swiss
 from .cantons import CANTON_DEFAULTS, simulate_cantons
 from .crackdown import CRACKDOWN_DEFAULTS, district_neighbours, simulate_crackdown
+from .graph_panel import (
+    GRAPH_PANEL_DEFAULTS,
+    GraphPanelTruth,
+    graph_panel_dag,
+    simulate_graph_panel,
+)
 
 __all__ = [
     "CANTON_DEFAULTS",
     "CRACKDOWN_DEFAULTS",
+    "GRAPH_PANEL_DEFAULTS",
+    "GraphPanelTruth",
+    "graph_panel_dag",
+    "simulate_graph_panel",
     "district_neighbours",
     "simulate_cantons",
     "simulate_crackdown",
