@@ -7,6 +7,13 @@ Commands
 ``causalpolicing validate [FILE] --unit U --time T --outcome Y --treatment X ...``
     Load a file (or, with no FILE, the bundled ``simulated_cantons``) and print
     the panel summary and the drop log.
+``causalpolicing analyze [FILE ... | --config spec.toml] --out DIR``
+    Run an analysis (the bundled ``simulated_cantons`` by default) and write the
+    report, tables, tidy results and figures.
+``causalpolicing table RESULTS... --format latex``
+    Tables from results saved by ``analyze``.
+``causalpolicing reproduce ...``
+    Published estimates, reproduced (see ``causalpolicing reproduce --help``).
 
 Errors in the input are printed as one readable message (no traceback) with
 exit code 2; ``--verbose`` shows the traceback. Other failures exit with 1.
@@ -32,7 +39,11 @@ app = typer.Typer(
         "  causalpolicing datasets list\n\n"
         "  causalpolicing validate                       # the bundled simulated_cantons\n\n"
         "  causalpolicing validate deaths.csv --unit canton --time year "
-        "--outcome deaths --treatment offences_per_1000 --exposure population"
+        "--outcome deaths --treatment offences_per_1000 --exposure population\n\n"
+        "  causalpolicing analyze --out report            # full report on simulated_cantons\n\n"
+        "  causalpolicing analyze --config spec.toml --out report\n\n"
+        "  causalpolicing table report/results/*.json --format latex\n\n"
+        "  causalpolicing reproduce --list"
     ),
     no_args_is_help=True,
     add_completion=False,
@@ -130,6 +141,120 @@ def validate(
         typer.echo(f"Drop log written to {drop_log}")
     meta = panel.metadata
     typer.echo(f"\nSource: {meta.source} (reader {meta.reader}, sha256 {meta.sha256[:16]}...)")
+
+
+@app.command()
+def analyze(
+    file: Annotated[
+        Path | None,
+        typer.Argument(help="Data file. Omit (and omit --config) to analyse the bundled "
+                            "simulated_cantons."),
+    ] = None,
+    config: Annotated[Path | None, typer.Option("--config", "-c",
+                                                help="Analysis spec (TOML).")] = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path(
+        "causalpolicing-report"),
+    unit: Annotated[str | None, typer.Option(help="Unit column.")] = None,
+    time: Annotated[str | None, typer.Option(help="Time column.")] = None,
+    outcome: Annotated[list[str] | None, typer.Option(help="Outcome column; repeatable.")] = None,
+    treatment: Annotated[list[str] | None, typer.Option(help="Treatment column; repeatable.")] = None,
+    exposure: Annotated[str | None, typer.Option(help="Population at risk (count outcomes).")] = None,
+    covariate: Annotated[list[str] | None, typer.Option(help="Covariate; repeatable.")] = None,
+    cluster: Annotated[str | None, typer.Option(help="Cluster column (default: the unit).")] = None,
+    estimator: Annotated[list[str] | None, typer.Option(
+        help="Estimator(s) for a FILE: feols, fepois, fenegbin, between, first_difference, "
+             "distributed_lag; repeatable. Default: feols, plus fepois when --exposure is "
+             "given.")] = None,
+    bootstrap: Annotated[int, typer.Option(help="Bootstrap draws per model (0: none).")] = 0,
+    seed: Annotated[int | None, typer.Option(help="Random seed (bootstrap, refutations).")] = None,
+    progress: Annotated[bool, typer.Option("--progress/--no-progress",
+                                           help="Show progress bars.")] = True,
+) -> None:
+    """Run an analysis and write report.html, report.md, tables, tidy results and figures.
+
+    Examples:
+
+      causalpolicing analyze --out report            # the bundled simulated_cantons
+
+      causalpolicing analyze --config spec.toml --out report
+
+      causalpolicing analyze deaths.csv --unit canton --time year --outcome deaths
+      --treatment offences_per_1000 --exposure population --out report
+    """
+    from .analysis import analyze as run
+    from .spec import AnalysisSpec, default_spec, spec_from_options
+
+    if config is not None and file is not None:
+        raise typer.BadParameter("give either a data FILE with roles or --config, not both.")
+    if config is not None:
+        spec = AnalysisSpec.from_toml(config)
+    elif file is not None:
+        spec = spec_from_options(
+            path=str(file), unit=unit, time=time, outcome=outcome, treatment=treatment,
+            exposure=exposure, covariates=covariate, cluster=cluster, estimators=estimator,
+            bootstrap=bootstrap)
+    else:
+        typer.echo("No data given: analysing the bundled dataset 'simulated_cantons' "
+                   "(SIMULATED data with known true effects).")
+        spec = default_spec()
+    if seed is not None:
+        from dataclasses import replace
+
+        spec = replace(spec, report=replace(spec.report, seed=seed))
+    command = "causalpolicing " + " ".join(sys.argv[1:]) if sys.argv else "causalpolicing analyze"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = run(spec, out=out, progress=progress, command_line=command)
+    _echo_warnings(caught)
+    for name, res in result.results.items():
+        typer.echo(f"{name}: {res.nobs} observations, {res.cov_type}")
+    typer.echo("")
+    typer.echo(result.table(level=spec.report.level).to_text())
+    typer.echo(f"\nWrote {len(result.outputs)} files to {out}/ "
+               f"(open {out / 'report.html'} in a browser).")
+
+
+@app.command("table")
+def table_cmd(
+    results: Annotated[list[Path], typer.Argument(
+        help="Results JSON files written by `analyze` (out/results/*.json).")],
+    format: Annotated[str, typer.Option("--format", "-f",
+                                        help="markdown, html, latex, text or csv.")] = "markdown",
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write to this file.")] = None,
+    ci: Annotated[bool, typer.Option("--ci/--se", help="Show CIs instead of SEs.")] = False,
+    stars: Annotated[bool, typer.Option(help="Significance stars.")] = False,
+    rate_ratios: Annotated[bool, typer.Option(
+        "--rate-ratios", help="Exponentiate count models (rate/odds ratios).")] = False,
+    level: Annotated[float, typer.Option(help="Confidence level.")] = 0.95,
+    digits: Annotated[int, typer.Option(help="Decimals.")] = 3,
+) -> None:
+    """Build an estimates table from saved results.
+
+    Examples:
+
+      causalpolicing table report/results/*.json --format latex --out table.tex
+    """
+    from .report import table
+    from .results_io import load_results
+
+    formats = {"markdown": "to_markdown", "html": "to_html", "latex": "to_latex",
+               "text": "to_text", "csv": "to_csv"}
+    if format not in formats:
+        from .exceptions import SpecError
+
+        raise SpecError(f"--format {format!r} is not supported; use one of "
+                        f"{', '.join(formats)}.")
+    loaded = [load_results(p) for p in results]
+    names = [r.name or p.stem for r, p in zip(loaded, results, strict=True)]
+    exps = [bool(rate_ratios and r.spec.get("link") in ("log", "logit")) for r in loaded]
+    tab = table(loaded, names=names, uncertainty="ci" if ci else "se", level=level,
+                stars=stars, digits=digits, exponentiate=exps)
+    text = getattr(tab, formats[format])()
+    if out is None:
+        typer.echo(text)
+    else:
+        out.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+        typer.echo(f"Wrote {out}")
 
 
 def _register_subcommands() -> None:

@@ -90,8 +90,7 @@ TABLE_FORMATS = ("markdown", "html", "latex", "text", "csv")
 #: Refuters a spec may request (see :mod:`causalpolicing.graph`).
 REFUTERS = ("placebo_permute", "placebo_shift", "lead", "placebo_outcome", "leave_one_out",
             "random_common_cause", "subset")
-_VCOV_NAMES = ("iid", "hetero", "HC1", "HC3", "CRV1", "CRV3", "DK", "twoway")
-_SSC = ("fixest", "stata_xtreg", "stata_areg", "stata", "linearmodels", "none")
+_SSC = ("fixest", "stata_xtreg", "stata_areg", "linearmodels", "none")
 _BOOT_WEIGHTS = ("rademacher", "webb", "mammen")
 
 
@@ -153,25 +152,16 @@ def _bool(value: Any, path: str) -> bool:
 
 
 def _vcov(value: Any, path: str) -> str | dict[str, Any] | None:
+    """Validate with the covariance registry itself (one source of truth for the names)."""
     if value is None:
         return None
-    if isinstance(value, str):
-        _str(value, path, allowed=_VCOV_NAMES)
-        return value
-    if isinstance(value, Mapping):
-        if len(value) != 1:
-            raise _fail(path, f"give exactly one covariance type, e.g. {{ CRV1 = \"canton\" }}; "
-                              f"got {dict(value)!r}.")
-        (kind, arg), = value.items()
-        _str(kind, f"{path}.{kind}", allowed=_VCOV_NAMES)
-        if isinstance(arg, list):
-            _str_list(arg, f"{path}.{kind}")
-            arg = list(arg)
-        elif not (isinstance(arg, (str, int)) and not isinstance(arg, bool)):
-            raise _fail(f"{path}.{kind}", f"expected a column name (or a lag for DK), got {arg!r}.")
-        return {kind: arg}
-    raise _fail(path, f"expected a covariance name ({', '.join(_VCOV_NAMES)}) or a table such "
-                      f"as {{ CRV1 = \"canton\" }}, got {value!r}.")
+    from .inference.vcov import parse_vcov
+
+    try:
+        parse_vcov(value)
+    except SpecError as exc:
+        raise _fail(path, str(exc)) from None
+    return value if isinstance(value, str) else {k: v for k, v in dict(value).items()}
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,83 @@
+"""The figures of an analysis report, chosen from what the analysis produced.
+
+Which figures are drawn is set by ``[report] figures`` in the spec; a figure
+whose input is missing (e.g. ``event_study`` without a distributed-lag model,
+``dag`` without a graph) is skipped, not an error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = ["draw_figures", "is_count_model"]
+
+_COUNT_WORDS = ("poisson", "negbin", "negative binomial", "binomial", "glm")
+
+
+def is_count_model(res: Any) -> bool:
+    """True for results on the log (or logit) scale: Poisson, negative binomial, binomial."""
+    spec = res.spec
+    if spec.get("link") in ("log", "logit"):
+        return True
+    return any(w in str(res.estimator).lower() for w in _COUNT_WORDS)
+
+
+def _is_lag_model(res: Any) -> bool:
+    return hasattr(res, "lag_terms") and hasattr(res, "lead_terms")
+
+
+def draw_figures(spec: Any, panel: Any, results: Mapping[str, Any],
+                 causal: Mapping[str, Any]) -> dict[str, Any]:
+    """Caption -> matplotlib Figure for every figure the spec asks for and the inputs allow."""
+    from ..report import plots
+
+    wanted = set(spec.report.figures)
+    level = spec.report.level
+    figs: dict[str, Any] = {}
+    treatment = panel.treatment
+    plain = {n: r for n, r in results.items() if not _is_lag_model(r)}
+    linear = {n: r for n, r in plain.items() if not is_count_model(r)}
+    counts = {n: r for n, r in plain.items() if is_count_model(r)}
+    terms = [t for t in panel.treatments
+             if any(t in r.params.index for r in plain.values())]
+    if "coefficients" in wanted and terms:
+        if linear:
+            figs["Coefficients of the linear models"] = plots.coefficient_plot(
+                linear, terms=[t for t in terms if any(t in r.params.index
+                                                       for r in linear.values())],
+                level=level)
+        if counts:
+            figs["Rate ratios of the count models"] = plots.coefficient_plot(
+                counts, terms=[t for t in terms if any(t in r.params.index
+                                                       for r in counts.values())],
+                level=level, rate_ratio=True)
+    if "dose_response" in wanted:
+        pick = next(((n, r) for n, r in {**counts, **linear}.items()
+                     if treatment in r.params.index), None)
+        if pick is not None:
+            name, res = pick
+            figs[f"Dose-response: {treatment} ({name})"] = plots.dose_response_plot(
+                res, treatment, data=panel.to_frame(), level=level)
+    if "event_study" in wanted:
+        for name, res in results.items():
+            if _is_lag_model(res):
+                # with leads, every period is estimated: no omitted reference period
+                ref = None if len(res.lead_terms) else -1
+                figs[f"Leads and lags of {res.treatment} ({name})"] = plots.event_study_plot(
+                    res, level=level, reference=ref)
+    if "panel_overview" in wanted:
+        figs["The panel: outcome and treatment over time"] = plots.panel_overview_plot(panel)
+    if "missingness" in wanted:
+        figs["Missing and dropped cells"] = plots.missingness_plot(panel)
+    graph = causal.get("graph")
+    if "dag" in wanted and graph is not None:
+        figs["The causal graph"] = plots.dag_plot(graph, treatment=causal.get("treatment"),
+                                                  outcome=causal.get("outcome"))
+    suite = causal.get("refutations")
+    if "refutations" in wanted and suite is not None:
+        with_draws = [r for r in getattr(suite, "results", ())
+                      if getattr(r, "draws", None) is not None]
+        if with_draws:
+            figs["Refutations: placebo distributions"] = plots.refutation_plot(with_draws)
+    return figs

@@ -1,0 +1,410 @@
+"""The one runner behind ``cp.analyze`` and ``causalpolicing analyze``.
+
+:func:`analyze` takes an :class:`~causalpolicing.spec.AnalysisSpec` (validated
+completely before anything runs), loads the panel, fits every model, runs the
+bootstraps, the feedback diagnostics and the causal-graph checks the spec asks
+for, draws the figures and builds the report. With ``out=`` it writes
+``report.html`` (self-contained), ``report.md``, the estimates table in every
+format, tidy results (CSV and JSON), one JSON file per model (readable by
+``causalpolicing table``), the figures, the drop log and the spec.
+
+Examples
+--------
+>>> import causalpolicing as cp
+>>> from causalpolicing.spec import AnalysisSpec
+>>> spec = AnalysisSpec.from_toml('''
+... [data]
+... dataset = "nc_crime"
+... [[models]]
+... name = "within"
+... estimator = "feols"
+... formula = "lcrmrte ~ lprbarr + lpolpc | county + year"
+... vcov = "iid"
+... [diagnostics]
+... feedback = false
+... [report]
+... figures = ["coefficients"]
+... ''')
+>>> result = cp.analyze(spec)
+>>> round(float(result.results["within"].params["lprbarr"]), 3)
+-0.082
+>>> "<html" in result.report.html
+True
+"""
+
+from __future__ import annotations
+
+import platform
+import sys
+import time
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import pandas as pd
+
+from ..exceptions import CausalPolicingError, SpecError
+from ..spec import AnalysisSpec, ModelSpec, default_spec
+
+__all__ = ["Analysis", "analyze", "load_spec_data", "fit_model"]
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """Everything one run of :func:`analyze` produced (frozen).
+
+    Attributes
+    ----------
+    spec
+        The validated spec that was run.
+    panel
+        The analysed :class:`~causalpolicing.Panel` (after the spec's rates).
+    results
+        Model name -> fitted results (the results contract).
+    bootstraps
+        Model name -> bootstrap result of its first treatment term.
+    diagnostics
+        The feedback diagnostics (``FeedbackReport``) or ``None``.
+    causal
+        Causal-graph outputs (identification, implications, refutations,
+        sensitivity), by name.
+    figures
+        Caption -> matplotlib Figure.
+    report
+        The :class:`~causalpolicing.report.Report` (HTML and Markdown).
+    outputs
+        Written files by kind (empty unless ``out`` was given).
+    warnings
+        Every warning raised while running, as ``"Category: message"``.
+    provenance
+        Input checksum, versions, seed, spec and command line.
+    """
+
+    spec: AnalysisSpec
+    panel: Any
+    results: Mapping[str, Any]
+    bootstraps: Mapping[str, Any]
+    diagnostics: Any
+    causal: Mapping[str, Any]
+    figures: Mapping[str, Any]
+    report: Any
+    outputs: Mapping[str, Path] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
+    provenance: Mapping[str, Any] = field(default_factory=dict)
+
+    def table(self, **options: Any) -> Any:
+        """The estimates table of every model (see :func:`causalpolicing.table`)."""
+        from ..report import table
+
+        return table(dict(self.results), **options)
+
+
+# --------------------------------------------------------------------------- data
+def load_spec_data(spec: AnalysisSpec) -> Any:
+    """Load the panel the spec describes (bundled dataset or file) and add its rates."""
+    d = spec.data
+    if d.dataset is not None:
+        from .. import datasets
+
+        panel = datasets.load(d.dataset)
+        changes: dict[str, Any] = {}
+        if d.outcome:
+            changes["outcome"] = _merge(d.outcome, panel.outcomes)
+        if d.treatment:
+            changes["treatment"] = _merge(d.treatment, panel.treatments)
+        if d.exposure:
+            changes["exposure"] = d.exposure
+        if d.covariates:
+            changes["covariates"] = list(d.covariates)
+        if d.cluster:
+            changes["clusters"] = [d.cluster]
+        if changes:
+            panel = panel.with_roles(**changes)
+    else:
+        from ..data import load_panel
+
+        panel = load_panel(
+            d.path, unit=d.unit, time=d.time, outcome=list(d.outcome),
+            treatment=list(d.treatment), exposure=d.exposure, covariates=list(d.covariates),
+            cluster=d.cluster, format=d.format, na_values=list(d.na_values),
+        )
+    for column in d.rates:
+        panel = panel.rate(column)
+    return panel
+
+
+def _merge(first: tuple[str, ...], existing: tuple[str, ...]) -> list[str]:
+    """The requested columns first, then the other declared ones (their kinds are kept)."""
+    return list(first) + [c for c in existing if c not in first]
+
+
+def _default_vcov(panel: Any) -> dict[str, str]:
+    return {"CRV1": panel.clusters[0] if panel.clusters else panel.unit}
+
+
+def _default_formula(panel: Any, model: ModelSpec) -> str:
+    rhs = " + ".join([*panel.treatments, *panel.covariates])
+    if model.estimator in ("between", "first_difference"):
+        return f"{panel.outcome} ~ {rhs}"
+    return f"{panel.outcome} ~ {rhs} | {panel.unit} + {panel.time}"
+
+
+def fit_model(panel: Any, model: ModelSpec) -> Any:
+    """Fit one model of the spec on the panel and return its results."""
+    from .. import estimators
+
+    vcov = model.vcov if model.vcov is not None else _default_vcov(panel)
+    est = model.estimator
+    if est == "distributed_lag":
+        exposure = model.exposure if isinstance(model.exposure, str) else None
+        outcome = panel.outcome
+        rate_cols = [c for c in panel.columns if c.startswith(f"{outcome}_per_")]
+        if exposure is None and rate_cols and panel.outcome_kinds.get(outcome) == "count":
+            outcome = rate_cols[0]  # linear model of the rate the spec added
+        return estimators.distributed_lag(
+            panel, outcome=outcome, treatment=panel.treatment, lags=model.lags,
+            leads=model.leads, estimator="fepois" if exposure else "feols",
+            covariates=list(panel.covariates), vcov=vcov, exposure=exposure)
+    formula = model.formula or _default_formula(panel, model)
+    ssc = {"ssc": model.ssc} if model.ssc else {}
+    if est == "feols":
+        return estimators.feols(formula, panel, vcov=vcov, weights=model.weights, **ssc)
+    if est == "fepois":
+        exposure = None if model.exposure is None else model.exposure
+        return estimators.fepois(formula, panel, exposure=exposure, vcov=vcov,
+                                 weights=model.weights, **ssc)
+    if est == "fenegbin":
+        from ..estimators.negbin import fenegbin
+
+        return fenegbin(formula, panel, exposure=model.exposure, vcov=vcov)
+    if est == "febinomial":
+        from ..estimators.binomial import febinomial
+
+        return febinomial(formula, panel, trials=model.trials, vcov=vcov)  # type: ignore[arg-type]
+    if est == "between":
+        return estimators.between(formula, panel, vcov=model.vcov or "iid", **ssc)
+    if est == "first_difference":
+        return estimators.first_difference(formula, panel, vcov=vcov, **ssc)
+    raise SpecError(f"unknown estimator {est!r}.")  # unreachable: the spec validates it
+
+
+def _boot_term(res: Any, panel: Any) -> str | None:
+    terms = list(res.params.index)
+    for t in panel.treatments:
+        if t in terms:
+            return t
+    return terms[0] if terms else None
+
+
+def _bootstrap(res: Any, model: ModelSpec, panel: Any, seed: int, progress: bool) -> Any:
+    term = _boot_term(res, panel)
+    if term is None:
+        return None
+    if model.estimator == "feols":
+        from ..inference.bootstrap import wild_bootstrap
+
+        return wild_bootstrap(res, term, reps=model.bootstrap, weights=model.bootstrap_weights,
+                              seed=seed, progress=progress, data=panel.to_frame())
+    if model.estimator == "fepois":
+        from ..inference.count_bootstrap import poisson_bootstrap
+
+        weights = "webb" if model.bootstrap_weights == "mammen" else model.bootstrap_weights
+        return poisson_bootstrap(res, term, reps=model.bootstrap, weights=weights,  # type: ignore[arg-type]
+                                 seed=seed, progress=progress, data=panel.to_frame())
+    raise SpecError(f"models: bootstrap is available for 'feols' and 'fepois' models, not "
+                    f"{model.estimator!r} (model {model.name!r}); remove 'bootstrap'.")
+
+
+# ------------------------------------------------------------------------- run
+class _Steps:
+    """A rich progress display of the run's steps (or nothing)."""
+
+    def __init__(self, enabled: bool, total: int) -> None:
+        self._progress = None
+        if enabled:
+            from rich.progress import Progress
+
+            self._progress = Progress(transient=True)
+            self._progress.start()
+            self._task = self._progress.add_task("analysis", total=total)
+
+    def step(self, text: str) -> None:
+        if self._progress is not None:
+            self._progress.update(self._task, description=text, advance=1)
+
+    def close(self) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+
+
+def analyze(
+    spec: AnalysisSpec | str | Path | Mapping[str, Any] | None = None,
+    *,
+    out: str | Path | None = None,
+    progress: bool = False,
+    command_line: str | None = None,
+) -> Analysis:
+    """Run an analysis spec end to end (see the module docstring).
+
+    Parameters
+    ----------
+    spec
+        An :class:`~causalpolicing.spec.AnalysisSpec`, a TOML file path or text, a
+        mapping (as read from TOML), or ``None`` for the default analysis of the
+        bundled ``simulated_cantons`` (:func:`~causalpolicing.spec.default_spec`).
+    out
+        Directory to write the report, tables, tidy results and figures to
+        (created if needed). ``None`` writes nothing.
+    progress
+        Show progress bars (steps, bootstrap draws, refutation draws).
+    command_line
+        The command that started the run, recorded in the provenance.
+
+    Returns
+    -------
+    Analysis
+    """
+    if spec is None:
+        spec = default_spec()
+    elif isinstance(spec, Mapping):
+        spec = AnalysisSpec.from_dict(spec)
+    elif isinstance(spec, (str, Path)):
+        spec = AnalysisSpec.from_toml(spec)
+    elif not isinstance(spec, AnalysisSpec):
+        raise SpecError(f"spec must be an AnalysisSpec, a TOML path or text, or a mapping; got "
+                        f"{type(spec).__name__}.")
+    started = time.time()
+    steps = _Steps(progress, total=6 + len(spec.models))
+    caught: list[warnings.WarningMessage] = []
+    try:
+        with warnings.catch_warnings(record=True) as caught_list:
+            warnings.simplefilter("always")
+            caught = caught_list
+            steps.step("loading data")
+            panel = load_spec_data(spec)
+            results: dict[str, Any] = {}
+            boots: dict[str, Any] = {}
+            for i, model in enumerate(spec.models):
+                steps.step(f"fitting {model.name}")
+                try:
+                    results[model.name] = fit_model(panel, model)
+                except CausalPolicingError as exc:
+                    raise type(exc)(f"models[{i}] ({model.name}): {exc}") from exc
+                if model.bootstrap:
+                    boots[model.name] = _bootstrap(results[model.name], model, panel,
+                                                   spec.report.seed + i, progress)
+            steps.step("feedback diagnostics")
+            diagnostics = _diagnostics(spec, panel)
+            steps.step("causal checks")
+            causal = _causal(spec, panel, results, progress)
+            steps.step("figures")
+            figures = _figures(spec, panel, results, causal)
+            steps.step("report")
+            provenance = _provenance(spec, panel, command_line, started)
+            report = _report(spec, panel, results, boots, diagnostics, causal, figures,
+                             provenance)
+    finally:
+        steps.close()
+    messages = tuple(dict.fromkeys(f"{w.category.__name__}: {w.message}" for w in caught))
+    analysis = Analysis(spec=spec, panel=panel, results=MappingProxyType(results),
+                        bootstraps=MappingProxyType(boots), diagnostics=diagnostics,
+                        causal=MappingProxyType(causal), figures=MappingProxyType(figures),
+                        report=report, warnings=messages, provenance=MappingProxyType(provenance))
+    if out is not None:
+        from .outputs import write_outputs
+
+        steps2 = _Steps(progress, total=1)
+        try:
+            steps2.step("writing outputs")
+            outputs = write_outputs(analysis, Path(out))
+        finally:
+            steps2.close()
+        object.__setattr__(analysis, "outputs", MappingProxyType(outputs))
+    return analysis
+
+
+def _diagnostics(spec: AnalysisSpec, panel: Any) -> Any:
+    if not spec.diagnostics.feedback:
+        return None
+    from ..diagnostics.feedback import feedback_report
+
+    d = spec.diagnostics
+    return feedback_report(panel, leads=d.leads, lags=d.lags, granger_lags=d.granger_lags)
+
+
+def _causal(spec: AnalysisSpec, panel: Any, results: Mapping[str, Any],
+            progress: bool) -> dict[str, Any]:
+    if spec.causal is None:
+        return {}
+    from .causal import run_causal
+
+    return run_causal(spec, panel, results, progress=progress)
+
+
+def _figures(spec: AnalysisSpec, panel: Any, results: Mapping[str, Any],
+             causal: Mapping[str, Any]) -> dict[str, Any]:
+    from .figures import draw_figures
+
+    return draw_figures(spec, panel, results, causal)
+
+
+def _report(spec: AnalysisSpec, panel: Any, results: Mapping[str, Any], boots: Mapping[str, Any],
+            diagnostics: Any, causal: Mapping[str, Any], figures: Mapping[str, Any],
+            provenance: Mapping[str, Any]) -> Any:
+    from ..report import build_report
+
+    return build_report(
+        dict(results), panel=panel, figures=dict(figures),
+        diagnostics=_diagnostics_for_report(diagnostics, boots),
+        refutations=causal.get("refutations"), implications=causal.get("implications"),
+        graph_summary=causal.get("graph_summary"), provenance=dict(provenance),
+        title=spec.report.title,
+        table_options={"level": spec.report.level, "stars": spec.report.stars},
+        narrative={"level": spec.report.level, "change": _change(spec.report.change)},
+    )
+
+
+def _change(text: str) -> float | str:
+    """The spec's ``change`` ('1', '0.5', 'sd', '10%') as the narrative takes it."""
+    if text == "sd" or text.endswith("%"):
+        return text
+    return float(text)
+
+
+def _diagnostics_for_report(feedback: Any, boots: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if feedback is not None:
+        out["feedback"] = feedback
+    for name, b in boots.items():
+        if b is not None:
+            out[f"bootstrap: {name}"] = b
+    return out
+
+
+def _provenance(spec: AnalysisSpec, panel: Any, command_line: str | None,
+                started: float) -> dict[str, Any]:
+    meta = panel.metadata
+    return {
+        "source": str(meta.source),
+        "sha256": meta.sha256,
+        "reader": meta.reader,
+        "seed": spec.report.seed,
+        "spec_toml": spec.to_toml(),
+        "command_line": command_line or "causalpolicing.analyze(...) (Python API)",
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(started)),
+    }
+
+
+def tidy_frame(results: Mapping[str, Any], level: float = 0.95) -> pd.DataFrame:
+    """All models' ``tidy()`` stacked, with a leading ``model`` column."""
+    frames = [r.tidy(level).assign(model=name) for name, r in results.items()]
+    if not frames:
+        return pd.DataFrame(columns=["model", "term", "estimate", "std_error", "statistic",
+                                     "p_value", "conf_low", "conf_high"])
+    out = pd.concat(frames, ignore_index=True)
+    return out[["model", *[c for c in out.columns if c != "model"]]]
