@@ -88,8 +88,9 @@ FIGURES = ("coefficients", "dose_response", "event_study", "panel_overview", "mi
 #: Table formats written by ``analyze``.
 TABLE_FORMATS = ("markdown", "html", "latex", "text", "csv")
 #: Refuters a spec may request (see :mod:`causalpolicing.graph`).
-REFUTERS = ("placebo_permute", "placebo_shift", "lead", "placebo_outcome", "leave_one_out",
-            "random_common_cause", "subset")
+REFUTERS = ("placebo_permutation", "placebo_time_shift", "placebo_lead", "placebo_lead_both",
+            "placebo_outcome", "leave_one_unit_out", "random_common_cause",
+            "random_unit_subsets")
 _SSC = ("fixest", "stata_xtreg", "stata_areg", "linearmodels", "none")
 _BOOT_WEIGHTS = ("rademacher", "webb", "mammen")
 
@@ -311,13 +312,23 @@ class DiagnosticsSpec:
 
 @dataclass(frozen=True)
 class CausalSpec:
-    """Causal-graph checks: identification, implications, refutations, sensitivity.
+    """Causal-graph checks: identification, implications, refutations, sensitivity, mediation.
 
     ``graph`` is a DOT or GML string, a path to a ``.dot``/``.gml`` file, or
-    ``"template:NAME"`` (see :func:`causalpolicing.graph.list_templates`).
+    ``"template:NAME"`` (see :func:`causalpolicing.graph.list_templates`), whose
+    nodes ``columns`` maps to data columns and ``latent`` marks unobserved.
+    ``treatment``/``outcome`` are graph nodes (default: the data's primary
+    treatment and outcome). The estimate refuted is the graph's (adjustment set
+    plus unit and time effects, ``estimator``) or, without a graph, the first
+    model of the spec that contains the treatment.
     """
 
     graph: str | None = None
+    columns: dict[str, str] | None = None
+    latent: tuple[str, ...] = ()
+    treatment: str | None = None
+    outcome: str | None = None
+    estimator: str = "feols"
     refute: tuple[str, ...] = ()
     reps: int = 200
     placebo_outcome: str | None = None
@@ -325,14 +336,27 @@ class CausalSpec:
     implications: bool = True
     mediator: str | None = None
 
-    _KEYS = ("graph", "refute", "reps", "placebo_outcome", "sensitivity", "implications",
-             "mediator")
+    _KEYS = ("graph", "columns", "latent", "treatment", "outcome", "estimator", "refute", "reps",
+             "placebo_outcome", "sensitivity", "implications", "mediator")
 
     @classmethod
     def _parse(cls, raw: Any, path: str = "causal") -> CausalSpec:
         d = _check_keys(raw, cls._KEYS, path)
+        columns = d.get("columns")
+        if columns is not None:
+            if not isinstance(columns, Mapping):
+                raise _fail(f"{path}.columns", f"expected a table node = \"column\", got "
+                                               f"{columns!r}.")
+            columns = {str(k): _str(v, f"{path}.columns.{k}", optional=False)
+                       for k, v in columns.items()}
         out = cls(
             graph=_str(d.get("graph"), f"{path}.graph"),
+            columns=columns,  # type: ignore[arg-type]
+            latent=_str_list(d.get("latent"), f"{path}.latent"),
+            treatment=_str(d.get("treatment"), f"{path}.treatment"),
+            outcome=_str(d.get("outcome"), f"{path}.outcome"),
+            estimator=_str(d.get("estimator", "feols"), f"{path}.estimator",
+                           allowed=("feols", "fepois")) or "feols",
             refute=_str_list(d.get("refute"), f"{path}.refute", allowed=REFUTERS),
             reps=_int(d.get("reps", 200), f"{path}.reps", minimum=1),
             placebo_outcome=_str(d.get("placebo_outcome"), f"{path}.placebo_outcome"),
@@ -344,6 +368,15 @@ class CausalSpec:
             raise _fail(f"{path}.placebo_outcome", "the 'placebo_outcome' refuter needs the "
                                                    "name of an outcome the treatment cannot "
                                                    "affect.")
+        if out.graph is None and (out.columns or out.latent):
+            raise _fail(path, "'columns' and 'latent' describe a graph: give 'graph' too.")
+        if out.graph is not None and out.graph.startswith("template:"):
+            from .graph.templates import TEMPLATES
+
+            name = out.graph.split(":", 1)[1]
+            if name not in TEMPLATES:
+                raise _fail(f"{path}.graph", f"unknown template {name!r}{_hint(name, TEMPLATES)}; "
+                                             f"available: {', '.join(sorted(TEMPLATES))}.")
         return out
 
 
@@ -512,13 +545,31 @@ def _toml_value(v: Any) -> str:
     raise SpecError(f"cannot write {v!r} to TOML.")
 
 
+#: The causal graph of the default analysis of ``simulated_cantons``: deaths two years
+#: earlier drive enforcement (the feedback), the budget shock moves enforcement only,
+#: substitution coverage protects (and, being persistent, shaped deaths two years
+#: earlier too), neighbours' enforcement spills over. Canton and year effects absorb
+#: the drug-market size (prevalence), so it is not a node.
+SIMULATED_CANTONS_DOT = """digraph simulated_cantons {
+  deaths_per_100k_lag2 -> offences_per_1000;
+  budget_shock -> offences_per_1000;
+  substitution_coverage -> deaths_per_100k_lag2;
+  substitution_coverage -> deaths_per_100k;
+  offences_per_1000 -> deaths_per_100k;
+  neighbour_offences_per_1000 -> deaths_per_100k;
+  unemployment;
+}"""
+
+
 def default_spec(dataset: str = "simulated_cantons") -> AnalysisSpec:
     """The analysis ``causalpolicing analyze`` runs when given no data.
 
     On ``simulated_cantons``: linear two-way FE on the death rate (with a wild
     cluster bootstrap), Poisson FE with population exposure (with a score
     bootstrap), a distributed-lag model with two leads and two lags (the event-study
-    figure), the feedback diagnostics, and placebo refutations.
+    figure), the feedback diagnostics, and a causal graph
+    (:data:`SIMULATED_CANTONS_DOT`) with identification, implication tests, panel
+    refutations and sensitivity analysis.
 
     Examples
     --------
@@ -543,7 +594,12 @@ def default_spec(dataset: str = "simulated_cantons") -> AnalysisSpec:
         data=DataSpec(dataset="simulated_cantons", outcome=("deaths",),
                       treatment=("offences_per_1000",), rates=("deaths",)),
         models=models,
-        causal=CausalSpec(refute=("placebo_permute", "lead", "leave_one_out"), reps=200),
+        causal=CausalSpec(
+            graph=SIMULATED_CANTONS_DOT, treatment="offences_per_1000",
+            outcome="deaths_per_100k",
+            refute=("placebo_permutation", "placebo_time_shift", "placebo_lead",
+                    "leave_one_unit_out", "random_common_cause"),
+            reps=500),
         report=ReportSpec(title="Enforcement and drug deaths in 26 cantons (SIMULATED data)"),
     )
 

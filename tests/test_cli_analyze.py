@@ -61,7 +61,10 @@ def test_default_analysis_succeeds(default_run: tuple[subprocess.CompletedProces
 EXPECTED_FILES = ["report.html", "report.md", "spec.toml", "drop_log.csv", "results/tidy.csv",
                   "results/tidy.json", "tables/estimates.md", "tables/estimates.html",
                   "tables/estimates.tex", "tables/estimates.txt", "tables/estimates.csv",
-                  "diagnostics/feedback.csv", "diagnostics/bootstrap.csv"]
+                  "diagnostics/feedback.csv", "diagnostics/bootstrap.csv",
+                  "diagnostics/implications.csv", "diagnostics/refutations.csv",
+                  "diagnostics/sensitivity.csv", "diagnostics/evalues.csv",
+                  "figures/07-the-causal-graph.svg"]
 
 
 @pytest.mark.parametrize("name", EXPECTED_FILES)
@@ -78,7 +81,8 @@ def test_html_report_is_self_contained(default_run: tuple[subprocess.CompletedPr
     html = (out / "report.html").read_text(encoding="utf-8")
     parser = _Refs()
     parser.feed(html)
-    assert len(parser.imgs) >= 5
+    assert len(parser.imgs) == 8  # coefficients x2, dose-response, event study, panel,
+    #                               missingness, the DAG, the refutation draws
     assert all(src.startswith("data:image/") for src in parser.imgs)
     assert [r for r in parser.refs if not r.startswith(("data:", "#"))] == []
     assert "script" not in parser.tags
@@ -106,6 +110,26 @@ def test_markdown_report_figures_exist(default_run: tuple[subprocess.CompletedPr
     refs = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", md)
     assert len(refs) >= 5
     assert all((out / r).is_file() for r in refs)
+
+
+def test_causal_section_of_the_default_run(
+        default_run: tuple[subprocess.CompletedProcess[str], Path]) -> None:
+    _, out = default_run
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "Causal graph" in html
+    assert "deaths_per_100k_lag2" in html          # the adjustment set: the feedback
+    refs = pd.read_csv(out / "diagnostics" / "refutations.csv")
+    assert list(refs["refuter"]) == ["placebo_permutation", "placebo_time_shift", "placebo_lead",
+                                     "leave_one_unit_out", "random_common_cause"]
+    graph_fit = cp.feols("deaths_per_100k ~ offences_per_1000 + deaths_per_100k_lag2 | "
+                         "canton + year",
+                         cp.datasets.load("simulated_cantons").rate("deaths")
+                         .lag("deaths_per_100k", k=2), vcov={"CRV1": "canton"})
+    np.testing.assert_allclose(refs["estimate"], graph_fit.params["offences_per_1000"],
+                               rtol=1e-12)
+    imp = pd.read_csv(out / "diagnostics" / "implications.csv")
+    assert len(imp) == 15
+    assert not imp["rejected"].any()
 
 
 def test_tidy_results_match_a_refit(default_run: tuple[subprocess.CompletedProcess[str], Path]

@@ -38,7 +38,10 @@ leads = 1
 feedback = false
 
 [causal]
-refute = ["placebo_permute", "lead"]
+graph = "template:enforcement_mortality_minimal"
+columns = { enforcement = "offences_per_1000" }
+latent = ["market_size"]
+refute = ["placebo_permutation", "placebo_lead"]
 reps = 50
 
 [report]
@@ -60,7 +63,9 @@ def test_full_spec_is_parsed() -> None:
     assert spec.models[1].name == "distributed_lag 2"
     assert (spec.models[1].lags, spec.models[1].leads) == (3, 1)
     assert spec.diagnostics.feedback is False
-    assert spec.causal == CausalSpec(refute=("placebo_permute", "lead"), reps=50)
+    assert spec.causal == CausalSpec(
+        graph="template:enforcement_mortality_minimal", columns={"enforcement": "offences_per_1000"},
+        latent=("market_size",), refute=("placebo_permutation", "placebo_lead"), reps=50)
     assert spec.report == ReportSpec(title="T", level=0.9, change="sd", figures=("coefficients",),
                                      tables=("latex", "csv"), seed=7)
 
@@ -123,6 +128,12 @@ BAD = [
      "report.figures[0]: 'pie' is not allowed"),
     ("bad-refuter", '[data]\ndataset = "a"\n[causal]\nrefute = ["magic"]\n',
      "causal.refute[0]: 'magic' is not allowed"),
+    ("unknown-template", '[data]\ndataset = "a"\n[causal]\ngraph = "template:enforcement"\n',
+     "causal.graph: unknown template 'enforcement'"),
+    ("columns-without-graph", '[data]\ndataset = "a"\n[causal]\ncolumns = { a = "b" }\n',
+     "causal: 'columns' and 'latent' describe a graph"),
+    ("causal-estimator", '[data]\ndataset = "a"\n[causal]\nestimator = "ols"\n',
+     "causal.estimator: 'ols' is not allowed"),
     ("placebo-outcome-needed", '[data]\ndataset = "a"\n[causal]\nrefute = ["placebo_outcome"]\n',
      "causal.placebo_outcome: the 'placebo_outcome' refuter needs"),
     ("bool-as-int", '[data]\ndataset = "a"\n[report]\nseed = true\n', "report.seed: expected an integer"),

@@ -128,7 +128,10 @@ def _diagnostic_frames(analysis: Any) -> dict[str, pd.DataFrame]:
              if b is not None]
     if boots:
         frames["bootstrap"] = pd.concat(boots, ignore_index=True)
-    for key, value in analysis.causal.items():
+    for key in ("implications", "refutations", "sensitivity", "evalues", "mediation"):
+        value = analysis.causal.get(key)
+        if value is None:
+            continue
         frame = _as_frame(value)
         if frame is not None:
             frames[slug(key)] = frame
@@ -138,7 +141,7 @@ def _diagnostic_frames(analysis: Any) -> dict[str, pd.DataFrame]:
 def _as_frame(value: Any) -> pd.DataFrame | None:
     if isinstance(value, pd.DataFrame):
         return value
-    for attr in ("summary", "to_frame", "table"):
+    for attr in ("summary", "to_frame", "table", "effects"):
         obj = getattr(value, attr, None)
         if isinstance(obj, pd.DataFrame):
             return obj

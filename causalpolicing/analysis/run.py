@@ -359,7 +359,9 @@ def _report(spec: AnalysisSpec, panel: Any, results: Mapping[str, Any], boots: M
     return build_report(
         dict(results), panel=panel, figures=dict(figures),
         diagnostics=_diagnostics_for_report(diagnostics, boots),
-        refutations=causal.get("refutations"), implications=causal.get("implications"),
+        refutations=(None if causal.get("refutations") is None
+                     else list(causal["refutations"].results)),
+        implications=causal.get("implications"),
         graph_summary=causal.get("graph_summary"), provenance=dict(provenance),
         title=spec.report.title,
         table_options={"level": spec.report.level, "stars": spec.report.stars},

@@ -11,6 +11,14 @@
   :class:`PanelFEEstimator` does the same inside DoWhy's ``CausalModel.estimate_effect``.
 * :func:`implications`: the conditional independences the DAG implies, tested on
   the panel with fixed effects partialled out and corrected for multiple testing.
+* :func:`refute`: panel-aware refuters (placebo treatments permuted within period
+  or shifted in time, lead placebo, placebo outcome, leave one unit out, random
+  common cause, random unit subsets), vectorised for linear FE models;
+  :func:`dowhy_refuters` runs DoWhy's own on the same estimate for comparison.
+* :func:`ovb_sensitivity` (Cinelli-Hazlett robustness value and benchmark bounds)
+  and :func:`evalue` / :func:`evalue_rate_ratio` (VanderWeele-Ding E-value).
+* :func:`mediate`: the share of an effect that runs through a mediator, with a
+  cluster bootstrap.
 
 Examples
 --------
@@ -33,10 +41,53 @@ from .identification import (
     identify,
     open_backdoor_path,
 )
+from .mediation import MediationResult, mediate
+from .refuters import (
+    RefutationResult,
+    RefutationSuite,
+    dowhy_refuters,
+    leave_one_unit_out,
+    placebo_lead,
+    placebo_outcome,
+    placebo_permutation,
+    placebo_time_shift,
+    random_common_cause,
+    random_unit_subsets,
+    refute,
+)
+from .sensitivity import (
+    EValue,
+    OVBSensitivity,
+    evalue,
+    evalue_rate_ratio,
+    ovb_sensitivity,
+    partial_r2,
+    robustness_value,
+)
 from .templates import list_templates, template
 from .testable import ImplicationTests, implications, implied_independences
 
 __all__ = [
+    "EValue",
+    "MediationResult",
+    "OVBSensitivity",
+    "RefutationResult",
+    "RefutationSuite",
+    "dowhy_refuters",
+    "evalue",
+    "evalue_rate_ratio",
+    "leave_one_unit_out",
+    "mediate",
+    "ovb_sensitivity",
+    "partial_r2",
+    "placebo_lead",
+    "placebo_outcome",
+    "placebo_permutation",
+    "placebo_time_shift",
+    "random_common_cause",
+    "random_unit_subsets",
+    "refute",
+    "robustness_value",
     "CausalGraph",
     "CycleError",
     "GraphError",
@@ -67,5 +118,3 @@ def __getattr__(name: str) -> Any:
         return getattr(dowhy_estimator, name)
     raise AttributeError(f"module 'causalpolicing.graph' has no attribute {name!r}")
 
-
-# refutation, sensitivity, mediation: wired by the lead

@@ -190,7 +190,9 @@ def dag_plot(
     ys = np.array([p[1] for p in pos.values()])
     span_x = float(np.ptp(xs)) or 1.0
     span_y = float(np.ptp(ys)) or 1.0
-    width = float(np.clip(1.8 * len(set(np.round(xs, 6))) + 1.5, 4.0, 11.0))
+    # each layer as wide as its longest label (about 0.09 inch per character at this size)
+    per_layer = max(1.8, 0.09 * max(len(str(n)) for n in g.nodes) + 0.7)
+    width = float(np.clip(per_layer * len(set(np.round(xs, 6))) + 1.0, 4.0, 16.0))
     height = float(np.clip(1.0 * max(np.unique(np.round(xs, 6), return_counts=True)[1]) + 1.5,
                            2.5, 8.0))
     with plot_style():
