@@ -21,7 +21,7 @@ def test_readme_has_two_quickstart_commands() -> None:
     quick = README.split("## Quickstart", 1)[1].split("\n## ", 1)[0]
     commands = re.findall(r"```bash\n(.*?)```", quick, flags=re.S)
     assert [c.strip() for c in commands] == [
-        "pip install . && causalpolicing validate",
+        "pip install . && causalpolicing analyze --out report",
         'pip install -e ".[dev]" && python -m pytest',
     ]
 
@@ -46,7 +46,7 @@ def test_readme_python_block_runs(index: int, tmp_path: Path, monkeypatch: pytes
                  for v in nbs]
         pd.DataFrame(edges, columns=["canton", "neighbour"]).to_csv(
             tmp_path / "canton_borders.csv", index=False)
-        monkeypatch.chdir(tmp_path)
+    monkeypatch.chdir(tmp_path)  # files the examples write (e.g. a report) land here
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", cp.exceptions.FewClustersWarning)
         namespace = {"__name__": "__readme__", "cp": cp}  # later blocks continue the first
