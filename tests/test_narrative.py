@@ -65,6 +65,14 @@ GOLDEN = [
         "An increase of 1 possession offence per 1,000 residents is associated with 7.4% more "
         "drug-related deaths (95% CI 2.1% to 13.0%).", id="count-issue-example"),
     pytest.param(
+        # a unit and an explicit treatment label: the treatment is named too
+        dict(b=0.0715, se=0.025877, link="log"),
+        dict(outcome_label="drug-related deaths", unit_label=OFFENCE_UNIT,
+             treatment_label="neighbouring cantons"),
+        "An increase of 1 possession offence per 1,000 residents in neighbouring cantons is "
+        "associated with 7.4% more drug-related deaths (95% CI 2.1% to 13.0%).",
+        id="count-unit-and-label"),
+    pytest.param(
         dict(b=0.0715, se=0.025877, link="log"),
         dict(outcome_label="drug-related deaths", unit_label=OFFENCE_UNIT, causal=True),
         "An increase of 1 possession offence per 1,000 residents leads to 7.4% more "

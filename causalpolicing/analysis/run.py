@@ -365,8 +365,34 @@ def _report(spec: AnalysisSpec, panel: Any, results: Mapping[str, Any], boots: M
         graph_summary=causal.get("graph_summary"), provenance=dict(provenance),
         title=spec.report.title,
         table_options={"level": spec.report.level, "stars": spec.report.stars},
-        narrative={"level": spec.report.level, "change": _change(spec.report.change)},
+        narrative=_narrative_options(spec, panel),
     )
+
+
+def _narrative_options(spec: AnalysisSpec, panel: Any) -> dict[str, Any]:
+    units = _unit_labels(panel)
+    # a unit shared by several treatments does not say which one moved: name them too
+    shared = [t for t in units if sum(u == units[t] for u in units.values()) > 1]
+    return {"level": spec.report.level, "change": _change(spec.report.change),
+            "unit_labels": units, "treatment_labels": {t: t for t in shared}}
+
+
+def _unit_labels(panel: Any) -> dict[str, tuple[str, str]]:
+    """(singular, plural) units of rate treatments from a bundled dataset's card.
+
+    Only units of the form "<plural noun> per ..." (e.g. "offences per 1,000
+    residents") are used, so sentences read "an increase of 1 offence per 1,000
+    residents"; others keep the narrative's default ("1 unit in <column>").
+    """
+    card = getattr(panel, "card", None)
+    out: dict[str, tuple[str, str]] = {}
+    for var in getattr(card, "variables", ()) or ():
+        unit = str(getattr(var, "unit", "") or "")
+        head, sep, rest = unit.partition(" per ")
+        if var.name in panel.treatments and sep and head.endswith("s") and " " not in head \
+                and not head.endswith("ss"):
+            out[var.name] = (f"{head[:-1]} per {rest}", unit)
+    return out
 
 
 def _change(text: str) -> float | str:

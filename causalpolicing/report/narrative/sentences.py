@@ -238,8 +238,12 @@ def _is_binary(term: str, data: Any) -> bool:
 
 
 def _subject(term: str, c: float, kind: str, treatment_label: str,
-             units: tuple[str, str] | None, binary: bool) -> str:
-    """The sentence's subject: 'An increase of 1 possession offence per 1,000 residents'."""
+             units: tuple[str, str] | None, binary: bool, *, named: bool = False) -> str:
+    """The sentence's subject: 'An increase of 1 possession offence per 1,000 residents'.
+
+    With a unit, the treatment is named only when its label was given (``named``):
+    'An increase of 1 offence per 1,000 residents in neighbouring cantons'.
+    """
     word = "An increase" if c > 0 else "A decrease"
     if kind.startswith("pct:"):
         p = float(kind[4:])
@@ -250,7 +254,8 @@ def _subject(term: str, c: float, kind: str, treatment_label: str,
     if binary and c == 1:
         return f"{treatment_label[:1].upper()}{treatment_label[1:]} (treated vs untreated)"
     if units is not None:
-        return f"{word} of {_number(c)} {units[0] if abs(c) == 1 else units[1]}"
+        where = f" in {treatment_label}" if named else ""
+        return f"{word} of {_number(c)} {units[0] if abs(c) == 1 else units[1]}{where}"
     unit_word = "unit" if abs(c) == 1 else "units"
     return f"{word} of {_number(c)} {unit_word} in {treatment_label}"
 
@@ -389,10 +394,12 @@ def describe_effect(
     depvar = _depvar(results) or "the outcome"
     if outcome_label is None:
         outcome_label = _strip_log(depvar) if log_y else depvar
+    named = treatment_label is not None
     if treatment_label is None:
         m = _LOG_TERM.match(term)
         treatment_label = m.group(1) if m else term
-    subject = _subject(term, c, ckind, treatment_label, units, _is_binary(term, data))
+    subject = _subject(term, c, ckind, treatment_label, units, _is_binary(term, data),
+                       named=named)
     verb = "leads to" if causal else "is associated with"
 
     if kind in ("log", "logit"):
