@@ -167,8 +167,9 @@ def analyze(
              "given.")] = None,
     bootstrap: Annotated[int, typer.Option(help="Bootstrap draws per model (0: none).")] = 0,
     seed: Annotated[int | None, typer.Option(help="Random seed (bootstrap, refutations).")] = None,
-    progress: Annotated[bool, typer.Option("--progress/--no-progress",
-                                           help="Show progress bars.")] = True,
+    progress: Annotated[bool | None, typer.Option(
+        "--progress/--no-progress",
+        help="Show progress bars (default: when the terminal is interactive).")] = None,
 ) -> None:
     """Run an analysis and write report.html, report.md, tables, tidy results and figures.
 
@@ -202,6 +203,8 @@ def analyze(
 
         spec = replace(spec, report=replace(spec.report, seed=seed))
     command = "causalpolicing " + " ".join(sys.argv[1:]) if sys.argv else "causalpolicing analyze"
+    if progress is None:
+        progress = sys.stderr.isatty()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         result = run(spec, out=out, progress=progress, command_line=command)

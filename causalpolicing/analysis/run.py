@@ -220,24 +220,25 @@ def _bootstrap(res: Any, model: ModelSpec, panel: Any, seed: int, progress: bool
 
 # ------------------------------------------------------------------------- run
 class _Steps:
-    """A rich progress display of the run's steps (or nothing)."""
+    """One line per step on stderr (or nothing).
+
+    The slow steps (bootstraps, refutations, mediation) show their own rich
+    progress bars; a bar of steps around them would need nested live displays,
+    which rich supports only from version 14.
+    """
 
     def __init__(self, enabled: bool, total: int) -> None:
-        self._progress = None
-        if enabled:
-            from rich.progress import Progress
-
-            self._progress = Progress(transient=True)
-            self._progress.start()
-            self._task = self._progress.add_task("analysis", total=total)
+        self._enabled = enabled
+        self._total = total
+        self._done = 0
 
     def step(self, text: str) -> None:
-        if self._progress is not None:
-            self._progress.update(self._task, description=text, advance=1)
+        if self._enabled:
+            self._done += 1
+            print(f"[{self._done}/{self._total}] {text}", file=sys.stderr, flush=True)
 
     def close(self) -> None:
-        if self._progress is not None:
-            self._progress.stop()
+        """Nothing to release (kept for symmetry with the progress bars)."""
 
 
 def analyze(
@@ -277,7 +278,7 @@ def analyze(
         raise SpecError(f"spec must be an AnalysisSpec, a TOML path or text, or a mapping; got "
                         f"{type(spec).__name__}.")
     started = time.time()
-    steps = _Steps(progress, total=6 + len(spec.models))
+    steps = _Steps(progress, total=5 + len(spec.models) + (out is not None))
     caught: list[warnings.WarningMessage] = []
     try:
         with warnings.catch_warnings(record=True) as caught_list:
@@ -316,12 +317,8 @@ def analyze(
     if out is not None:
         from .outputs import write_outputs
 
-        steps2 = _Steps(progress, total=1)
-        try:
-            steps2.step("writing outputs")
-            outputs = write_outputs(analysis, Path(out))
-        finally:
-            steps2.close()
+        steps.step(f"writing outputs to {out}")
+        outputs = write_outputs(analysis, Path(out))
         object.__setattr__(analysis, "outputs", MappingProxyType(outputs))
     return analysis
 
