@@ -257,3 +257,17 @@ def test_table_refuses_an_unknown_format(tmp_path: Path) -> None:
     res = run("table", str(tmp_path / "x.json"), "--format", "docx")
     assert res.returncode == 2
     assert "docx" in res.stderr
+
+
+def test_progress_lines_go_to_stderr(tmp_path: Path) -> None:
+    spec = tmp_path / "spec.toml"
+    spec.write_text('[data]\ndataset = "nc_crime"\n[[models]]\nname = "within"\n'
+                    'estimator = "feols"\nformula = "lcrmrte ~ lprbarr | county + year"\n'
+                    '[diagnostics]\nfeedback = false\n[report]\nfigures = []\n', encoding="utf-8")
+    res = run("analyze", "--config", str(spec), "--out", str(tmp_path / "o"), "--progress")
+    assert res.returncode == 0, res.stderr
+    steps = [line for line in res.stderr.splitlines() if line.startswith("[")]
+    assert steps == ["[1/7] loading data", "[2/7] fitting within", "[3/7] feedback diagnostics",
+                     "[4/7] causal checks", "[5/7] figures", "[6/7] report",
+                     f"[7/7] writing outputs to {tmp_path / 'o'}"]
+    assert "[1/7]" not in res.stdout
