@@ -113,6 +113,7 @@ def run_causal(spec: Any, panel: Any, results: Mapping[str, Any], *,
                     and not hasattr(res, "lag_terms"):
                 ev = cg.evalue_rate_ratio(res, treatment)
                 rows.append({"model": name, **_evalue_row(ev)})
+                summary[f"E-value ({name})"] = ev.reading
         if rows:
             out["evalues"] = pd.DataFrame(rows)
     if c.mediator is not None:
