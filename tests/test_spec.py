@@ -173,3 +173,8 @@ def test_specs_are_frozen() -> None:
     spec = default_spec()
     with pytest.raises(AttributeError):
         spec.models = ()  # type: ignore[misc]
+
+
+def test_example_spec_file_is_the_default_analysis() -> None:
+    example = Path(__file__).parents[1] / "docs" / "examples" / "simulated_cantons.toml"
+    assert AnalysisSpec.from_toml(example) == default_spec()
