@@ -177,6 +177,43 @@ class BaseResults:
         setattr_(self, "_dropped", pd.DataFrame() if dropped is None else dropped.copy())
         setattr_(self, "_warnings", tuple(warnings))
 
+    def _adopt(
+        self,
+        *,
+        params: pd.Series,
+        cov: pd.DataFrame,
+        nobs: int,
+        df_inference: int | None,
+        cov_type: str,
+        estimator: str,
+        spec: Mapping[str, Any],
+        n_clusters: int | tuple[int, ...] | None = None,
+        fit_stats: Mapping[str, Any] | None = None,
+        dropped: pd.DataFrame,
+        warnings: tuple[str, ...] | list[str] = (),
+    ) -> None:
+        """Internal (estimators only): fill the fields like ``__init__`` but take ownership
+        of ``params``, ``cov`` and ``dropped`` instead of copying them.
+
+        For objects an estimator has just built (float64 ``params`` and ``cov`` indexed by
+        the same parameter names) or that belong to another results object (which never
+        mutates them either): every accessor still hands out copies, so the result is as
+        immutable as one built by ``__init__``, without three pandas copies and the input
+        checks (about 0.1 ms per fit, which matters for small models).
+        """
+        setattr_ = object.__setattr__
+        setattr_(self, "_params", params)
+        setattr_(self, "_cov", cov)
+        setattr_(self, "_nobs", int(nobs))
+        setattr_(self, "_df", None if df_inference is None else int(df_inference))
+        setattr_(self, "_cov_type", str(cov_type))
+        setattr_(self, "_estimator", str(estimator))
+        setattr_(self, "_spec", _freeze(dict(spec)))
+        setattr_(self, "_n_clusters", n_clusters)
+        setattr_(self, "_fit_stats", _freeze(dict(fit_stats or {})))
+        setattr_(self, "_dropped", dropped)
+        setattr_(self, "_warnings", tuple(warnings))
+
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError(f"{type(self).__name__} is immutable; {name!r} cannot be set.")
 

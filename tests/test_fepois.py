@@ -269,6 +269,195 @@ def test_separation_error(separated_data: pd.DataFrame) -> None:
         fepois("y ~ x + w + d | unit + year", separated_data, separation="error")
 
 
+# ------------------------------------------- exact pre-check that skips the ReLU loop
+def _fe_codes(df: pd.DataFrame, cols: list[str]) -> tuple[np.ndarray, ...]:
+    return tuple(pd.factorize(df[c], sort=True)[0].astype(np.int64) for c in cols)
+
+
+def bridge_data() -> pd.DataFrame:
+    """Two blocks of units x years joined only by one zero-outcome row (unit 0, year 5).
+
+    On the positive rows the two blocks are disconnected, so shifting block 1's unit
+    effects up and its year effects down leaves every positive row unchanged and pushes
+    the bridge row to -infinity: it is separated by the fixed effects alone (no
+    regressor is involved), which only the connectivity of the positive rows shows.
+    """
+    rng = np.random.default_rng(3)
+    rows = ([(u, t) for u in range(5) for t in range(5)]
+            + [(u, t) for u in range(5, 10) for t in range(5, 10)] + [(0, 5)])
+    df = pd.DataFrame(rows, columns=["unit", "year"])
+    df["x"] = rng.normal(size=len(df))
+    df["y"] = rng.poisson(3 * np.exp(0.3 * df["x"])).astype(float) + 1.0
+    df.loc[len(df) - 1, "y"] = 0.0
+    return df
+
+
+def test_precheck_rejects_planted_separation(separated_data: pd.DataFrame) -> None:
+    from causalpolicing.estimators._poisson_irls import _separation_impossible
+
+    df = separated_data
+    x = df[["x", "w", "d"]].to_numpy()
+    assert not _separation_impossible(df["y"].to_numpy(), x, _fe_codes(df, ["unit", "year"]))
+    # without the separating dummy the same data provably cannot be separated
+    assert _separation_impossible(df["y"].to_numpy(), x[:, :2], _fe_codes(df, ["unit", "year"]))
+
+
+def test_precheck_rejects_disconnected_positive_rows_and_relu_finds_bridge() -> None:
+    from causalpolicing.estimators._poisson_irls import _relu_separation, _separation_impossible
+
+    df = bridge_data()
+    y, x, fe = df["y"].to_numpy(), df[["x"]].to_numpy(), _fe_codes(df, ["unit", "year"])
+    assert not _separation_impossible(y, x, fe)
+    sep, ok = _relu_separation(y, x, fe)
+    assert ok and np.flatnonzero(sep).tolist() == [len(df) - 1]
+
+
+def test_fixed_effect_separation_detected_and_equals_fit_without_the_row() -> None:
+    # independent check: dropping the separated row by hand gives the same fit
+    df = bridge_data()
+    with pytest.warns(DataWarning, match="1 separated observation"):
+        res = fepois("y ~ x | unit + year", df, vcov="hetero", tol=1e-12)
+    assert res.dropped["row"].tolist() == [len(df) - 1]
+    assert res.dropped["reason"].str.startswith("separated").all()
+    assert res.glance()["n_separated"].item() == 1
+    ref = fepois("y ~ x | unit + year", df.iloc[:-1], vcov="hetero", tol=1e-12)
+    np.testing.assert_allclose(res.params.to_numpy(), ref.params.to_numpy(), rtol=1e-13)
+    np.testing.assert_allclose(res.std_errors.to_numpy(), ref.std_errors.to_numpy(), rtol=1e-12)
+    assert res.nobs == ref.nobs == len(df) - 1
+
+
+def test_precheck_rejects_regressor_absorbed_on_positive_rows() -> None:
+    from causalpolicing.estimators._poisson_irls import _separation_impossible
+
+    df = make_data(6)
+    # a unit-level constant on the positive rows, different on some zero rows
+    df["z"] = np.where(df["y"] > 0, df["unit"] % 3, 5.0).astype(float)
+    assert (df["y"] == 0).any()
+    x = df[["x", "z"]].to_numpy()
+    assert not _separation_impossible(df["y"].to_numpy(), x, _fe_codes(df, ["unit", "year"]))
+
+
+@pytest.mark.parametrize("n_fe", [0, 1, 2], ids=["no-fe", "one-fe", "two-fe"])
+def test_precheck_never_contradicts_the_relu(n_fe: int) -> None:
+    """Random designs (unbalanced, sparse dummies, absorbed columns, planted separation):
+    whenever the pre-check says separation is impossible, the ReLU (run without it) finds
+    no separated row; planted separations are always left to the ReLU."""
+    from causalpolicing.estimators._poisson_irls import _relu_separation, _separation_impossible
+
+    rng = np.random.default_rng(100 + n_fe)
+    counts = {"proved": 0, "not_proved": 0, "separated": 0}
+    for _ in range(150):
+        g, t = int(rng.integers(3, 12)), int(rng.integers(3, 10))
+        a, b = np.repeat(np.arange(g), t), np.tile(np.arange(t), g)
+        keep = rng.uniform(size=len(a)) > rng.choice([0.0, 0.3])
+        a = np.unique(a[keep], return_inverse=True)[1].astype(np.int64)
+        b = np.unique(b[keep], return_inverse=True)[1].astype(np.int64)
+        n = len(a)
+        cols = [rng.normal(size=n), (rng.uniform(size=n) < 0.1).astype(float),
+                rng.normal(size=int(a.max()) + 1)[a]][: int(rng.integers(1, 4))]
+        x = np.column_stack(cols)
+        y = rng.poisson(rng.choice([0.4, 1.5]), size=n).astype(float)
+        planted = rng.uniform() < 0.3
+        if planted:
+            x[:, 0] = ((y == 0) & (rng.uniform(size=n) < 0.3)).astype(float)
+        fe = [(), (a,), (a, b)][n_fe]
+        if n_fe == 0:
+            x = np.column_stack([np.ones(n), x])
+        if not (y > 0).any() or any(
+                np.bincount(c, weights=(y > 0).astype(float)).min() == 0 for c in fe):
+            continue  # (fepois drops all-zero levels before the separation check)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            proved = _separation_impossible(y, x, fe)
+            sep, _ = _relu_separation(y, x, fe, precheck=False)
+        counts["proved" if proved else "not_proved"] += 1
+        counts["separated"] += int(sep.any())
+        if proved:
+            assert not sep.any()
+        if planted and x[:, 1 if n_fe == 0 else 0].any():
+            assert not proved  # the planted column is zero on every positive row
+    assert counts["proved"] >= 20 and counts["not_proved"] >= 20 and counts["separated"] >= 10
+
+
+def test_precheck_skip_leaves_the_canton_fit_bit_identical(monkeypatch) -> None:
+    """The canton panel passes the pre-check (so the ReLU loop is skipped); forcing the
+    loop gives bitwise the same estimates, covariance, drop log and warnings."""
+    import causalpolicing.estimators._poisson_irls as irls
+
+    panel = cp.datasets.load("simulated_cantons")
+    formula = "deaths ~ offences_per_1000 + substitution_coverage | canton + year"
+    calls: list[bool] = []
+    original = irls._separation_impossible
+
+    def spy(*args):
+        calls.append(original(*args))
+        return calls[-1]
+
+    monkeypatch.setattr(irls, "_separation_impossible", spy)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fast = fepois(formula, panel)
+    assert calls == [True]
+    monkeypatch.setattr(irls, "_separation_impossible", lambda *args: False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        slow = fepois(formula, panel)
+    assert fast.params.to_numpy().tobytes() == slow.params.to_numpy().tobytes()
+    assert fast.cov.to_numpy().tobytes() == slow.cov.to_numpy().tobytes()
+    assert fast.glance().equals(slow.glance())
+    assert fast.dropped.equals(slow.dropped)
+    assert fast.warnings == slow.warnings
+
+
+@pytest.mark.parametrize("kind", ["str", "str-missing", "mixed", "all-missing"])
+def test_string_level_codes_match_pandas_sorted_factorize(kind: str) -> None:
+    """The fixed-effect codes of string columns (factorized unsorted, then the levels
+    sorted) equal pandas' ``factorize(sort=True)`` codes exactly."""
+    from causalpolicing.estimators._fe_structure import factorize
+
+    rng = np.random.default_rng(7)
+    pool = np.array(["b", "a", "Z", "é", "a b", "", "10", "9", "ä", "B"], dtype=object)
+    values = pool[rng.integers(0, len(pool), 200)].astype(object)
+    if kind == "str-missing":
+        values[rng.uniform(size=200) < 0.2] = None
+        values[rng.uniform(size=200) < 0.1] = np.nan
+    elif kind == "mixed":
+        values[::7] = 3  # ints among strings: pandas' own mixed-type sort
+    elif kind == "all-missing":
+        values[:] = None
+    ref_codes, ref_levels = pd.factorize(pd.Series(values, dtype=object), sort=True)
+    for arg in (pd.Series(values, dtype=object), values):
+        codes, n_levels = factorize(arg)
+        assert codes.dtype == np.int64
+        assert codes.tolist() == ref_codes.tolist()
+        assert n_levels == len(ref_levels)
+
+
+def test_results_share_nothing_mutable_across_fits(data: pd.DataFrame) -> None:
+    """Results hand out copies: modifying what one fit returns (its empty drop log, the
+    Index of its parameters, its fixed-effects table) changes neither a later fit nor a
+    ``with_cov`` sibling, and the covariance keeps its own Index."""
+    first = ours("y ~ x + w | unit + year", data, vcov="iid")
+    sibling = first.with_cov("hetero")
+    log = first.dropped
+    log["reason"] = "modified"
+    log.loc[len(log)] = [1, 2, "c", "r"]
+    first.params.index.name = "renamed"
+    first.std_errors.index.name = "renamed"  # (std_errors shares the params' Index object)
+    fe_table = first.fixed_effects
+    fe_table.loc[0, "levels"] = -1
+    second = ours("y ~ x + w | unit + year", data, vcov="iid")
+    for res in (first, second, sibling, second.with_cov("hetero")):
+        assert len(res.dropped) == 0
+        assert list(res.dropped.columns) == ["row", "source_row", "column", "reason"]
+        assert res.fixed_effects["levels"].tolist() == [30, 12]
+        assert res.cov.index.name is None and res.cov.columns.name is None
+        assert res.regressor_sd.index.name is None
+    for res in (second, sibling, second.with_cov("hetero")):
+        assert res.params.index.name is None
+        assert list(res.params.index) == ["x", "w"]
+
+
 def test_collinear_regressor_dropped_with_warning(data: pd.DataFrame) -> None:
     df = data.assign(x2=2 * data["x"])
     with pytest.warns(CollinearityWarning, match="x2"):

@@ -51,7 +51,7 @@ are in :mod:`causalpolicing.estimators._fe_structure` (re-exported here).
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any
@@ -59,6 +59,13 @@ from typing import Any
 import numpy as np
 
 from ..exceptions import ConvergenceWarning, SpecError
+from ._demean_kernels import (
+    _FE,
+    _inverse,
+    _iterate,
+    _lsmr_column,
+    _map_column,
+)
 from ._fe_structure import (  # noqa: F401  (re-exported: the older import path)
     _n_components,
     drop_singletons,
@@ -76,6 +83,11 @@ __all__ = [
     "fe_dof",
 ]
 
+#: ufunc reductions called directly (what ndarray.max/all call, without the Python layer
+#: of numpy's wrappers: microseconds that count in the small, repeated solves)
+_MAX = np.maximum.reduce
+_ALL = np.logical_and.reduce
+
 DEFAULT_TOL = 1e-12
 DEFAULT_MAXITER = 10_000
 _BLOCK = 1 << 17  # elements per block of rows in the final subtraction
@@ -84,6 +96,11 @@ _BLOCK = 1 << 17  # elements per block of rows in the final subtraction
 #: ``DIRECT_MAX_WORK``.
 DIRECT_MAX_LEVELS = 500
 DIRECT_MAX_WORK = 20_000_000
+#: A dense :class:`_Pair` keeps its cell index (``a * lb + b``) up to this many rows.
+_KEEP_KEY_ROWS = 100_000
+#: Level sums of up to this many elements (rows x columns) use one bincount per fixed
+#: effect over the stacked columns (the stacked codes are kept by the :class:`_Pair`).
+_STACK_MAX = 20_000
 
 
 @dataclass(frozen=True)
@@ -94,77 +111,6 @@ class DemeanInfo:
     achieved_tol: tuple[float, ...]
     method: tuple[str, ...]  # "exact", "direct", "map" or "lsmr"
     converged: bool
-
-
-class _FE:
-    """Precomputed group sizes of one fixed effect."""
-
-    __slots__ = ("codes", "n", "inv_w", "w")
-
-    def __init__(self, codes: np.ndarray, weights: np.ndarray | None) -> None:
-        self.codes = codes
-        self.n = int(codes.max()) + 1
-        self.w = weights
-        sw = np.bincount(codes, weights=weights, minlength=self.n)
-        self.inv_w = _inverse(sw)
-
-    def means(self, x: np.ndarray) -> np.ndarray:
-        wx = x if self.w is None else x * self.w
-        return np.bincount(self.codes, weights=wx, minlength=self.n) * self.inv_w
-
-    def project_out(self, x: np.ndarray) -> np.ndarray:
-        return x - self.means(x)[self.codes]
-
-
-def _inverse(sw: np.ndarray) -> np.ndarray:
-    """1 / sw where positive, else 0 (levels without weight)."""
-    return np.divide(1.0, sw, out=np.zeros(sw.shape), where=sw > 0)
-
-
-def _criterion(x: np.ndarray, fes: list[_FE], scale: float, swept: bool = True) -> float:
-    """Largest fixed-effect group mean of ``x`` relative to ``scale``.
-
-    After a sweep the last fixed effect's means are zero up to rounding, so it is
-    skipped when ``swept``.
-    """
-    check = fes[:-1] if swept else fes
-    return max(float(np.max(np.abs(fe.means(x)))) for fe in check) / scale
-
-
-def _sweep(x: np.ndarray, fes: list[_FE]) -> np.ndarray:
-    for fe in fes:
-        x = fe.project_out(x)
-    return x
-
-
-def _map_column(
-    x0: np.ndarray, fes: list[_FE], tol: float, maxiter: int, scale: float
-) -> tuple[np.ndarray, int, float, bool]:
-    """MAP with Irons-Tuck acceleration. Returns (x, iterations, achieved, converged)."""
-    x = _sweep(x0, fes)
-    it = 1
-    crit = _criterion(x, fes, scale)
-    history = [crit]
-    while crit > tol and it < maxiter:
-        x1 = _sweep(x, fes)
-        x2 = _sweep(x1, fes)
-        it += 2
-        d1 = x1 - x
-        d2 = x2 - x1
-        dd = d2 - d1
-        denom = float(dd @ dd)
-        if denom > 0:
-            x = x2 - (float(d2 @ dd) / denom) * d2
-            x = _sweep(x, fes)
-            it += 1
-        else:
-            x = x2
-        crit = _criterion(x, fes, scale)
-        history.append(crit)
-        # stall: less than a tenfold fall over the last ~100 sweeps
-        if len(history) > 34 and crit > 0.1 * history[-34]:
-            return x, it, crit, False
-    return x, it, crit, crit <= tol
 
 
 # ------------------------------------------------------ two fixed effects, all columns at once
@@ -217,7 +163,7 @@ class _Pair:
     """
 
     __slots__ = ("a", "b", "la", "lb", "cell", "ncell", "cell_a", "cell_b", "indptr",
-                 "dense", "_unit", "_idx")
+                 "dense", "_unit", "_idx", "key", "_stacked")
 
     def __init__(self, c0: np.ndarray, c1: np.ndarray, l0: int, l1: int) -> None:
         if l1 > l0:
@@ -229,6 +175,10 @@ class _Pair:
         self.cell: np.ndarray | None = None
         self._unit: _Table | None = None
         self._idx: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        #: the dense cell index a * lb + b, kept for small data only (recomputed per
+        #: table otherwise: at 1M rows it would hold 8 MB)
+        self.key: np.ndarray | None = None
+        self._stacked: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         if size <= 4 * n + 1024:
             counts = np.bincount(key, minlength=size)
             ncell = int(np.count_nonzero(counts))
@@ -237,7 +187,12 @@ class _Pair:
             # counts are its unit-weight version
             self.dense = ncell >= 0.5 * size and size <= max(2 * n, 1_000_000)
             if self.dense:
-                self._unit = _Table(self, None, counts.astype(float))
+                if n <= _KEEP_KEY_ROWS:
+                    self.key = key
+                    # (the unit-weight table is built on first use from the kept key: the
+                    # same counts; the weighted callers never need it)
+                else:
+                    self._unit = _Table(self, None, counts.astype(float))
                 cells = np.empty(0, dtype=np.int64)
             else:
                 present = counts > 0
@@ -252,9 +207,13 @@ class _Pair:
             ncell = len(cells)
         del key
         self.ncell = ncell
-        self.cell_a = cells // l1  # empty when dense
-        self.cell_b = cells % l1
-        self.indptr = np.concatenate([[0], np.cumsum(np.bincount(self.cell_a, minlength=l0))])
+        if self.dense:  # (the sparse structure is not used)
+            self.cell_a = self.cell_b = self.indptr = cells
+        else:
+            self.cell_a = cells // l1
+            self.cell_b = cells % l1
+            self.indptr = np.concatenate([[0], np.cumsum(np.bincount(self.cell_a,
+                                                                     minlength=l0))])
 
     def _indices(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """int32 codes and row pointers for the sparse level sums (built on first use)."""
@@ -273,6 +232,25 @@ class _Pair:
         multiplies all columns in one pass over the rows, in row order.
         """
         n, k = mat.shape
+        if k > 1 and n * k < _STACK_MAX:
+            # small: one bincount per fixed effect over the columns stacked (column j's
+            # codes shifted by j * levels). Each level's sum adds the same products in
+            # the same (row) order as a bincount per column: the same numbers.
+            codes = self._stacked.get(k)
+            if codes is None:
+                shift = np.arange(k, dtype=np.int64)[:, None]
+                codes = ((self.a + shift * self.la).ravel(), (self.b + shift * self.lb).ravel())
+                self._stacked[k] = codes
+            wx = np.empty((k, n))
+            if weights is None:
+                wx[...] = mat.T
+            else:
+                np.multiply(mat.T, weights, out=wx)
+            flat = wx.ravel()
+            sa = np.bincount(codes[0], weights=flat, minlength=k * self.la)
+            sb = np.bincount(codes[1], weights=flat, minlength=k * self.lb)
+            return (np.ascontiguousarray(sa.reshape(k, self.la).T),
+                    np.ascontiguousarray(sb.reshape(k, self.lb).T))
         if n * k < 100_000:  # small: numpy's bincount beats building sparse matrices
             sa = np.empty((self.la, k))
             sb = np.empty((self.lb, k))
@@ -302,26 +280,33 @@ class _Pair:
 class _Table:
     """The cell-weight matrix of a :class:`_Pair` for one set of weights."""
 
-    __slots__ = ("mat", "mat_t", "inv_a", "inv_b")
+    __slots__ = ("mat", "mat_t", "inv_a", "inv_b", "w_b")
 
     def __init__(self, p: _Pair, weights: np.ndarray | None,
                  full: np.ndarray | None = None) -> None:
         if p.dense:
             if full is None:
-                key = p.a * p.lb
-                key += p.b
-                full = np.bincount(key, weights=weights, minlength=p.la * p.lb).astype(
-                    float, copy=False)
-                del key
+                if p.key is not None:
+                    full = np.bincount(p.key, weights=weights, minlength=p.la * p.lb)
+                else:
+                    key = p.a * p.lb
+                    key += p.b
+                    full = np.bincount(key, weights=weights, minlength=p.la * p.lb)
+                    del key
+                full = full.astype(float, copy=False)
             self.mat = full.reshape(p.la, p.lb)
             self.mat_t = self.mat.T
-            self.inv_a = _inverse(self.mat.sum(axis=1))
-            self.inv_b = _inverse(self.mat.sum(axis=0))
+            # (np.add.reduce: what ndarray.sum calls, without its Python wrapper)
+            self.inv_a = _inverse(np.add.reduce(self.mat, axis=1))
+            #: summed weights of the levels of b (the diagonal of the Schur complement)
+            self.w_b = np.add.reduce(self.mat, axis=0)
+            self.inv_b = _inverse(self.w_b)
         else:
             from scipy.sparse import csr_matrix
 
             data = np.bincount(p.cell, weights=weights, minlength=p.ncell).astype(float, copy=False)
             self.inv_a = _inverse(np.bincount(p.cell_a, weights=data, minlength=p.la))
+            self.w_b = None  # (computed from the matrix by the direct solve if needed)
             self.inv_b = _inverse(np.bincount(p.cell_b, weights=data, minlength=p.lb))
             self.mat = csr_matrix((data, p.cell_b, p.indptr), shape=(p.la, p.lb))
             self.mat_t = self.mat.T  # CSC view, no copy
@@ -349,14 +334,43 @@ def _demean_two(
                                                        direct)
     if out is None:
         out = np.empty_like(mat)
-    # x - a(g)[a] - g[b], in blocks of rows that stay in cache (no n x k temporaries)
+    _subtract_effects(mat, p, a_coef, gamma, out)
+    return out, iters, achieved, ok
+
+
+def _subtract_effects(mat: np.ndarray, p: _Pair, a_coef: np.ndarray, gamma: np.ndarray,
+                      out: np.ndarray) -> None:
+    """``out = mat - a_coef[a] - gamma[b]`` in blocks of rows that stay in cache (no n x k
+    temporaries)."""
+    n, k = mat.shape
     step = max(1, _BLOCK // max(k, 1))
     for lo in range(0, n, step):
         hi = min(lo + step, n)
-        tmp = np.take(a_coef, p.a[lo:hi], axis=0)
-        tmp += np.take(gamma, p.b[lo:hi], axis=0)
+        tmp = a_coef.take(p.a[lo:hi], axis=0)
+        tmp += gamma.take(p.b[lo:hi], axis=0)
         np.subtract(mat[lo:hi], tmp, out=out[lo:hi])
-    return out, iters, achieved, ok
+
+
+def demean_two_inplace(mat: np.ndarray, fe: FixedEffects, weights: np.ndarray, tol: float,
+                       maxiter: int = DEFAULT_MAXITER) -> bool:
+    """``demean(mat, fe, weights, tol=tol, out=mat, direct=True)`` for exactly two fixed
+    effects and a 2-D float64 C-contiguous ``mat``, without its bookkeeping (no
+    :class:`DemeanInfo`): for iterative callers (the Poisson IRLS) of small problems.
+
+    The same operations in the same order, so the same numbers, whenever every column
+    converges (directly or by iterating); otherwise nothing is written and ``False`` is
+    returned: the caller then runs :func:`demean`, which recomputes the same
+    coefficients and handles the columns that need the LSMR fallback (and warns).
+    """
+    with np.errstate(all="ignore"):
+        rms = np.sqrt(np.einsum("ij,ij->j", mat, mat) / max(len(mat), 1))
+    scales = np.where(rms > 0, rms, 1.0)
+    p = fe.pair()
+    a_coef, gamma, _, _, ok = _coefficients(mat, p, weights, tol, maxiter, scales, True)
+    if not _ALL(ok, axis=None):
+        return False
+    _subtract_effects(mat, p, a_coef, gamma, mat)
+    return True
 
 
 def _coefficients(
@@ -380,21 +394,32 @@ def _coefficients(
         return np.max(np.abs(fg - g), axis=0, initial=0.0) / scales[cols]
 
     if direct and p.lb <= DIRECT_MAX_LEVELS and p.la * p.lb * p.lb <= DIRECT_MAX_WORK:
-        solved = _direct(t, sa, sb, sweep, crit, k, tol)
+        solved = _direct(t, sa, sb, inv_a, inv_b, scales, tol)
         if solved is not None:
-            gamma, achieved = solved
+            a_coef, gamma, achieved = solved
             zeros = np.zeros(k, dtype=np.int64)  # no iteration: marks the direct solve
-            return alpha(gamma, slice(None)), gamma, zeros, achieved, np.ones(k, dtype=bool)
+            return a_coef, gamma, zeros, achieved, zeros == 0  # (all True)
     with _one_blas_thread(p.dense and p.la * p.lb * k >= 100_000):
         gamma, iters, achieved, ok = _iterate(sweep, crit, p.lb, k, tol, maxiter)
     return alpha(gamma, slice(None)), gamma, iters, achieved, ok
 
 
+_LAPACK: list[Any] = []
+
+
+def _lapack() -> Any:
+    """scipy.linalg.lapack, imported on first use (kept: an import statement per call
+    costs microseconds that matter in the small direct solves)."""
+    from scipy.linalg import lapack
+
+    _LAPACK.append(lapack)
+    return lapack
+
+
 def _direct(
-    t: _Table, sa: np.ndarray, sb: np.ndarray,
-    sweep: Callable[[np.ndarray, np.ndarray | slice], np.ndarray],
-    crit: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray], k: int, tol: float,
-) -> tuple[np.ndarray, np.ndarray] | None:
+    t: _Table, sa: np.ndarray, sb: np.ndarray, inv_a: np.ndarray, inv_b: np.ndarray,
+    scales: np.ndarray, tol: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     """The fixed point of the two-way sweep solved directly (small problems).
 
     Eliminating the coefficients of ``a`` from the normal equations leaves
@@ -405,34 +430,48 @@ def _direct(
     by an LU solve; if that fails (disconnected fixed effects, levels without
     weight) a least-squares solve takes over. The answer is accepted only if it
     meets the same criterion as the iteration (``None`` otherwise: iterate).
-    """
-    from scipy import linalg
-    from scipy.linalg import lapack
+    Returns the coefficients of ``a`` (those of the accepted sweep), of ``b``
+    and the criterion per column.
 
-    mat = t.mat if isinstance(t.mat, np.ndarray) else t.mat.toarray()
+    The sweep and criterion are those of :func:`_coefficients` written out (the
+    same operations in the same order, so the same numbers).
+    """
+    lapack = _LAPACK[0] if _LAPACK else _lapack()
+    dense = isinstance(t.mat, np.ndarray)
+    mat = t.mat if dense else t.mat.toarray()
     lb = mat.shape[1]
-    scaled = mat * t.inv_a[:, None]
+    scaled = mat * inv_a
     schur = mat.T @ scaled
     np.negative(schur, out=schur)
-    schur.flat[:: lb + 1] += mat.sum(axis=0)
+    schur.flat[:: lb + 1] += t.w_b if t.w_b is not None else mat.sum(axis=0)
     rhs = sb - scaled.T @ sa
     del scaled
-    cols = np.arange(k)
-    gamma = np.zeros_like(rhs)
+
+    def check(g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        # alpha(g), then the criterion max |F(g) - g| / scale of the sweep F
+        al = (sa - t.mat @ g) * inv_a
+        fg = (sb - t.mat_t @ al) * inv_b
+        fg -= g
+        np.abs(fg, out=fg)
+        return al, _MAX(fg, axis=0, initial=0.0) / scales
+
+    gamma = np.zeros(rhs.shape)
     if lb > 1:
         # LU with partial pivoting (LAPACK gesv, as numpy.linalg.solve); info > 0: singular
         sol, info = lapack.dgesv(schur[:-1, :-1], rhs[:-1])[2:]
-        if info == 0 and np.all(np.isfinite(sol)):
+        if info == 0 and _ALL(np.isfinite(sol), axis=None):
             gamma[:-1] = sol
-    c = crit(sweep(gamma, cols), gamma, cols)
-    if np.all(c <= tol):
-        return gamma, c
+    al, c = check(gamma)
+    if _ALL(c <= tol, axis=None):
+        return al, gamma, c
+    from scipy import linalg
+
     try:
         gamma = linalg.lstsq(schur, rhs, check_finite=False)[0]
     except (linalg.LinAlgError, ValueError):
         return None
-    c = crit(sweep(gamma, cols), gamma, cols)
-    return (gamma, c) if np.all(c <= tol) else None
+    al, c = check(gamma)
+    return (al, gamma, c) if (c <= tol).all() else None
 
 
 _CONTROLLER: list[Any] = []
@@ -449,77 +488,6 @@ def _one_blas_thread(active: bool) -> AbstractContextManager[Any]:
 
         _CONTROLLER.append(ThreadpoolController())
     return _CONTROLLER[0].limit(limits=1, user_api="blas")
-
-
-def _iterate(
-    sweep: Callable[[np.ndarray, np.ndarray], np.ndarray],
-    crit: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray],
-    lb: int, k: int, tol: float, maxiter: int,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Accelerated fixed-point iteration of ``sweep`` on the (lb, k) coefficients."""
-    gamma = np.zeros((lb, k))
-    iters = np.zeros(k, dtype=np.int64)
-    achieved = np.zeros(k)
-    ok = np.zeros(k, dtype=bool)
-    cols = np.arange(k)
-    g = sweep(gamma, cols)  # first sweep from zero coefficients
-    fg = sweep(g, cols)
-    it = 2
-    c = crit(fg, g, cols)
-    history = [c]
-    while True:
-        done = (c <= tol) | (it >= maxiter)
-        if len(history) > 34:
-            done |= c > 0.1 * history[-34]  # stall: less than tenfold over ~100 sweeps
-        if done.any():
-            fin = cols[done]
-            gamma[:, fin] = g[:, done]
-            iters[fin] = it
-            achieved[fin] = c[done]
-            ok[fin] = c[done] <= tol
-            keep = ~done
-            cols = cols[keep]
-            if not len(cols):
-                break
-            g, fg, c = g[:, keep], fg[:, keep], c[keep]
-            history = [h[keep] for h in history[-35:]]
-        ffg = sweep(fg, cols)
-        d1 = fg - g
-        d2 = ffg - fg
-        dd = d2 - d1
-        denom = np.einsum("ij,ij->j", dd, dd)
-        num = np.einsum("ij,ij->j", d2, dd)
-        step = np.divide(num, denom, out=np.zeros_like(num), where=denom > 0)
-        g = ffg - step * d2
-        fg = sweep(g, cols)
-        it += 2
-        c = crit(fg, g, cols)
-        history.append(c)
-    return gamma, iters, achieved, ok
-
-
-def _lsmr_column(
-    x0: np.ndarray, fes: list[_FE], weights: np.ndarray | None, tol: float, scale: float
-) -> tuple[np.ndarray, int, float, bool]:
-    from scipy.sparse import csc_matrix, hstack
-    from scipy.sparse.linalg import lsmr
-
-    n = len(x0)
-    sw = np.ones(n) if weights is None else np.sqrt(weights)
-    rows = np.arange(n)
-    blocks = [csc_matrix((sw, (rows, fe.codes)), shape=(n, fe.n)) for fe in fes]
-    d = hstack(blocks).tocsc()
-    # scale columns to unit norm (diagonal preconditioner)
-    colnorm = np.sqrt(np.asarray(d.multiply(d).sum(axis=0)).ravel())
-    colnorm[colnorm == 0] = 1.0
-    from scipy.sparse import diags
-
-    d = d @ diags(1.0 / colnorm)
-    b = sw * x0
-    sol = lsmr(d, b, atol=1e-15, btol=1e-15, maxiter=max(10 * d.shape[1], 10_000))
-    resid = (b - d @ sol[0]) / sw
-    crit = _criterion(resid, fes, scale, swept=False)
-    return resid, int(sol[2]), crit, crit <= tol
 
 
 def demean(

@@ -51,10 +51,15 @@ class Design:
     fe_names: tuple[str, ...]
     weights: np.ndarray | None
     extra_codes: dict[str, np.ndarray]
-    row_labels: pd.Index
+    data_index: pd.Index  # the index of the data (all rows)
     positions: np.ndarray
     dropped: pd.DataFrame
     n_singletons: int
+
+    @property
+    def row_labels(self) -> pd.Index:
+        """Labels of the rows kept (built on request: most callers need only positions)."""
+        return self.data_index[self.positions]
 
 
 _EMPTY_LOG: list[pd.DataFrame] = []
@@ -67,11 +72,23 @@ def _empty_log() -> pd.DataFrame:
     return _EMPTY_LOG[0].copy()
 
 
+def _is_bool_dtype(dt: object) -> bool:
+    """``pd.api.types.is_bool_dtype`` (the same answer; numpy dtypes answered directly)."""
+    return dt.kind == "b" if isinstance(dt, np.dtype) else pd.api.types.is_bool_dtype(dt)
+
+
+def _is_numeric_dtype(dt: object) -> bool:
+    """``pd.api.types.is_numeric_dtype`` (the same answer; numpy dtypes answered directly:
+    bool, integer, float and complex, not datetime or timedelta)."""
+    return (dt.kind in "biufc" if isinstance(dt, np.dtype)
+            else pd.api.types.is_numeric_dtype(dt))
+
+
 def _numeric(data: pd.DataFrame, col: str, role: str) -> np.ndarray:
     s = data[col]
-    if pd.api.types.is_bool_dtype(s.dtype):
+    if _is_bool_dtype(s.dtype):
         return s.astype(float).to_numpy(dtype=float, na_value=np.nan)
-    if not pd.api.types.is_numeric_dtype(s.dtype):
+    if not _is_numeric_dtype(s.dtype):
         raise FormulaError(
             f"Column {col!r} ({role}) is not numeric (dtype {s.dtype}). Put categorical "
             "variables in the fixed-effects part of the formula ('y ~ x | category') or "
@@ -144,6 +161,7 @@ def build_design(
     extra: Sequence[str] = (),
     singletons: str = "drop",
     source_rows: np.ndarray | None = None,
+    share_empty_log: bool = False,
 ) -> Design:
     """Build the model matrices of ``formula`` on ``data``.
 
@@ -162,6 +180,10 @@ def build_design(
         ``"drop"`` (default) or ``"keep"`` fixed-effect singletons.
     source_rows
         Source row numbers to record in the drop log (e.g. from a Panel).
+    share_empty_log
+        When nothing is dropped, return the shared empty drop log instead of a copy (for
+        callers that only read it or hand it to results objects that copy on access; it
+        must never be modified).
     """
     if not isinstance(data, pd.DataFrame):
         raise SpecError(f"data must be a pandas DataFrame or a Panel; got {type(data).__name__}.")
@@ -226,8 +248,8 @@ def build_design(
     n_singletons = 0
     fe_names = formula.fe_names
     if fe_raw and singletons == "drop":
-        pos_kept = np.flatnonzero(keep)
-        k2 = drop_singletons([c[keep] for c in fe_raw])
+        pos_kept = keep.nonzero()[0]  # (np.flatnonzero without its wrapper)
+        k2 = drop_singletons(list(fe_raw) if keep.all() else [c[keep] for c in fe_raw])
         n_singletons = int((~k2).sum())
         if n_singletons:
             single = np.zeros(n, dtype=bool)
@@ -243,7 +265,7 @@ def build_design(
                 SingletonWarning,
                 stacklevel=4,
             )
-    positions = np.flatnonzero(keep)
+    positions = keep.nonzero()[0]
     if len(positions) == 0:
         raise SpecError(
             "No rows are left after dropping missing values"
@@ -274,7 +296,7 @@ def build_design(
             "reason": reasons,
         })
     else:
-        dropped = _empty_log()
+        dropped = _EMPTY_LOG[0] if share_empty_log and _EMPTY_LOG else _empty_log()
 
     def take(a: np.ndarray) -> np.ndarray:
         # read-only downstream: no copy when every row is kept
@@ -292,7 +314,7 @@ def build_design(
         fe_names=fe_names,
         weights=None if w is None else take(w),
         extra_codes=extra_codes,
-        row_labels=data.index[positions],
+        data_index=data.index,
         positions=positions,
         dropped=dropped,
         n_singletons=n_singletons,

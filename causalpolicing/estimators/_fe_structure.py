@@ -21,6 +21,8 @@ import pandas as pd
 
 __all__ = ["drop_singletons", "factorize", "fe_dof", "recode"]
 
+_NAT = np.iinfo(np.int64).min
+
 
 def factorize(values: pd.Series | np.ndarray | Sequence[pd.Series]) -> tuple[np.ndarray, int]:
     """Integer codes 0..L-1 (sorted level order) of one column or of interacted columns.
@@ -50,7 +52,8 @@ def factorize(values: pd.Series | np.ndarray | Sequence[pd.Series]) -> tuple[np.
         series = values if isinstance(values, pd.Series) else pd.Series(values)
         ordinals = np.asarray(series.array.asi8 if hasattr(series.array, "asi8")
                               else series.to_numpy().view(np.int64), dtype=np.int64)
-        missing = series.isna().to_numpy()
+        # missing (NaT) is the smallest int64, exactly what isna() tests for these dtypes
+        missing = ordinals == _NAT
         if not missing.any():
             return factorize(ordinals)
         if missing.all():
@@ -64,9 +67,24 @@ def factorize(values: pd.Series | np.ndarray | Sequence[pd.Series]) -> tuple[np.
         lo = int(arr.min())
         if int(arr.max()) - lo <= 4 * len(arr) + 1024:
             return _recode(np.subtract(arr, lo, dtype=np.int64))
-    series = values if isinstance(values, pd.Series) else pd.Series(values)
-    codes, uniques = pd.factorize(series, sort=True, use_na_sentinel=True)
-    return codes.astype(np.int64), len(uniques)
+    if arr.dtype == object and len(arr):
+        # strings: factorize unsorted, then sort the (few) levels. For levels that are all
+        # str this is what pd.factorize(sort=True) does (safe_sort: uniques.argsort(), codes
+        # mapped through the inverse order), at half the cost; anything else goes there
+        codes, uniques = pd.factorize(arr, sort=False, use_na_sentinel=True)
+        if len(uniques) and all(type(u) is str for u in uniques):
+            order = uniques.argsort()
+            rank = np.empty(len(order), dtype=np.int64)
+            rank[order] = np.arange(len(order), dtype=np.int64)
+            out = rank[codes]  # (a missing value's -1 picks the last level: reset below)
+            if codes.min() < 0:
+                out[codes < 0] = -1
+            return out, len(uniques)
+    # a numpy array (object or float) factorizes like its Series, without the Series layer
+    target = arr if isinstance(values, pd.Series) and isinstance(values.dtype, np.dtype) \
+        else values if isinstance(values, pd.Series) else pd.Series(values)
+    codes, uniques = pd.factorize(target, sort=True, use_na_sentinel=True)
+    return codes.astype(np.int64, copy=False), len(uniques)
 
 
 def _recode(codes: np.ndarray) -> tuple[np.ndarray, int]:
@@ -160,8 +178,17 @@ def _n_components(a: np.ndarray, b: np.ndarray, la: int, lb: int) -> int:
 
     Min-label propagation with pointer jumping in numpy (no scipy import on the
     common path); falls back to :mod:`scipy.sparse.csgraph` if it has not settled
-    after 200 rounds (very long chains of levels).
+    after 200 rounds (very long chains of levels). Shortcut (exact): when the
+    table of occurring pairs is small and some level of ``a`` occurs with every
+    level of ``b`` while every level of ``a`` occurs at all, the graph is
+    connected (one component; balanced panels).
     """
+    if la * lb <= 4 * len(a) + 1024 and len(a):
+        linked = np.zeros(la * lb, dtype=bool)
+        linked[a * lb + b] = True
+        linked = linked.reshape(la, lb)
+        if linked.all(axis=1).any() and linked.any(axis=1).all():
+            return 1
     lab = np.arange(la)
     for _ in range(200):
         lab_b = np.full(lb, la, dtype=np.int64)

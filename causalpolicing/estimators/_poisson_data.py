@@ -26,7 +26,7 @@ from ..exceptions import (
     ZeroExposureError,
 )
 from ._demean import FixedEffects
-from ._design import DROP_LOG_COLUMNS
+from ._design import DROP_LOG_COLUMNS, _is_bool_dtype, _is_numeric_dtype
 from ._fe_structure import drop_singletons, factorize
 from ._poisson_irls import _all_zero_rows, _relu_separation
 
@@ -39,8 +39,8 @@ def exposure_offset(frame: pd.DataFrame, ycol: str, expo: str | None, offset: st
     bad: list[tuple[np.ndarray, str, str]] = []
     if expo is not None and ycol in frame.columns:  # (a missing column is reported later)
         ys = frame[ycol]
-        if not (pd.api.types.is_numeric_dtype(ys.dtype)
-                and not pd.api.types.is_bool_dtype(ys.dtype)):  # (numeric: no conversion)
+        if not (_is_numeric_dtype(ys.dtype)
+                and not _is_bool_dtype(ys.dtype)):  # (numeric: no conversion)
             ys = pd.to_numeric(ys, errors="coerce")
         y = ys.to_numpy(dtype=float, na_value=np.nan)
     else:
@@ -52,7 +52,7 @@ def exposure_offset(frame: pd.DataFrame, ycol: str, expo: str | None, offset: st
             raise SpecError(f"The data have no column {col!r} (the {kind}). Available "
                             f"columns: {', '.join(map(str, list(frame.columns)[:20]))}.")
         s = frame[col]
-        if not pd.api.types.is_numeric_dtype(s.dtype) or pd.api.types.is_bool_dtype(s.dtype):
+        if not _is_numeric_dtype(s.dtype) or _is_bool_dtype(s.dtype):
             raise SpecError(f"The {kind} column {col!r} must be numeric; got dtype {s.dtype}.")
         v = s.to_numpy(dtype=float, na_value=np.nan)
         bad.append((np.isnan(v), col, f"missing {kind}"))
@@ -109,8 +109,8 @@ def drop_problem_rows(
                     keep &= ~zero
                     changed = True
             if singletons == "drop":
-                pk = np.flatnonzero(keep)
-                k2 = drop_singletons([c[keep] for c in fe_codes])
+                pk = keep.nonzero()[0]
+                k2 = drop_singletons(list(fe_codes) if keep.all() else [c[keep] for c in fe_codes])
                 if not k2.all():
                     single = np.zeros(len(y), dtype=bool)
                     single[pk[~k2]] = True

@@ -35,7 +35,10 @@ Data problems, each recorded in ``results.dropped`` and announced by a warning:
   Guimarães & Zylkin 2021, "Verifying the existence of maximum likelihood
   estimates for generalized linear models"), found by the iterative
   rectifier (ReLU) check: zero-outcome rows that a combination of regressors
-  and fixed effects can push to :math:`\mu = 0`. ``separation="drop"`` drops
+  and fixed effects can push to :math:`\mu = 0`. The check is skipped only when
+  an exact rank argument proves that no such combination exists (the regressors
+  and dummies have the same rank on the rows with a positive outcome as on all
+  rows; ``_poisson_irls._separation_impossible``). ``separation="drop"`` drops
   them (their :math:`\beta` components are then not identified and the
   regressors that only separated are dropped as collinear);
   ``separation="error"`` raises.
@@ -126,6 +129,46 @@ def _fe_table_template(fe_names: tuple[str, ...], levels: tuple[int, ...]) -> pd
     return pd.DataFrame({"name": list(fe_names), "levels": list(levels)})
 
 
+#: Parsed formulas by their string (a :class:`Formula` is immutable: frozen dataclasses
+#: of tuples and strings; parsing one costs ~25 us, a tenth of a small Poisson fit).
+#: Parse errors are raised, never cached.
+@functools.lru_cache(maxsize=256)
+def _parse_cached(formula: str) -> tuple[Formula, str]:
+    """The parsed formula and its canonical text (``str(Formula)``, for ``spec``)."""
+    f = parse_formula(formula)
+    return f, str(f)
+
+
+@functools.lru_cache(maxsize=256)
+def _parse_vcov_key(key: str | tuple[str, str]) -> VcovRequest:
+    """A parsed (and Poisson-checked) ``vcov`` of a common form: a string, or a one-item
+    dict of strings given as its item. A :class:`VcovRequest` is frozen; errors are raised,
+    never cached."""
+    return _check_poisson_vcov(parse_vcov(key if isinstance(key, str) else dict([key])))
+
+
+def _parse_poisson_vcov(vcov: str | Mapping[str, Any]) -> VcovRequest:
+    if type(vcov) is str:
+        return _parse_vcov_key(vcov)
+    if type(vcov) is dict and len(vcov) == 1:
+        ((name, val),) = vcov.items()
+        if type(name) is str and type(val) is str:
+            return _parse_vcov_key((name, val))
+    return _check_poisson_vcov(parse_vcov(vcov))
+
+
+@functools.lru_cache(maxsize=64)
+def _index_template(names: tuple[str, ...]) -> pd.Index:
+    """The Index of the parameter names (cached, never handed out: see :func:`_param_index`)."""
+    return pd.Index(list(names), dtype=_STR_DTYPE)
+
+
+def _param_index(names: list[str]) -> pd.Index:
+    """A new Index of the parameter names: a copy of a cached one (a fresh object, so
+    renaming it cannot reach another fit; building one from strings costs ~20 us)."""
+    return _index_template(tuple(names)).copy()
+
+
 # --------------------------------------------------------------------- results
 class FEPoissonResults(BaseResults):
     """Results of :class:`FEPoisson`: the results contract plus count-model details.
@@ -145,6 +188,33 @@ class FEPoissonResults(BaseResults):
         object.__setattr__(self, "_collinear", dict(collinear))
         object.__setattr__(self, "_store", store)
 
+    @classmethod
+    def _build(cls, *, fe_table: pd.DataFrame, collinear: Mapping[str, str],
+               store: dict[str, Any], **kwargs: Any) -> FEPoissonResults:
+        """Internal: ``__init__`` without the defensive copies (see ``BaseResults._adopt``).
+
+        ``fe_table`` must be a cached template or another result's table (neither is
+        ever handed out uncopied); ``params``, ``cov`` and ``dropped`` new or another
+        result's.
+        """
+        obj = object.__new__(cls)
+        obj._adopt(**kwargs)
+        object.__setattr__(obj, "_fe_table", fe_table)
+        object.__setattr__(obj, "_collinear", dict(collinear))
+        object.__setattr__(obj, "_store", store)
+        return obj
+
+    def _x_stats(self) -> dict[str, Any]:
+        """Regressor means and standard deviations, computed on first use (the fit keeps
+        the regressors for its refit closures anyway) and shared by ``with_cov`` copies."""
+        st = self._store
+        if "sd" not in st:
+            x, pidx, n = st["x_stats"]
+            st["sd"] = pd.Series(x.std(axis=0, ddof=1) if n > 1
+                                 else np.full(x.shape[1], np.nan), index=pidx, name="sd")
+            st["mean"] = pd.Series(x.mean(axis=0), index=pidx, name="mean")
+        return st
+
     @property
     def fixed_effects(self) -> pd.DataFrame:
         """Fixed effects: ``name`` and ``levels`` (after dropping rows), a copy."""
@@ -158,12 +228,12 @@ class FEPoissonResults(BaseResults):
     @property
     def regressor_sd(self) -> pd.Series:
         """Standard deviation (ddof=1, unweighted) of each regressor in the estimation sample."""
-        return self._store["sd"].copy()
+        return self._x_stats()["sd"].copy()
 
     @property
     def regressor_mean(self) -> pd.Series:
         """Mean of each regressor in the estimation sample."""
-        return self._store["mean"].copy()
+        return self._x_stats()["mean"].copy()
 
     @property
     def deviance(self) -> float:
@@ -253,8 +323,9 @@ class FEPoissonResults(BaseResults):
         spec = self.spec
         spec.update({"vcov": req.as_spec(), "ssc": ssc_, "vcov_source": "with_cov"})
         names = list(self._params.index)
-        return FEPoissonResults(
-            params=self._params, cov=pd.DataFrame(vr.cov, index=names, columns=names),
+        return FEPoissonResults._build(
+            # (a copy of params: the new results must not share an Index object with this one)
+            params=self._params.copy(), cov=pd.DataFrame(vr.cov, index=names, columns=names),
             nobs=self.nobs, df_inference=vr.df, cov_type=vr.label, estimator=self.estimator,
             spec=spec, n_clusters=_ncl(vr), fit_stats=dict(self._fit_stats),
             dropped=self._dropped,
@@ -327,7 +398,11 @@ class FEPoisson(FrozenSettings):
         singletons: Literal["drop", "keep"] = "drop",
         collin_tol: float = COLLIN_TOL,
     ) -> None:
-        f = parse_formula(formula)
+        if type(formula) is str:
+            f, text = _parse_cached(formula)
+        else:
+            f = parse_formula(formula)
+            text = str(f)
         if f.is_iv:
             raise SpecError("fepois does not support instrumental variables (the '| x ~ z' "
                             "part); use a control-function approach or cp.feols for 2SLS.")
@@ -335,6 +410,7 @@ class FEPoisson(FrozenSettings):
             raise SpecError(f"The outcome of a Poisson model must be a plain column (a count "
                             f"or a non-negative amount); got {f.depvar.name!r}.")
         self._formula = f
+        self._formula_text = text
         for name, val in (("exposure", exposure), ("offset", offset), ("weights", weights)):
             if val is not None and val is not False and not isinstance(val, str):
                 raise SpecError(f"{name} must be a column name; got {val!r}.")
@@ -342,7 +418,7 @@ class FEPoisson(FrozenSettings):
             raise SpecError("Only exposure accepts False (to ignore a Panel's exposure role).")
         self._exposure = exposure
         self._offset = offset
-        self._vcov = None if vcov is None else _check_poisson_vcov(parse_vcov(vcov))
+        self._vcov = None if vcov is None else _parse_poisson_vcov(vcov)
         self._ssc = check_ssc(ssc)
         self._weights = weights
         check_fraction("tol", tol, hint=", e.g. 1e-8")
@@ -404,15 +480,18 @@ class FEPoisson(FrozenSettings):
         pre = np.zeros(n_input, dtype=bool)
         for m, _, _ in bad:
             pre |= m
-        pre_pos = np.flatnonzero(~pre)
-        sub = frame if not pre.any() else frame.iloc[pre_pos]
+        any_pre = bool(pre.any())
+        pre_pos = np.flatnonzero(~pre) if any_pre else None  # (None: every row)
+        sub = frame if not any_pre else frame.iloc[pre_pos]
         # cluster/time columns that are fixed effects reuse the fixed-effect codes
         fe_cols = {"^".join(fe) for fe in f.fixed_effects}
         extra = [c for c in (*req.clusters, *([req.time] if req.time else []))
                  if c not in fe_cols]
         d = build_design(f, sub, weights=self._weights, extra=extra, singletons=self._singletons,
-                         source_rows=None if source_rows is None else source_rows[pre_pos])
-        positions = pre_pos[d.positions] if pre.any() else d.positions
+                         source_rows=None if source_rows is None
+                         else source_rows[pre_pos] if any_pre else source_rows,
+                         share_empty_log=True)  # (read only; the results copy on access)
+        positions = pre_pos[d.positions] if any_pre else d.positions
         del pre_pos, pre
         y = d.y
         if np.any(y < 0):
@@ -462,7 +541,7 @@ class FEPoisson(FrozenSettings):
         del reasons, bad
         dropped = _concat_log(drop_frames) if (drop_frames or len(d_dropped)) else d_dropped
 
-        kp = np.flatnonzero(keep)
+        kp = keep.nonzero()[0]
         if len(kp) < len(y):
             y, x, offset = y[kp], x[kp], offset[kp]
             uw = None if uw is None else uw[kp]
@@ -501,15 +580,16 @@ class FEPoisson(FrozenSettings):
         keep = fit.keep
         x = x[:, keep]  # (column-major, as the closures and statistics below expect)
         param_names = [names[j] for j in keep]
-        pidx = pd.Index(param_names, dtype=_STR_DTYPE)  # built once: every Series and frame below shares it
+        # the parameter Index; params, the two axes of cov and the regressor statistics each
+        # get their own Index object (as when the results copied their inputs), so renaming
+        # the index of one returned object cannot reach another
+        pidx = _param_index(param_names)
         beta = fit.beta
-        # fit statistics first, before the covariance inputs exist (memory)
+        # fit statistics first, before the covariance inputs exist (memory); the regressor
+        # means and standard deviations are computed on first use (FEPoissonResults._x_stats)
         loglik, ll0, mu0 = _logliks(y, fit.mu, offset, uw)
         null_deviance = _deviance(y, mu0, uw)
         del mu0
-        sd = pd.Series(x.std(axis=0, ddof=1) if n > 1 else np.full(len(keep), np.nan),
-                       index=pidx, name="sd")
-        mean = pd.Series(x.mean(axis=0), index=pidx, name="mean")
         sw = np.sqrt(fit.w)
         regs = fit.xd * sw[:, None]
         vresid = fit.resid * sw
@@ -549,7 +629,7 @@ class FEPoisson(FrozenSettings):
             "exposure": expo or "",
         }
         spec = {
-            "formula": str(f), "vcov": req.as_spec(), "vcov_source": vcov_source,
+            "formula": self._formula_text, "vcov": req.as_spec(), "vcov_source": vcov_source,
             "ssc": self._ssc, "exposure": expo, "exposure_source": expo_source,
             "offset": self._offset, "weights": self._weights, "tol": self._tol,
             "maxiter": self._maxiter, "separation": self._separation,
@@ -560,12 +640,12 @@ class FEPoisson(FrozenSettings):
         store = {
             "vcov_input": vin, "codes": codes, "positions": positions, "n_input": n_input,
             "fit_warnings": [], "vcov_notes": list(vr.notes), "notes": notes,
-            "sd": sd, "mean": mean,
+            "x_stats": (x, pidx.copy(), n),
             "refit": refit, "restricted": restricted,
         }
-        return FEPoissonResults(
+        return FEPoissonResults._build(
             params=pd.Series(beta, index=pidx),
-            cov=pd.DataFrame(vr.cov, index=pidx, columns=pidx),
+            cov=pd.DataFrame(vr.cov, index=pidx.copy(), columns=pidx.copy()),
             nobs=n, df_inference=vr.df, cov_type=vr.label,
             estimator="FEPoisson" if fe_codes else "Poisson", spec=spec,
             n_clusters=_ncl(vr), fit_stats=fit_stats, dropped=dropped, warnings=(),

@@ -297,7 +297,11 @@ def _nested(fe: np.ndarray, cl: np.ndarray) -> bool:
     """True when every level of ``fe`` lies within a single cluster."""
     first = np.empty(int(fe.max()) + 1, dtype=cl.dtype)
     first[fe] = cl  # some cluster of each level (the last row written wins)
-    return bool(np.array_equal(first[fe], cl))
+    mapped = first[fe]
+    if mapped.shape != cl.shape:
+        return False
+    # (np.array_equal for two arrays of one shape, without its Python layers)
+    return bool(np.logical_and.reduce(mapped == cl, axis=None))
 
 
 def _cluster_sums(scores: np.ndarray, codes: np.ndarray) -> np.ndarray:
