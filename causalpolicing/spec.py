@@ -58,7 +58,7 @@ from __future__ import annotations
 import json
 import tomllib
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -76,7 +76,9 @@ __all__ = [
     "FIGURES",
     "TABLE_FORMATS",
     "REFUTERS",
+    "SIMULATED_CANTONS_DOT",
     "default_spec",
+    "spec_from_options",
 ]
 
 #: Estimators a spec may name (all in :mod:`causalpolicing.estimators`).
@@ -602,11 +604,6 @@ def default_spec(dataset: str = "simulated_cantons") -> AnalysisSpec:
             reps=500),
         report=ReportSpec(title="Enforcement and drug deaths in 26 cantons (SIMULATED data)"),
     )
-
-
-def spec_fields(cls: type) -> tuple[str, ...]:
-    """Public field names of a spec dataclass (for documentation and tests)."""
-    return tuple(f.name for f in fields(cls))
 
 
 def spec_from_options(

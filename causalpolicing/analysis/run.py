@@ -39,7 +39,7 @@ import sys
 import time
 import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -293,7 +293,11 @@ def analyze(
                 try:
                     results[model.name] = fit_model(panel, model)
                 except CausalPolicingError as exc:
-                    raise type(exc)(f"models[{i}] ({model.name}): {exc}") from exc
+                    try:  # the same error, saying which model of the spec failed
+                        located = type(exc)(f"models[{i}] ({model.name}): {exc}")
+                    except TypeError:  # an error class with another signature
+                        raise exc from None
+                    raise located from exc
                 if model.bootstrap:
                     boots[model.name] = _bootstrap(results[model.name], model, panel,
                                                    spec.report.seed + i, progress)
@@ -319,7 +323,7 @@ def analyze(
 
         steps.step(f"writing outputs to {out}")
         outputs = write_outputs(analysis, Path(out))
-        object.__setattr__(analysis, "outputs", MappingProxyType(outputs))
+        analysis = replace(analysis, outputs=MappingProxyType(outputs))
     return analysis
 
 
