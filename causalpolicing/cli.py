@@ -205,10 +205,9 @@ def analyze(
     command = "causalpolicing " + " ".join(sys.argv[1:]) if sys.argv else "causalpolicing analyze"
     if progress is None:
         progress = sys.stderr.isatty()
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        result = run(spec, out=out, progress=progress, command_line=command)
-    _echo_warnings(caught)
+    result = run(spec, out=out, progress=progress, command_line=command)
+    for message in result.warnings:  # recorded by the runner, also listed in the report
+        typer.secho(f"warning ({message})", fg="yellow", err=True)
     for name, res in result.results.items():
         typer.echo(f"{name}: {res.nobs} observations, {res.cov_type}")
     typer.echo("")

@@ -116,3 +116,19 @@ def test_refute_without_a_model_or_graph_is_refused() -> None:
                                       "causal": {"refute": ["placebo_permutation"]}})
     with pytest.raises(SpecError, match="causal.refute: no model to refute"):
         cp.analyze(spec)
+
+
+def test_a_diagnostic_that_cannot_run_is_reported_not_fatal() -> None:
+    # castle: 11 years, too short for the Dumitrescu-Hurlin test with 2 lags
+    spec = cp.AnalysisSpec.from_dict({
+        "data": {"dataset": "castle", "outcome": "l_homicide"},
+        "models": [{"name": "twfe", "estimator": "feols",
+                    "formula": "l_homicide ~ post | sid + year"}],
+        "report": {"figures": []}})
+    result = cp.analyze(spec)
+    assert result.diagnostics is None
+    note = [w for w in result.warnings if "Feedback diagnostics not run" in w]
+    assert len(note) == 1 and note[0].startswith("DataWarning: ")
+    assert "T_i > 5 + 3K" in note[0]
+    assert "Feedback diagnostics not run" in result.report.markdown
+    assert result.results["twfe"].params["post"] == pytest.approx(0.069398, abs=5e-7)

@@ -310,10 +310,10 @@ def analyze(
             steps.step("report")
             provenance = _provenance(spec, panel, command_line, started)
             report = _report(spec, panel, results, boots, diagnostics, causal, figures,
-                             provenance)
+                             provenance, _messages(caught))
     finally:
         steps.close()
-    messages = tuple(dict.fromkeys(f"{w.category.__name__}: {w.message}" for w in caught))
+    messages = _messages(caught)
     analysis = Analysis(spec=spec, panel=panel, results=MappingProxyType(results),
                         bootstraps=MappingProxyType(boots), diagnostics=diagnostics,
                         causal=MappingProxyType(causal), figures=MappingProxyType(figures),
@@ -333,7 +333,16 @@ def _diagnostics(spec: AnalysisSpec, panel: Any) -> Any:
     from ..diagnostics.feedback import feedback_report
 
     d = spec.diagnostics
-    return feedback_report(panel, leads=d.leads, lags=d.lags, granger_lags=d.granger_lags)
+    try:
+        return feedback_report(panel, leads=d.leads, lags=d.lags, granger_lags=d.granger_lags)
+    except CausalPolicingError as exc:
+        # e.g. a panel too short for the Granger test: the rest of the analysis still runs,
+        # and the report says the check was not possible (set diagnostics.feedback = false,
+        # or fewer lags, to silence this)
+        from ..exceptions import DataWarning
+
+        warnings.warn(f"Feedback diagnostics not run: {exc}", DataWarning, stacklevel=3)
+        return None
 
 
 def _causal(spec: AnalysisSpec, panel: Any, results: Mapping[str, Any],
@@ -354,12 +363,15 @@ def _figures(spec: AnalysisSpec, panel: Any, results: Mapping[str, Any],
 
 def _report(spec: AnalysisSpec, panel: Any, results: Mapping[str, Any], boots: Mapping[str, Any],
             diagnostics: Any, causal: Mapping[str, Any], figures: Mapping[str, Any],
-            provenance: Mapping[str, Any]) -> Any:
+            provenance: Mapping[str, Any], messages: tuple[str, ...] = ()) -> Any:
     from ..report import build_report
 
+    diag = _diagnostics_for_report(diagnostics, boots)
+    if messages:
+        diag["warnings raised while running"] = pd.DataFrame({"warning": list(messages)})
     return build_report(
         dict(results), panel=panel, figures=dict(figures),
-        diagnostics=_diagnostics_for_report(diagnostics, boots),
+        diagnostics=diag,
         refutations=(None if causal.get("refutations") is None
                      else list(causal["refutations"].results)),
         implications=causal.get("implications"),
@@ -401,6 +413,11 @@ def _change(text: str) -> float | str:
     if text == "sd" or text.endswith("%"):
         return text
     return float(text)
+
+
+def _messages(caught: list[warnings.WarningMessage]) -> tuple[str, ...]:
+    """Each distinct warning once, as ``"Category: message"``, in the order raised."""
+    return tuple(dict.fromkeys(f"{w.category.__name__}: {w.message}" for w in caught))
 
 
 def _diagnostics_for_report(feedback: Any, boots: Mapping[str, Any]) -> dict[str, Any]:
