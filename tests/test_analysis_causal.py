@@ -132,3 +132,18 @@ def test_a_diagnostic_that_cannot_run_is_reported_not_fatal() -> None:
     assert "T_i > 5 + 3K" in note[0]
     assert "Feedback diagnostics not run" in result.report.markdown
     assert result.results["twfe"].params["post"] == pytest.approx(0.069398, abs=5e-7)
+
+
+def test_a_spec_without_models_fits_the_default_ones() -> None:
+    spec = cp.AnalysisSpec.from_dict({"data": {"dataset": "simulated_cantons"},
+                                      "diagnostics": {"feedback": False},
+                                      "report": {"figures": []}})
+    result = cp.analyze(spec)
+    assert [(m.name, m.estimator) for m in result.spec.models] == [
+        ("Linear FE", "feols"), ("Poisson FE", "fepois")]
+    ref = cp.fepois("deaths ~ offences_per_1000 + substitution_coverage + "
+                    "neighbour_offences_per_1000 + unemployment | canton + year",
+                    cp.datasets.load("simulated_cantons"), vcov={"CRV1": "canton"})
+    pd_params = result.results["Poisson FE"].params
+    np.testing.assert_allclose(pd_params[ref.params.index], ref.params, rtol=1e-12)
+    assert 'name = "Poisson FE"' in result.provenance["spec_toml"]  # the spec run is recorded

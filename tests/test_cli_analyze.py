@@ -267,7 +267,8 @@ def test_progress_lines_go_to_stderr(tmp_path: Path) -> None:
     res = run("analyze", "--config", str(spec), "--out", str(tmp_path / "o"), "--progress")
     assert res.returncode == 0, res.stderr
     steps = [line for line in res.stderr.splitlines() if line.startswith("[")]
-    assert steps == ["[1/7] loading data", "[2/7] fitting within", "[3/7] feedback diagnostics",
+    assert steps[0].startswith("[1/7] loaded 630 rows from ")
+    assert steps[1:] == ["[2/7] fitting within", "[3/7] feedback diagnostics",
                      "[4/7] causal checks", "[5/7] figures", "[6/7] report",
                      f"[7/7] writing outputs to {tmp_path / 'o'}"]
     assert "[1/7]" not in res.stdout

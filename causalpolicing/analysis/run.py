@@ -49,7 +49,7 @@ import pandas as pd
 from ..exceptions import CausalPolicingError, SpecError
 from ..spec import AnalysisSpec, ModelSpec, default_spec
 
-__all__ = ["Analysis", "analyze", "load_spec_data", "fit_model"]
+__all__ = ["Analysis", "analyze", "default_models", "load_spec_data", "fit_model"]
 
 
 @dataclass(frozen=True)
@@ -134,6 +134,23 @@ def load_spec_data(spec: AnalysisSpec) -> Any:
     for column in d.rates:
         panel = panel.rate(column)
     return panel
+
+
+def default_models(panel: Any) -> tuple[ModelSpec, ...]:
+    """The models of a spec that names none: two-way FE OLS of the primary outcome on
+    the treatments and covariates, plus Poisson FE when that outcome is a count
+    (with the panel's exposure, if any).
+
+    Examples
+    --------
+    >>> import causalpolicing as cp
+    >>> [m.estimator for m in default_models(cp.datasets.load("simulated_cantons"))]
+    ['feols', 'fepois']
+    """
+    models = [ModelSpec(name="Linear FE", estimator="feols")]
+    if panel.outcome_kinds.get(panel.outcome) == "count":
+        models.append(ModelSpec(name="Poisson FE", estimator="fepois"))
+    return tuple(models)
 
 
 def _merge(first: tuple[str, ...], existing: tuple[str, ...]) -> list[str]:
@@ -278,14 +295,17 @@ def analyze(
         raise SpecError(f"spec must be an AnalysisSpec, a TOML path or text, or a mapping; got "
                         f"{type(spec).__name__}.")
     started = time.time()
-    steps = _Steps(progress, total=5 + len(spec.models) + (out is not None))
+    steps = _Steps(False, total=0)
     caught: list[warnings.WarningMessage] = []
     try:
         with warnings.catch_warnings(record=True) as caught_list:
             warnings.simplefilter("always")
             caught = caught_list
-            steps.step("loading data")
             panel = load_spec_data(spec)
+            if not spec.models:
+                spec = spec.with_models(default_models(panel))
+            steps = _Steps(progress, total=5 + len(spec.models) + (out is not None))
+            steps.step(f"loaded {len(panel):,} rows from {panel.metadata.source}")
             results: dict[str, Any] = {}
             boots: dict[str, Any] = {}
             for i, model in enumerate(spec.models):
