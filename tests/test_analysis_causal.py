@@ -111,9 +111,12 @@ def test_a_wrong_graph_file_is_refused(tmp_path: Path) -> None:
 
 
 def test_refute_without_a_model_or_graph_is_refused() -> None:
-    spec = cp.AnalysisSpec.from_dict({"data": {"dataset": "simulated_cantons"},
-                                      "diagnostics": {"feedback": False},
-                                      "causal": {"refute": ["placebo_permutation"]}})
+    spec = cp.AnalysisSpec.from_dict({
+        "data": {"dataset": "simulated_cantons"},
+        "models": [{"name": "m", "estimator": "feols",
+                    "formula": "deaths ~ unemployment | canton + year"}],  # no treatment
+        "diagnostics": {"feedback": False},
+        "causal": {"refute": ["placebo_permutation"]}})
     with pytest.raises(SpecError, match="causal.refute: no model to refute"):
         cp.analyze(spec)
 
