@@ -164,18 +164,11 @@ class BaseResults:
             c = pd.DataFrame(cov, dtype=float).copy()
         if list(c.index) != list(p.index) or list(c.columns) != list(p.index):
             raise SpecError("The covariance must be indexed by the parameter names on both axes.")
-        setattr_ = object.__setattr__
-        setattr_(self, "_params", p)
-        setattr_(self, "_cov", c)
-        setattr_(self, "_nobs", int(nobs))
-        setattr_(self, "_df", None if df_inference is None else int(df_inference))
-        setattr_(self, "_cov_type", str(cov_type))
-        setattr_(self, "_estimator", str(estimator))
-        setattr_(self, "_spec", _freeze(dict(spec)))
-        setattr_(self, "_n_clusters", n_clusters)
-        setattr_(self, "_fit_stats", _freeze(dict(fit_stats or {})))
-        setattr_(self, "_dropped", pd.DataFrame() if dropped is None else dropped.copy())
-        setattr_(self, "_warnings", tuple(warnings))
+        # the checked private copies are adopted like an estimator's freshly built arrays
+        self._adopt(params=p, cov=c, nobs=nobs, df_inference=df_inference, cov_type=cov_type,
+                    estimator=estimator, spec=spec, n_clusters=n_clusters, fit_stats=fit_stats,
+                    dropped=pd.DataFrame() if dropped is None else dropped.copy(),
+                    warnings=warnings)
 
     def _adopt(
         self,
