@@ -21,6 +21,7 @@ from typing import Any, Literal
 import numpy as np
 from scipy import sparse
 
+from ._pvalue import resampling_pvalues
 from .vcov import _nested
 
 WeightName = Literal["rademacher", "webb", "mammen"]
@@ -33,7 +34,6 @@ CHUNK_ELEMENTS = 2_000_000
 #: Above this many levels of fixed effects not nested in the clusters, their exact
 #: treatment (a dense levels x levels pseudo-inverse) is skipped, with a note.
 MAX_CROSSED_LEVELS = 4000
-_TIE_RTOL = 1e-9
 #: Grid points per side when locating the ends of the confidence interval (boottest: 25).
 CI_GRID = 25
 _WEBB = np.array([-np.sqrt(1.5), -1.0, -np.sqrt(0.5), np.sqrt(0.5), 1.0, np.sqrt(1.5)])
@@ -231,13 +231,13 @@ def _pvalue(tb: np.ndarray, t: float, p_type: str) -> float:
 
 
 def _pvalues(tb: np.ndarray, t: np.ndarray, p_type: str) -> np.ndarray:
-    """p-values of the statistics ``t`` (m,) against rows of bootstrap statistics (m x B)."""
-    tol = _TIE_RTOL * np.maximum(1.0, np.abs(t))[:, None]
-    if p_type == "symmetric":
-        return np.mean(np.abs(tb) > np.abs(t)[:, None] + tol, axis=1)
-    lo = np.mean(tb < t[:, None] - tol, axis=1)
-    hi = np.mean(tb > t[:, None] + tol, axis=1)
-    return np.minimum(1.0, 2.0 * np.minimum(lo, hi))
+    """p-values of the statistics ``t`` (m,) against rows of bootstrap statistics (m x B).
+
+    Draws at least as extreme as ``t`` count, ties within a relative tolerance
+    included (:mod:`causalpolicing.inference._pvalue`); draws with a zero
+    bootstrap standard error (non-finite) stay in the denominator and never count.
+    """
+    return resampling_pvalues(tb, t, p_type)
 
 
 def _invert(draws: _Draws, est: float, se: float, alpha: float, p_type: str

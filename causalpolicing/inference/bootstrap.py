@@ -64,9 +64,16 @@ clusters) and ``"mammen"`` (two-point, skewness 1). Rademacher weights take
 only :math:`2^G` values: when :math:`2^G \le` ``reps`` every sign vector is
 enumerated once (as boottest does) and ``enumerated`` is ``True``.
 
-p-values: ``"symmetric"`` (default) :math:`P(|t^*| > |t|)`; ``"equal-tailed"``
-:math:`2\min\{P(t^* < t), P(t^* > t)\}`. Draws tied with :math:`t` (up to a
-relative :math:`10^{-9}`) are not counted as more extreme.
+p-values: ``"symmetric"`` (default) :math:`P(|t^*| \ge |t|)`; ``"equal-tailed"``
+:math:`\min(1, 2\min\{P(t^* \le t), P(t^* \ge t)\})`. Draws tied with :math:`t`
+(within :math:`10^{-9}\max(|t|, \operatorname{median}|t^*|)`) count as at least as
+extreme, in the p-value and in the inverted confidence interval, so the result
+does not depend on the last bit of floating point. Under full enumeration the
+identity sign vector reproduces the observed statistic (WCR), and so does its
+mirror, so the smallest attainable symmetric p-value is :math:`2/2^G` (0.25 with
+3 clusters), never 0. wildboottest, pyfixest, fwildclusterboot and boottest count
+only strictly larger draws: their p-values are ours minus at most (ties)/B (the
+convention and its reasons: :mod:`causalpolicing.inference._pvalue`).
 
 Examples
 --------
@@ -383,9 +390,9 @@ def wild_bootstrap(
                         "Rademacher sign vectors were used (reps was at least as large).")
         if out["n_clusters"] < 12:
             notes.insert(1, f"Only {out['reps']} distinct Rademacher draws: p-values are "
-                            f"multiples of 1/{out['reps']} and the two draws that reproduce the "
-                            "sample never count as more extreme; with fewer than 12 clusters "
-                            "prefer weights='webb' (Webb 2013).")
+                            f"multiples of 1/{out['reps']}, at least 2/{out['reps']} (the two draws "
+                            "that reproduce the sample tie the observed statistic and count); "
+                            "with fewer than 12 clusters prefer weights='webb' (Webb 2013).")
     return BootstrapResult(
         param=param, estimate=out["estimate"], std_error=out["std_error"], r=float(r),
         t_stat=out["t_stat"], p_value=out["p_value"], conf_int=out["conf_int"],

@@ -40,6 +40,11 @@ and the bootstrap statistics). With Rademacher weights and few clusters the
 draws take at most :math:`2^G` distinct values, so p-values are coarse below
 about ten clusters; Webb weights help there.
 
+Ties count: every p-value here is the share of draws *at least as* extreme as
+the observed statistic, within a relative tolerance of :math:`10^{-9}` (the
+identity draw :math:`v \equiv 1` reproduces the restricted statistic exactly);
+the convention and its reasons are in :mod:`causalpolicing.inference._pvalue`.
+
 Pairs bootstrap (``method="pairs"``)
 ------------------------------------
 Clusters are drawn with replacement and the model is re-fitted on each
@@ -73,6 +78,7 @@ import pandas as pd
 
 from ..exceptions import EstimationError, SpecError
 from ..results import TIDY_COLUMNS
+from ._pvalue import resampling_pvalue
 
 __all__ = ["poisson_bootstrap", "PoissonBootstrapResult", "BootstrapParts"]
 
@@ -246,7 +252,7 @@ def poisson_bootstrap(
         if not impose_null:
             t_obs = (beta_j - null) / se
             tb = np.abs(_tstats(v, a_hat))
-            p = float(np.mean(tb >= abs(t_obs) - 1e-12))
+            p = resampling_pvalue(tb, t_obs)
             q = float(np.quantile(tb, level))
             lo, hi = beta_j - q * se, beta_j + q * se
         else:
@@ -254,7 +260,7 @@ def poisson_bootstrap(
                 sc, br = parts.restricted(j, b0)
                 a = _cluster_a(sc, br, codes, j, g)
                 t = float(a.sum() / np.sqrt(a @ a)) if np.any(a) else 0.0
-                return float(np.mean(np.abs(_tstats(v, a)) >= abs(t) - 1e-12)), t
+                return resampling_pvalue(_tstats(v, a), t), t
 
             p, t_obs = pval(null)
             lo = _invert(pval, beta_j, se, alpha, -1) if conf_int else math.nan
@@ -285,7 +291,7 @@ def poisson_bootstrap(
                               "too few clusters or too little variation to resample. Use "
                               "method='score'.")
     se = float(np.std(ok, ddof=1))
-    p = float(np.mean(np.abs(ok - beta_j) >= abs(beta_j - null) - 1e-12))
+    p = resampling_pvalue(ok - beta_j, beta_j - null)
     lo, hi = (float(x) for x in np.quantile(ok, [alpha / 2, 1 - alpha / 2]))
     return PoissonBootstrapResult(
         param=param, method="pairs", impose_null=False, null=float(null), estimate=beta_j,

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from ...exceptions import SpecError
+from ...inference._pvalue import resampling_pvalue
 
 __all__ = ["check_alpha", "check_reps", "permutation_pvalue", "rank_pvalue", "progress_bar",
            "fmt"]
@@ -42,29 +43,31 @@ def permutation_pvalue(estimate: float, draws: np.ndarray) -> float:
     """Two-sided randomization p-value: ``(1 + #{|draw| >= |estimate|}) / (1 + R)``.
 
     The observed assignment counts as one of the equally likely ones, so the
-    p-value is never zero and is exact (valid in finite samples) under the sharp
-    null that the treatment has no effect on any unit.
+    p-value is never below ``1 / (1 + R)`` and is exact (valid in finite samples)
+    under the sharp null that the treatment has no effect on any unit. Draws that
+    tie the estimate within a relative :math:`10^{-9}` count as "as large" (the
+    package's one tie convention, :mod:`causalpolicing.inference._pvalue`);
+    non-finite draws are left out.
 
     >>> permutation_pvalue(2.0, np.array([0.5, -3.0, 1.0]))
     0.5
     """
-    d = draws[np.isfinite(draws)]
-    tol = 1e-12 * max(1.0, abs(estimate))  # ties within rounding count as "as large"
-    return float((1 + np.count_nonzero(np.abs(d) >= abs(estimate) - tol)) / (1 + len(d)))
+    return resampling_pvalue(draws, estimate, "symmetric", plus_one=True, drop_nonfinite=True)
 
 
 def rank_pvalue(estimate: float, draws: np.ndarray) -> float:
     """Two-sided rank p-value of ``estimate`` within ``draws`` (DoWhy's bootstrap test):
-    ``2 min(q, 1 - q)``, ``q`` the share of draws above it (ties count half).
+    ``min(1, 2 min(P(draw <= estimate), P(draw >= estimate)))``.
+
+    Draws that tie the estimate (within a relative :math:`10^{-9}`) count in both
+    tails, the package's tie convention (:mod:`causalpolicing.inference._pvalue`);
+    DoWhy counts exact ties half, so the two agree whenever no draw ties. Non-finite
+    draws are left out (NaN when none is left).
 
     >>> rank_pvalue(0.0, np.array([-1.0, 1.0, 2.0, 3.0]))
     0.5
     """
-    d = draws[np.isfinite(draws)]
-    if not len(d):
-        return float("nan")
-    q = float(np.mean((d > estimate) + 0.5 * (d == estimate)))
-    return 2 * min(q, 1 - q)
+    return resampling_pvalue(draws, estimate, "equal-tailed", drop_nonfinite=True)
 
 
 @contextmanager
