@@ -133,8 +133,8 @@ def test_single_unit_panel_with_harmonic_defaults_to_hetero() -> None:
                               treatment="enf")
     panel = panel.harmonic(period=14)
     res = cp.febinomial("deaths ~ enf + sin14_1 + cos14_1", panel, trials="users")
-    assert res.cov_type == "HC0"
-    assert res.spec["vcov_source"] == "default for a single-unit Panel: HC0"
+    assert res.cov_type == "HC1"  # "hetero" means HC1 for every estimator
+    assert res.spec["vcov_source"] == "default for a single-unit Panel: HC1"
     assert list(res.params.index) == ["Intercept", "enf", "sin14_1", "cos14_1"]
     assert abs(res.params["sin14_1"] - 0.4) < 3 * res.std_errors["sin14_1"]
 

@@ -166,7 +166,7 @@ def test_fe_fit_metadata(panel_fit, panel_df) -> None:
 
 
 def test_hc1_is_hc0_times_n_over_n_minus_k(panel_df) -> None:
-    hc0 = cp.fenegbin("y ~ x | unit + year", panel_df, exposure="pop", vcov="hetero")
+    hc0 = cp.fenegbin("y ~ x | unit + year", panel_df, exposure="pop", vcov="HC0")
     hc1 = cp.fenegbin("y ~ x | unit + year", panel_df, exposure="pop", vcov="HC1")
     n, k = len(panel_df), 1 + 26 + 32 + 1
     assert hc0.cov_type == "HC0" and hc1.cov_type == "HC1"
@@ -273,13 +273,23 @@ def test_rate_ratio_per_sd_uses_stored_regressor_sd(panel_fit, panel_df) -> None
     assert rr.loc[0, "rate_ratio"] == pytest.approx(np.exp(sd * panel_fit.params["x"]), rel=1e-12)
 
 
-def test_hetero_std_error_equals_statsmodels_hc0(panel_df) -> None:
+def test_hetero_std_error_equals_statsmodels_hc0_times_n_over_n_minus_k(panel_df) -> None:
+    # "hetero" is HC1 (fixest's meaning) for every estimator. statsmodels' cov_type="HC1"
+    # is the same as "HC0" for NegativeBinomial (no N/(N-K) factor for non-OLS models,
+    # checked with statsmodels 0.14), so the reference is HC0 scaled by hand; K counts
+    # the slope, the dummies and alpha.
     res = cp.fenegbin("y ~ x | unit + year", panel_df, exposure="pop", vcov="hetero")
-    ref = NegativeBinomial(panel_df["y"].to_numpy(float), dummy_design(panel_df),
+    hc0 = cp.fenegbin("y ~ x | unit + year", panel_df, exposure="pop", vcov="HC0")
+    design = dummy_design(panel_df)
+    ref = NegativeBinomial(panel_df["y"].to_numpy(float), design,
                            loglike_method="nb2", offset=np.log(panel_df["pop"].to_numpy())
                            ).fit(method="newton", maxiter=200, disp=0, cov_type="HC0")
-    assert res.std_errors["x"] == pytest.approx(ref.bse[0], rel=1e-6)
-    assert res.alpha_se == pytest.approx(ref.bse[-1], rel=1e-5)
+    n, k = design.shape[0], design.shape[1] + 1
+    assert res.cov_type == "HC1"
+    assert res.std_errors["x"] == pytest.approx(ref.bse[0] * np.sqrt(n / (n - k)), rel=1e-6)
+    assert hc0.std_errors["x"] == pytest.approx(ref.bse[0], rel=1e-6)
+    assert res.alpha_se == pytest.approx(ref.bse[-1] * np.sqrt(n / (n - k)), rel=1e-5)
+    assert hc0.alpha_se == pytest.approx(ref.bse[-1], rel=1e-5)
 
 
 def test_small_alpha_takes_the_bfgs_then_newton_path() -> None:

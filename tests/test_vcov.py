@@ -289,3 +289,41 @@ def test_absorbingls_three_fe_weighted_is_stata_areg(cov_type: str, vcov) -> Non
     np.testing.assert_allclose(ours.params[["x", "w"]], ref.params[["x", "w"]], rtol=1e-8)
     np.testing.assert_allclose(ours.std_errors[["x", "w"]], ref.std_errors[["x", "w"]],
                                rtol=1e-6)
+
+
+# ------------------------------------------------------- "hetero" means HC1
+def _count_panel() -> pd.DataFrame:
+    rng = np.random.default_rng(11)
+    df = pd.DataFrame({"unit": np.repeat(np.arange(12), 6), "year": np.tile(np.arange(6), 12)})
+    df["x"] = rng.normal(size=len(df))
+    df["y"] = rng.negative_binomial(5, 5 / (5 + np.exp(1 + 0.3 * df["x"])))
+    df["users"] = 40
+    df["deaths"] = rng.binomial(40, 1 / (1 + np.exp(1 - 0.3 * df["x"])))
+    return df
+
+
+HETERO_FITS = {
+    # estimator: (fit, the same fit's HC0)
+    "feols": (lambda d, v: cp.feols("y ~ x | unit + year", d, vcov=v), {"ssc": "none"}),
+    "fepois": (lambda d, v: cp.fepois("y ~ x | unit + year", d, vcov=v), {"ssc": "none"}),
+    "fenegbin": (lambda d, v: cp.fenegbin("y ~ x | unit + year", d, vcov=v), "HC0"),
+    "febinomial": (lambda d, v: cp.febinomial("deaths ~ x | unit + year", d, vcov=v,
+                                              trials="users"), "HC0"),
+}
+
+
+@pytest.mark.parametrize("name", list(HETERO_FITS))
+def test_hetero_is_hc1_for_every_estimator(name: str) -> None:
+    fit, hc0_how = HETERO_FITS[name]
+    df = _count_panel()
+    hetero = quiet(fit, df, "hetero")
+    hc1 = quiet(fit, df, "HC1")
+    if isinstance(hc0_how, dict):  # feols/fepois: HC0 is HC1 without the N/(N-K) factor
+        hc0 = quiet(lambda: getattr(cp, name)(
+            "y ~ x | unit + year", df, vcov="hetero", **hc0_how))
+    else:
+        hc0 = quiet(fit, df, hc0_how)
+    assert hetero.cov_type == hc1.cov_type == "HC1"
+    np.testing.assert_allclose(hetero.cov.to_numpy(), hc1.cov.to_numpy(), rtol=1e-12)
+    ratio = float(hetero.cov.iloc[0, 0] / hc0.cov.iloc[0, 0])
+    assert ratio > 1.05  # N/(N-K) with 72 rows and 18 parameters

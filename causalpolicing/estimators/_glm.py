@@ -48,8 +48,8 @@ __all__ = [
 ]
 
 VCOV_HELP = (
-    "Valid: 'iid' (model-based), 'hetero' (= 'HC0', sandwich), 'HC1' (sandwich times "
-    "N/(N-K)), {'CRV1': 'unit'} or {'CRV1': 'unit+year'} (cluster-robust), 'HAC' or "
+    "Valid: 'iid' (model-based), 'hetero' (= 'HC1': sandwich times N/(N-K), as fixest and "
+    "feols/fepois), 'HC0' (sandwich, no correction), {'CRV1': 'unit'} or {'CRV1': 'unit+year'} (cluster-robust), 'HAC' or "
     "{'HAC': lags} (Newey-West, one time series)."
 )
 
@@ -82,7 +82,9 @@ def parse_glm_vcov(vcov: Any) -> GLMVcov:
     """Parse ``vcov=`` for :func:`fenegbin` / :func:`~causalpolicing.febinomial`.
 
     Uses the shared registry (:func:`causalpolicing.inference.vcov.parse_vcov`) for
-    the names it knows, and adds ``"HAC"`` (Newey-West, for a single time series).
+    the names it knows (so ``"hetero"`` is ``"HC1"``, as for :func:`causalpolicing.feols`),
+    and adds ``"HC0"`` (the sandwich without the N/(N-K) factor, by name only) and
+    ``"HAC"`` (Newey-West, for a single time series).
 
     Examples
     --------
@@ -90,6 +92,8 @@ def parse_glm_vcov(vcov: Any) -> GLMVcov:
     'CRV1 by canton'
     >>> parse_glm_vcov({"HAC": 2}).label()
     'HAC (Newey-West, 2 lags)'
+    >>> parse_glm_vcov("hetero").label(), parse_glm_vcov("HC0").label()
+    ('HC1', 'HC0')
     """
     if isinstance(vcov, GLMVcov):
         return vcov
@@ -114,9 +118,9 @@ def parse_glm_vcov(vcov: Any) -> GLMVcov:
     if req.name == "iid":
         return GLMVcov("iid")
     if req.name == "HC1":
-        # parse_vcov maps 'hetero' and 'HC1' to HC1; keep the user's word
-        word = vcov.strip().lower() if isinstance(vcov, str) else ""
-        return GLMVcov("HC0" if word in ("hetero", "robust") else "HC1")
+        # 'hetero', 'robust' and 'HC1' mean HC1 for every estimator (the fixest meaning);
+        # HC0 only when asked for by name (above)
+        return GLMVcov("HC1")
     if req.name == "CRV1":
         return GLMVcov("CRV1", req.clusters)
     raise SpecError(f"vcov={vcov!r} ({req.name}) is not available for this estimator. {VCOV_HELP}")
@@ -352,6 +356,8 @@ def sm_cov_args(req: GLMVcov, g: GLMData, n_obs: int) -> tuple[str, dict[str, An
     if req.name == "iid":
         return "nonrobust", {}, False
     if req.name in ("HC0", "HC1"):
+        # statsmodels' cov_type="HC1" equals HC0 for these (non-OLS) models; the
+        # N/(N-K) factor is applied in finish_cov
         return "HC0", {}, False
     if req.name == "CRV1":
         codes = [g.cluster_codes[c] for c in req.clusters]

@@ -18,13 +18,14 @@ series needs none (``"deaths ~ x + sin14_1 + cos14_1"`` fits an intercept).
 The engine is statsmodels' ``GLM(family=Binomial())`` with the two-column
 ``(deaths, trials - deaths)`` outcome, fitted by IRLS; the numbers are
 statsmodels'. Covariances (``vcov=``): ``"iid"`` (model-based, Fisher
-information), ``"hetero"`` (= ``"HC0"``), ``"HC1"`` (HC0 times N/(N-K)),
+information), ``"hetero"`` (= ``"HC1"``: the sandwich times N/(N-K), K counting
+the dummies, as for :func:`causalpolicing.feols`), ``"HC0"`` (the sandwich, by name),
 ``{"CRV1": "unit"}`` (statsmodels ``cluster``, factor G/(G-1) (N-1)/(N-K) with
 K counting the dummies; t with G-1 degrees of freedom), and for a single series
 ``"HAC"`` / ``{"HAC": lags}`` (Newey-West with Bartlett weights; default lags
 :math:`\lfloor 4 (T/100)^{2/9} \rfloor`; the rows must be in time order, which a
 Panel guarantees). Defaults: a Panel with several units, CRV1 by unit; a
-single-unit Panel, ``"hetero"``; a DataFrame as :func:`causalpolicing.feols`.
+single-unit Panel, ``"hetero"`` (HC1); a DataFrame as :func:`causalpolicing.feols`.
 ``dispersion="pearson"`` scales the model-based covariance by the Pearson
 chi-squared over its degrees of freedom (quasi-binomial), for extra-binomial
 variation.
@@ -119,7 +120,7 @@ class FEBinomial(FrozenSettings):
         import statsmodels.api as sm
 
         f = self._formula
-        req, source = default_glm_vcov(self._vcov, f, data, single_series="HC0")
+        req, source = default_glm_vcov(self._vcov, f, data, single_series="HC1")
         if req.name == "HAC" and _is_panel(data) and data.n_units > 1:
             raise SpecError(
                 f"vcov='HAC' (Newey-West) is for a single time series; this panel has "

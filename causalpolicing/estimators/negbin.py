@@ -210,8 +210,9 @@ class FENegBin(FrozenSettings):
         (coefficient 1). Default: the Panel's exposure role, none for a DataFrame.
         Pass ``exposure=False`` to use none with a Panel.
     vcov
-        ``"iid"`` (inverse Hessian), ``"hetero"`` (= ``"HC0"``), ``"HC1"``
-        (HC0 times N/(N-K)), ``{"CRV1": "unit"}`` (statsmodels ``cluster``:
+        ``"iid"`` (inverse Hessian), ``"hetero"`` (= ``"HC1"``: the sandwich times
+        N/(N-K), K counting every dummy and alpha, as for :func:`causalpolicing.feols`),
+        ``"HC0"`` (the sandwich, by name only), ``{"CRV1": "unit"}`` (statsmodels ``cluster``:
         factor G/(G-1) (N-1)/(N-K), K counting every dummy and alpha; p-values
         from t with G-1 degrees of freedom), ``"HAC"`` / ``{"HAC": lags}``.
         Default as :func:`causalpolicing.feols`: CRV1 by the Panel's cluster or
