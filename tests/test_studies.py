@@ -129,7 +129,8 @@ def test_comparison_records_models_steps_and_messages(comparisons) -> None:  # t
     c = comparisons["cornwell_trumbull"]
     assert [m.id for m in c.models] == ["within", "between", "fe2sls"]
     assert [m.nobs for m in c.models] == [630, 90, 630]
-    assert [m.cov_type for m in c.models] == ["iid", "iid", "iid"]
+    # the study fits within and FE2SLS with ssc = "stata_xtreg": the label says so
+    assert [m.cov_type for m in c.models] == ["iid (stata_xtreg)", "iid", "iid (stata_xtreg)"]
     assert len(c.steps) == 20 and c.steps[0] == "lcrmrte = log(crmrte)"
     assert any(w.startswith("within: Regressor(s) dropped: lpctmin") for w in c.warnings)
     assert any(w.startswith("fe2sls: Weak instruments") for w in c.warnings)

@@ -327,3 +327,17 @@ def test_hetero_is_hc1_for_every_estimator(name: str) -> None:
     np.testing.assert_allclose(hetero.cov.to_numpy(), hc1.cov.to_numpy(), rtol=1e-12)
     ratio = float(hetero.cov.iloc[0, 0] / hc0.cov.iloc[0, 0])
     assert ratio > 1.05  # N/(N-K) with 72 rows and 18 parameters
+
+
+# ------------------------------------------- labels carry a non-default ssc
+@pytest.mark.parametrize("ssc", ["stata_xtreg", "stata_areg", "linearmodels", "none"])
+def test_label_names_a_non_default_small_sample_convention(panel: pd.DataFrame, ssc: str) -> None:
+    default = quiet(cp.feols, "y ~ x + w | unit + year", panel, vcov={"CRV1": "unit"})
+    other = quiet(cp.feols, "y ~ x + w | unit + year", panel, vcov={"CRV1": "unit"}, ssc=ssc)
+    assert default.cov_type == "CRV1 by unit"
+    assert other.cov_type == f"CRV1 by unit ({ssc})"
+    # the same label on a re-computed covariance and on Poisson FE
+    assert default.with_cov({"CRV1": "unit"}, ssc=ssc).cov_type == f"CRV1 by unit ({ssc})"
+    pois = quiet(cp.fepois, "y ~ x | unit", panel.assign(y=(panel["y"] > 0).astype(int)),
+                 vcov="hetero", ssc=ssc)
+    assert pois.cov_type == f"HC1 ({ssc})"

@@ -67,6 +67,11 @@ freedom for clustered covariances (smallest dimension), :math:`T - 1` for DK and
 :math:`N - K` otherwise; under ``"linearmodels"`` always the residual degrees of
 freedom, as linearmodels does.
 
+Labels: the results' ``cov_type`` names the covariance (``"CRV1 by nr"``) and, when
+``ssc`` is not the default ``"fixest"``, the convention too (``"CRV1 by nr
+(stata_xtreg)"``), so tables never show two different standard errors under one
+label (:func:`cov_label`).
+
 Examples
 --------
 >>> from causalpolicing.inference.vcov import parse_vcov
@@ -95,12 +100,16 @@ __all__ = [
     "VcovRequest",
     "VcovResult",
     "compute_vcov",
+    "cov_label",
     "parse_vcov",
+    "DEFAULT_SSC",
     "FEW_CLUSTERS",
 ]
 
 SSCName = Literal["fixest", "stata_xtreg", "stata_areg", "linearmodels", "none"]
 SSC_CONVENTIONS: tuple[str, ...] = ("fixest", "stata_xtreg", "stata_areg", "linearmodels", "none")
+#: The default convention; results under any other carry it in ``cov_type`` (:func:`cov_label`).
+DEFAULT_SSC = "fixest"
 #: Fewer clusters than this trigger a :class:`FewClustersWarning`.
 FEW_CLUSTERS = 40
 
@@ -503,5 +512,19 @@ def compute_vcov(
         levels = inp.fe_levels
         df = n - k - (sum(levels) - (len(levels) - 1) if levels else 0)
     cov = (cov + cov.T) / 2
-    return VcovResult(cov, df, n_clusters, request.label(), float(ssc_factor), int(k_adj),
-                      tuple(notes))
+    return VcovResult(cov, df, n_clusters, cov_label(request, ssc), float(ssc_factor),
+                      int(k_adj), tuple(notes))
+
+
+def cov_label(request: VcovRequest, ssc: str = DEFAULT_SSC) -> str:
+    """The ``cov_type`` label: the request's label, plus the small-sample convention in
+    parentheses when it is not the default (two fits that differ only in ``ssc`` give
+    different standard errors and must not carry the same label).
+
+    >>> cov_label(parse_vcov({"CRV1": "nr"}))
+    'CRV1 by nr'
+    >>> cov_label(parse_vcov({"CRV1": "nr"}), "stata_xtreg")
+    'CRV1 by nr (stata_xtreg)'
+    """
+    base = request.label()
+    return base if ssc == DEFAULT_SSC else f"{base} ({ssc})"
