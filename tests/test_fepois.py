@@ -321,8 +321,10 @@ def test_fixed_effect_separation_detected_and_equals_fit_without_the_row() -> No
     assert res.dropped["reason"].str.startswith("separated").all()
     assert res.glance()["n_separated"].item() == 1
     ref = fepois("y ~ x | unit + year", df.iloc[:-1], vcov="hetero", tol=1e-12)
-    np.testing.assert_allclose(res.params.to_numpy(), ref.params.to_numpy(), rtol=1e-13)
-    np.testing.assert_allclose(res.std_errors.to_numpy(), ref.std_errors.to_numpy(), rtol=1e-12)
+    # two iterative fits on different row sets (tol 1e-12): their last bits depend on the
+    # iteration path and the BLAS, so compare to 1e-10, not to the convergence tolerance
+    np.testing.assert_allclose(res.params.to_numpy(), ref.params.to_numpy(), rtol=1e-10)
+    np.testing.assert_allclose(res.std_errors.to_numpy(), ref.std_errors.to_numpy(), rtol=1e-10)
     assert res.nobs == ref.nobs == len(df) - 1
 
 
@@ -402,8 +404,10 @@ def test_precheck_skip_leaves_the_canton_fit_bit_identical(monkeypatch) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         slow = fepois(formula, panel)
-    assert fast.params.to_numpy().tobytes() == slow.params.to_numpy().tobytes()
-    assert fast.cov.to_numpy().tobytes() == slow.cov.to_numpy().tobytes()
+    # deliberate bit-for-bit equality: the shortcut only skips a check, the same fit runs
+    # in the same process, so nothing may change (not a cross-implementation comparison)
+    np.testing.assert_array_equal(fast.params.to_numpy(), slow.params.to_numpy())
+    np.testing.assert_array_equal(fast.cov.to_numpy(), slow.cov.to_numpy())
     assert fast.glance().equals(slow.glance())
     assert fast.dropped.equals(slow.dropped)
     assert fast.warnings == slow.warnings

@@ -76,6 +76,8 @@ def test_estimate_fields_and_equality_with_feols(sim):
     assert res.identification.minimal == ("market_size", "unemployment")
     pd.testing.assert_series_equal(res.results.params, direct.params)
     pd.testing.assert_frame_equal(res.results.cov, direct.cov)
+    # deliberate exact equality: the graph estimate runs the same cp.feols call on the same
+    # data in the same process (not another implementation), so every bit must agree
     assert res.effect == float(direct.params["enforcement"])
     assert res.std_error == float(direct.std_errors["enforcement"])
     assert res.p_value == float(direct.pvalues["enforcement"])

@@ -42,6 +42,8 @@ def test_round_trip_keeps_the_contract(fits: dict[str, object], key: str, tmp_pa
     back = load_results(save_results(res, tmp_path / "r.json", name=key))
     assert isinstance(back, EstimationResults)
     assert back.name == key
+    # deliberate exact equality: our own numbers written as JSON (shortest round-trip
+    # repr) and read back on the same machine must be bit-identical
     pd.testing.assert_series_equal(back.params, res.params, check_names=False, rtol=0, atol=0)
     pd.testing.assert_frame_equal(back.cov, res.cov, rtol=0, atol=0)
     pd.testing.assert_frame_equal(back.tidy(), res.tidy(), rtol=1e-15)
