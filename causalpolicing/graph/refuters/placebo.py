@@ -44,6 +44,7 @@ from typing import Any, Literal
 import numpy as np
 
 from ...exceptions import SpecError
+from ...inference._pvalue import resampling_pvalue
 from ._common import (
     check_alpha,
     check_progress,
@@ -152,7 +153,9 @@ def _placebo_result(model: PanelModel, name: str, draws: np.ndarray, alpha: floa
     sd = float(finite.std(ddof=1)) if len(finite) > 1 else float("nan")
     mc_se = sd / np.sqrt(len(finite)) if len(finite) > 1 else float("nan")
     z = mean / mc_se if mc_se and np.isfinite(mc_se) and mc_se > 0 else float("nan")
-    share = 100 * float(np.mean(np.abs(finite) < abs(est))) if len(finite) else float("nan")
+    # "larger in magnitude than": the complement of the draws at least as large, ties
+    # (within the package's tie tolerance) counted with those, as in the p-value
+    share = (100 * (1 - resampling_pvalue(finite, est)) if len(finite) else float("nan"))
     passed = p <= alpha
     if passed:
         reading = (
