@@ -36,6 +36,12 @@ CHUNK_ELEMENTS = 2_000_000
 MAX_CROSSED_LEVELS = 4000
 #: Grid points per side when locating the ends of the confidence interval (boottest: 25).
 CI_GRID = 25
+#: Doublings of the search step (from 2 standard errors) before a side of the
+#: confidence set is reported unbounded: 2^21 standard errors, about 2 million. Beyond
+#: that the bootstrap statistics, extrapolated in r from the null, drift from their
+#: exact values by more than the tie tolerance (the identity draw, which ties the
+#: observed statistic at every r, lost its tie near 2e7 standard errors in tests).
+CI_MAX_DOUBLINGS = 20
 _WEBB = np.array([-np.sqrt(1.5), -1.0, -np.sqrt(0.5), np.sqrt(0.5), 1.0, np.sqrt(1.5)])
 _SQ5 = np.sqrt(5.0)
 _MAMMEN_LOW = -(_SQ5 - 1) / 2
@@ -276,7 +282,7 @@ def _endpoint(pfun: Any, est: float, se: float, alpha: float, sign: float, notes
     tries = 0
     while pfun(np.array([est + sign * step]))[0] >= alpha:
         tries += 1
-        if tries == 40:
+        if tries == CI_MAX_DOUBLINGS:
             notes.append(f"The confidence set is unbounded on the {side} side.")
             return sign * np.inf
         step *= 2.0

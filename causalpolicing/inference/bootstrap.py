@@ -35,7 +35,10 @@ Under WCR, :math:`\tilde u` is affine in :math:`r`, so the numerator of
 Five numbers per draw are kept, after which the bootstrap p-value for any
 :math:`r` costs :math:`O(B)`: the confidence interval is found by a grid
 search and bisection on this p-value function (as boottest does), without new
-draws.
+draws. A side is reported unbounded (an infinite end, with a note) when the
+p-value is still at least ``1 - level`` about :math:`2\times 10^6` standard errors
+from the estimate: further out, the extrapolated statistics lose the precision to
+tell a tie (the identity draw) from the observed statistic.
 
 Fixed effects
 -------------
