@@ -32,7 +32,7 @@ relative tolerance, for three reasons:
   p-value, by at most (number of ties)/B.
 
 Other programs differ: ``wildboottest`` (Python, used by pyfixest),
-``fwildclusterboot`` (R) and ``boottest`` / ``WildBootTests.jl`` (Stata/Julia)
+``fwildclusterboot`` (R) and ``WildBootTests.jl`` (the Julia engine of Stata's boottest)
 all count draws *strictly* more extreme (``|t| < |t*_b|``) although their full
 enumeration includes the identity draw, so whether its tie counts depends on
 rounding there; their p-values are ours minus at most (number of ties)/B.

@@ -75,8 +75,8 @@ does not depend on the last bit of floating point. Under full enumeration the
 identity sign vector reproduces the observed statistic (WCR), and so does its
 mirror, so the smallest attainable symmetric p-value is :math:`2/2^G` (0.25 with
 3 clusters), never 0. (Under WCU the identity draw gives :math:`t^* = 0`: no tie,
-no such floor.) wildboottest, pyfixest, fwildclusterboot and boottest count
-only strictly larger draws: their p-values are ours minus at most (ties)/B (the
+no such floor.) wildboottest, pyfixest, fwildclusterboot and WildBootTests.jl
+(boottest's Julia engine) count only strictly larger draws: their p-values are ours minus at most (ties)/B (the
 convention and its reasons: :mod:`causalpolicing.inference._pvalue`).
 
 Examples
