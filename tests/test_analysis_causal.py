@@ -131,11 +131,14 @@ def test_a_diagnostic_that_cannot_run_is_reported_not_fatal() -> None:
                     "formula": "l_homicide ~ post | sid + year"}],
         "report": {"figures": []}})
     result = cp.analyze(spec)
-    assert result.diagnostics is None
-    note = [w for w in result.warnings if "Feedback diagnostics not run" in w]
+    # the checks the panel supports still run; the Granger test is reported as not checked
+    assert [t.name for t in result.diagnostics.tests] == ["leads test", "reverse regression"]
+    assert [name for name, _ in result.diagnostics.not_run] == ["Granger (Dumitrescu-Hurlin)"]
+    note = [w for w in result.warnings if "Feedback check not run" in w]
     assert len(note) == 1 and note[0].startswith("DataWarning: ")
     assert "T_i > 5 + 3K" in note[0]
-    assert "Feedback diagnostics not run" in result.report.markdown
+    assert "Not checked in this report: feedback check 'Granger (Dumitrescu-Hurlin)'" in (
+        result.report.markdown)
     assert result.results["twfe"].params["post"] == pytest.approx(0.069398, abs=5e-7)
 
 

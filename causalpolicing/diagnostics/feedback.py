@@ -22,6 +22,9 @@ one-line plain-language ``interpretation``:
 
 :func:`feedback_report` runs all three (Granger in the direction outcome ->
 treatment) and returns a summary whose ``to_frame()`` has one row per check.
+A check the panel cannot support (the Granger test needs more than
+:math:`5 + 3K` periods per unit, so an 8-year panel is too short) is reported
+as not checked, with the reason, and the others still run.
 
 A rejection says the data are inconsistent with no feedback; a non-rejection
 is absence of evidence, not evidence of absence (these tests have little power
@@ -65,7 +68,9 @@ from ._common import (
 from .granger import GrangerTestResult, granger_test
 
 __all__ = [
+    "FEEDBACK_CHECKS",
     "FeedbackReport",
+    "NOT_CHECKED",
     "GrangerTestResult",
     "LeadsTestResult",
     "ReverseRegressionResult",
@@ -333,17 +338,39 @@ def reverse_regression(
 
 
 # ================================================================== report
+#: The checks of :func:`feedback_report`, in the order they are run.
+FEEDBACK_CHECKS: tuple[str, ...] = ("leads test", "reverse regression",
+                                    "Granger (Dumitrescu-Hurlin)")
+#: The verdict of a check the panel could not support (see ``FeedbackReport.not_run``).
+NOT_CHECKED = "not checked"
+
+
 @dataclass(frozen=True)
 class FeedbackReport:
-    """The three feedback checks together; ``to_frame()`` has one row per check."""
+    """The feedback checks that ran, and those the panel could not support.
 
-    leads: LeadsTestResult
-    reverse: ReverseRegressionResult
-    granger: GrangerTestResult
+    Attributes
+    ----------
+    leads, reverse, granger
+        The three checks; ``None`` for a check that could not run on this panel
+        (e.g. the Granger test on a short panel).
+    not_run
+        ``(check name, reason)`` for each check that could not run, in plain
+        language (the report lists them as not checked).
+
+    ``to_frame()`` has one row per check, a check that did not run with verdict
+    ``"not checked"`` and the reason as its interpretation.
+    """
+
+    leads: LeadsTestResult | None
+    reverse: ReverseRegressionResult | None
+    granger: GrangerTestResult | None
+    not_run: tuple[tuple[str, str], ...] = ()
 
     @property
     def tests(self) -> tuple[Any, ...]:
-        return (self.leads, self.reverse, self.granger)
+        """The checks that ran."""
+        return tuple(t for t in (self.leads, self.reverse, self.granger) if t is not None)
 
     @property
     def any_detected(self) -> bool:
@@ -352,13 +379,26 @@ class FeedbackReport:
 
     def to_frame(self) -> pd.DataFrame:
         """``name, statistic, p_value, verdict, interpretation``, one row per check."""
-        return pd.DataFrame(
-            [{"name": t.name, "statistic": float(t.statistic), "p_value": float(t.p_value),
-              "verdict": t.verdict, "interpretation": t.interpretation} for t in self.tests],
-            columns=["name", "statistic", "p_value", "verdict", "interpretation"])
+        rows = [{"name": t.name, "statistic": float(t.statistic), "p_value": float(t.p_value),
+                 "verdict": t.verdict, "interpretation": t.interpretation} for t in self.tests]
+        rows += [{"name": name, "statistic": float("nan"), "p_value": float("nan"),
+                  "verdict": NOT_CHECKED, "interpretation": reason}
+                 for name, reason in self.not_run]
+        order = {n: i for i, n in enumerate(FEEDBACK_CHECKS)}
+        rows.sort(key=lambda r: order.get(r["name"], len(order)))
+        return pd.DataFrame(rows, columns=["name", "statistic", "p_value", "verdict",
+                                           "interpretation"])
 
     def __str__(self) -> str:
-        return "\n".join(f"{t.name}: {t.interpretation}" for t in self.tests)
+        lines = [f"{t.name}: {t.interpretation}" for t in self.tests]
+        lines += [f"{name}: not checked ({reason})" for name, reason in self.not_run]
+        return "\n".join(lines)
+
+
+def _not_possible(exc: Exception) -> str:
+    """The reason a check could not run, as one sentence."""
+    text = str(exc).strip()
+    return text if text.endswith(".") else f"{text}."
 
 
 def feedback_report(
@@ -382,6 +422,13 @@ def feedback_report(
     (``cross_section_demean=True``), since a national trend in both series
     would otherwise look like Granger causality in every unit.
 
+    Each check runs when the panel supports it: the leads test and the reverse
+    regression need few periods, the Granger test needs more than
+    ``5 + 3 * granger_lags`` periods per unit (:func:`granger_test`). A check
+    the panel cannot support is left out with its reason in
+    ``FeedbackReport.not_run`` (and a :class:`~causalpolicing.exceptions.DataWarning`),
+    so a short panel still gets the checks it can have.
+
     Parameters
     ----------
     panel
@@ -402,8 +449,40 @@ def feedback_report(
         Passed to :func:`granger_test`.
     alpha
         Test level of every verdict.
+
+    Raises
+    ------
+    SpecError
+        Invalid arguments (unknown columns, non-positive lags), or none of the
+        three checks can run on this panel (the message gives each reason).
+
+    Examples
+    --------
+    An 8-period panel is too short for the Granger test with 2 lags; the other
+    two checks run:
+
+    >>> import warnings
+    >>> import causalpolicing as cp
+    >>> panel = cp.datasets.load("simulated_cantons")
+    >>> frame = panel.to_frame()
+    >>> short = frame[frame["year"] > frame["year"].max() - 8]   # the last 8 years
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")
+    ...     short = cp.load_panel(short, unit="canton", time="year", outcome="deaths",
+    ...                           treatment="offences_per_1000", exposure="population")
+    ...     rep = feedback_report(short)
+    >>> [t.name for t in rep.tests], rep.not_run[0][0]
+    (['leads test', 'reverse regression'], 'Granger (Dumitrescu-Hurlin)')
     """
+    from ..exceptions import CausalPolicingError, DataWarning
+
     _check_panel(panel, "feedback_report")
+    _check_alpha(alpha)
+    for value, name in ((leads, "leads"), (lags, "lags"), (granger_lags, "granger_lags")):
+        _positive(value, name)
+    if estimator not in (None, "feols", "fepois"):
+        raise SpecError(f"estimator must be 'feols', 'fepois' or None (chosen from the outcome); "
+                        f"got {estimator!r}.")
     y = _column(panel, outcome, "outcome", "outcome")
     x = _column(panel, treatment, "treatment", "treatment")
     per: float | None
@@ -412,17 +491,41 @@ def feedback_report(
         per = 100_000.0 if count else None
     else:
         per = per_exposure
-    gpanel, gx = panel, y
+    if per is not None and panel.exposure is None:
+        raise SpecError("per_exposure needs a panel with an exposure role (population); "
+                        "declare exposure= in cp.load_panel or leave per_exposure=None.")
+    gx = y
+    if per is not None:
+        from ..data.transforms import _per_label
+
+        gx = f"{y}_per_{_per_label(float(per))}"
+        while gx in panel.columns:
+            gx += "_"
+    gpanel = panel.rate(y, per=per, name=gx) if per is not None else panel
+    not_run: list[tuple[str, str]] = []
+    done: dict[str, Any] = {}
+    checks = {
+        "leads test": lambda: leads_test(panel, leads, outcome=y, treatment=x,
+                                         estimator=estimator, alpha=alpha),
+        "reverse regression": lambda: reverse_regression(panel, lags, outcome=y, treatment=x,
+                                                         per_exposure=per, alpha=alpha),
+        "Granger (Dumitrescu-Hurlin)": lambda: granger_test(
+            gpanel, x=gx, y=x, lags=granger_lags, cross_section_demean=cross_section_demean,
+            alpha=alpha),
+    }
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        lt = leads_test(panel, leads, outcome=y, treatment=x, estimator=estimator, alpha=alpha)
-        rr = reverse_regression(panel, lags, outcome=y, treatment=x, per_exposure=per,
-                                alpha=alpha)
-        if per is not None:
-            gx = rr.regressor
-            gpanel = panel.rate(y, per=per, name=gx)
-        gt = granger_test(gpanel, x=gx, y=x, lags=granger_lags,
-                          cross_section_demean=cross_section_demean, alpha=alpha)
+        for name, run in checks.items():
+            try:
+                done[name] = run()
+            except CausalPolicingError as exc:  # the panel cannot support this check
+                not_run.append((name, _not_possible(exc)))
     for w in {(str(w.message), w.category): w for w in caught}.values():
         warnings.warn(w.message, w.category, stacklevel=2)
-    return FeedbackReport(lt, rr, gt)
+    if len(not_run) == len(checks):
+        raise SpecError("No feedback check could run on this panel: " + " ".join(
+            f"{name}: {reason}" for name, reason in not_run))
+    for name, reason in not_run:
+        warnings.warn(f"Feedback check not run ({name}): {reason}", DataWarning, stacklevel=2)
+    return FeedbackReport(done.get("leads test"), done.get("reverse regression"),
+                          done.get("Granger (Dumitrescu-Hurlin)"), tuple(not_run))

@@ -28,7 +28,7 @@ from ._common import (
     _positive,
 )
 
-__all__ = ["GrangerTestResult", "granger_test"]
+__all__ = ["GrangerTestResult", "granger_min_periods", "granger_test"]
 
 
 # ============================================================ Granger (DH)
@@ -103,6 +103,28 @@ def _unit_wald(yv: np.ndarray, ylags: np.ndarray, xlags: np.ndarray) -> float:
     b = beta[-k:]
     v = cov[-k:, -k:]
     return float(b @ np.linalg.solve(v, b))
+
+
+def granger_min_periods(lags: int) -> int:
+    """The fewest periods per unit the Dumitrescu-Hurlin Z-tilde accepts: ``6 + 3 * lags``.
+
+    >>> granger_min_periods(1), granger_min_periods(2)
+    (9, 12)
+    """
+    return 6 + 3 * _positive(lags, "lags")
+
+
+def _too_short(unit: Any, periods: int, k: int) -> str:
+    """Why unit ``unit`` (``periods`` usable periods) is too short for ``k`` lags, and the fix."""
+    name = repr(unit) if isinstance(unit, str) else str(unit)
+    text = (f"The Dumitrescu-Hurlin Granger test with {k} lag(s) needs more than {5 + 3 * k} "
+            f"periods per unit (T_i > 5 + 3K); unit {name} has {periods} usable period(s)")
+    fits = (periods - 6) // 3
+    if fits >= 1:
+        return f"{text}. Use {fits} lag(s) or fewer, or drop short units."
+    return (f"{text}: the panel is too short for this test even with 1 lag (it needs "
+            f"{granger_min_periods(1)} periods per unit). Drop short units or use a longer "
+            "panel.")
 
 
 def granger_test(
@@ -205,10 +227,7 @@ def granger_test(
         n_i = len(sel)
         t_i = n_i + k
         if t_i <= 5 + 3 * k:
-            raise SpecError(
-                f"Unit {unit!r} has {n_i} usable periods with {k} lag(s); the Dumitrescu-Hurlin "
-                f"Z-tilde needs more than {5 + 3 * k} periods per unit (T_i > 5 + 3K). Use "
-                "fewer lags or drop short units.")
+            raise SpecError(_too_short(unit, t_i, k))
         sub = frame.iloc[sel]
         w = _unit_wald(sub[yc].to_numpy(dtype=float), sub[ylag].to_numpy(dtype=float),
                        sub[xlag].to_numpy(dtype=float))

@@ -19,6 +19,7 @@ from ..narrative.checks import (
     IMPLICATION_COLUMNS,
     _check_implications,
     _failed,
+    _feedback_not_run,
     _refutation_rows,
     _split_diagnostics,
 )
@@ -147,14 +148,17 @@ def data_section(panel: Any, *, drop_log_rows: int, drop_log_csv: bool) -> dict[
 
 # ----------------------------------------------------------------- diagnostics
 def diagnostics_section(diagnostics: Any) -> dict[str, Any] | None:
-    """The feedback checks (one row per test) and any other diagnostic tables given by title."""
+    """The feedback checks (one row per test; a check the panel could not support says
+    "not checked" and why) and any other diagnostic tables given by title."""
     tests, others = _split_diagnostics(diagnostics)
-    if not tests and not others:
+    not_run = _feedback_not_run(diagnostics)
+    if not tests and not others and not not_run:
         return None
     feedback = None
-    if tests:
+    if tests or not_run:
         rows = [[t.name, _cell(float(getattr(t, "statistic", math.nan))), _fmt_p(t.p_value),
                  t.verdict, t.interpretation] for t in tests]
+        rows += [[name, "", "", "not checked", reason] for name, reason in not_run]
         feedback = {"columns": ["Check", "Statistic", "p-value", "Verdict", "Reading"],
                     "rows": rows, "numeric": [False, True, True, False, False]}
     tables = [{"title": title, "table": frame_table(

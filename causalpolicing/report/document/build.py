@@ -23,7 +23,7 @@ from typing import Any, Literal
 import markupsafe
 
 from ...exceptions import SpecError
-from ..narrative.checks import Caveat
+from ..narrative.checks import Caveat, _feedback_not_run, _tests
 from ..narrative.checks import caveats as find_caveats
 from ..narrative.sentences import describe_results
 from ._figures import FIGURE_FORMATS, ReportFigure, render_figure
@@ -114,8 +114,10 @@ def _not_run(panel: Any, diagnostics: Any, refutations: Any, implications: Any) 
     out = []
     if panel is None:
         out.append("the data (no panel given: no drop log, missingness or dataset notice)")
-    if diagnostics is None:
+    if not _tests(diagnostics) and not _feedback_not_run(diagnostics):
         out.append("feedback / reverse causality (cp.diagnostics.feedback_report)")
+    out.extend(f"feedback check '{name}': {reason.rstrip('.')}"
+               for name, reason in _feedback_not_run(diagnostics))
     if refutations is None:
         out.append("refutations of the causal estimate")
     if implications is None:

@@ -353,6 +353,27 @@ def _tests(diagnostics: Any) -> list[Any]:
     return _split_diagnostics(diagnostics)[0]
 
 
+def _feedback_not_run(diagnostics: Any) -> list[tuple[str, str]]:
+    """``(check, reason)`` of every feedback check the panel could not support
+    (``FeedbackReport.not_run``, e.g. the Granger test on a short panel)."""
+    from ...diagnostics.feedback import FeedbackReport
+
+    out: list[tuple[str, str]] = []
+
+    def walk(obj: Any) -> None:
+        if isinstance(obj, FeedbackReport):
+            out.extend(obj.not_run)
+        elif isinstance(obj, Mapping):
+            for v in obj.values():
+                walk(v)
+        elif isinstance(obj, Sequence) and not isinstance(obj, (str, pd.DataFrame)):
+            for v in obj:
+                walk(v)
+
+    walk(diagnostics)
+    return out
+
+
 def _feedback(diagnostics: Any, panel: Any) -> list[Caveat]:
     from ...diagnostics.granger import GrangerTestResult
 
