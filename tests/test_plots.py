@@ -948,7 +948,7 @@ def test_missingness_image_codes_by_hand(gappy, panel) -> None:
     expected[cell["BE", 1977]] = 2
     np.testing.assert_array_equal(np.asarray(img.get_array()), expected)
     ax = fig.axes[0]
-    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == [  # below the axes
         "present (853)", "missing value (0)", "no row (3)", "dropped (2)"]
     assert (ax.get_xlabel(), ax.get_ylabel()) == ("year", "canton")
     assert ax.get_title() == "Data coverage: 26 units x 33 periods"

@@ -2,7 +2,9 @@
 
 Which figures are drawn is set by ``[report] figures`` in the spec; a figure
 whose input is missing (e.g. ``event_study`` without a distributed-lag model,
-``dag`` without a graph) is skipped, not an error.
+``dag`` without a graph) is skipped, not an error. A binary (0/1) treatment gets
+no dose-response figure: with two values there is no curve to show, and the
+coefficient plot already shows the effect.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["draw_figures", "is_count_model"]
+__all__ = ["draw_figures", "is_binary_treatment", "is_count_model"]
 
 _COUNT_WORDS = ("poisson", "negbin", "negative binomial", "binomial", "glm")
 
@@ -21,6 +23,22 @@ def is_count_model(res: Any) -> bool:
     if spec.get("link") in ("log", "logit"):
         return True
     return any(w in str(res.estimator).lower() for w in _COUNT_WORDS)
+
+
+def is_binary_treatment(panel: Any, treatment: str) -> bool:
+    """True for a 0/1 treatment (declared ``"binary"``, or only two distinct values): its
+    dose-response "curve" is a straight line between two points, so no figure is drawn.
+
+    Examples
+    --------
+    >>> import causalpolicing as cp
+    >>> is_binary_treatment(cp.datasets.load("simulated_cantons"), "offences_per_1000")
+    False
+    """
+    if panel.treatment_kinds.get(treatment) == "binary":
+        return True
+    values = panel.to_frame()[treatment]
+    return bool(values.dropna().nunique() <= 2)
 
 
 def _is_lag_model(res: Any) -> bool:
@@ -52,7 +70,7 @@ def draw_figures(spec: Any, panel: Any, results: Mapping[str, Any],
                 counts, terms=[t for t in terms if any(t in r.params.index
                                                        for r in counts.values())],
                 level=level, rate_ratio=True)
-    if "dose_response" in wanted:
+    if "dose_response" in wanted and not is_binary_treatment(panel, treatment):
         pick = next(((n, r) for n, r in {**counts, **linear}.items()
                      if treatment in r.params.index), None)
         if pick is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -14,7 +15,7 @@ from ...exceptions import ColumnNotFoundError, SpecError
 
 __all__ = ["check_results", "normalize_models", "check_level", "unknown_term", "check_terms",
            "ratio_kind", "finite_array", "finite_scalar", "frame_columns", "plot_times", "plot_time_scalar",
-           "INTERCEPTS"]
+           "INTERCEPTS", "natural_order", "tick_step"]
 
 #: Term names of an intercept, left out of coefficient plots unless asked for.
 INTERCEPTS = ("Intercept", "(Intercept)", "const", "_cons")
@@ -174,3 +175,45 @@ def plot_time_scalar(value: Any, like: pd.Series) -> Any:
     if pd.api.types.is_datetime64_any_dtype(like.dtype):
         return pd.Timestamp(value)
     return value
+
+
+def _natural_key(value: Any) -> tuple[Any, ...]:
+    """Text split into runs of digits (compared as numbers) and other characters (as text)."""
+    parts = re.split(r"(\d+)", str(value))
+    return tuple(int(p) if i % 2 else p.casefold() for i, p in enumerate(parts))
+
+
+def natural_order(values: Any) -> list[Any]:
+    """The distinct values in natural order: numerically when all are numbers (or text that
+    reads as one), else text with digit runs compared as numbers (``"unit 2"`` before
+    ``"unit 10"``). Missing values are left out.
+
+    Examples
+    --------
+    >>> natural_order(["10043", "10441", "1094", "209"])
+    ['209', '1094', '10043', '10441']
+    >>> natural_order(["ZH", "AG", "unit 10", "unit 2"])
+    ['AG', 'unit 2', 'unit 10', 'ZH']
+    >>> natural_order([3.5, -1, 2])
+    [-1, 2, 3.5]
+    """
+    distinct = list(pd.unique(pd.Series(list(values), dtype=object).dropna()))
+    as_number = pd.to_numeric(pd.Series(distinct, dtype=object), errors="coerce")
+    if distinct and as_number.notna().all():
+        order = np.argsort(as_number.to_numpy(dtype=float), kind="stable")
+        return [distinct[i] for i in order]
+    return sorted(distinct, key=lambda v: (_natural_key(v), str(v)))
+
+
+def tick_step(n: int, label_chars: int, axis_inches: float, *, vertical: bool = False) -> int:
+    """Show every ``step``-th of ``n`` tick labels so that they do not overlap.
+
+    A horizontal label takes about 0.085 inch per character plus a gap (at the
+    house style's small font); a vertical axis needs about 0.17 inch per label.
+
+    >>> tick_step(8, 4, 5.0), tick_step(33, 4, 5.0), tick_step(545, 5, 6.0, vertical=True)
+    (1, 4, 16)
+    """
+    need = 0.17 if vertical else 0.085 * max(1, label_chars) + 0.2
+    fit = max(1, int(max(axis_inches, 0.5) // need))
+    return max(1, math.ceil(n / fit))

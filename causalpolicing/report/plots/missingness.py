@@ -13,7 +13,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 from ...exceptions import SpecError
-from ._common import frame_columns
+from ._common import frame_columns, natural_order, tick_step
 from ._paneldata import panel_data
 from ._style import PALETTE, new_axes, plot_style
 
@@ -61,7 +61,8 @@ def missingness_matrix(
     Returns a DataFrame (units x periods) of codes ``0`` present, ``1`` missing
     value (the row exists but one of ``columns`` is missing), ``2`` no row,
     ``3`` dropped (in the drop log), and the number of drop-log rows whose unit
-    or time is missing or unreadable (not drawn).
+    or time is missing or unreadable (not drawn). Units are in natural order
+    (numerically when they are numbers or read as numbers: 209, 1094, 10043).
 
     Examples
     --------
@@ -96,7 +97,7 @@ def missingness_matrix(
             frame_columns(drop_log, {"unit": ucol, "time": tcol}, where="drop_log")
     keyed = frame.dropna(subset=[u, t])
     periods = _periods(keyed[t]) if len(keyed) else []
-    units = sorted(pd.unique(keyed[u]), key=str)
+    units = natural_order(keyed[u])
     unit_of = {str(x): x for x in units}
     dropped: list[tuple[Any, Any]] = []
     unplaced = 0
@@ -110,7 +111,7 @@ def missingness_matrix(
                 unit_of[str(uv)] = uv
                 units.append(uv)
             dropped.append((unit_of[str(uv)], key))
-        units = sorted(units, key=str)
+        units = natural_order(units)
     if not units or not periods:
         raise SpecError("No rows with both a unit and a time; nothing to map.")
     codes = pd.DataFrame(2, index=pd.Index(units, name=u), columns=pd.Index(periods, name=t))
@@ -136,9 +137,14 @@ def missingness_plot(
     time: str | None = None,
     columns: Sequence[str] | None = None,
     drop_log: pd.DataFrame | None = None,
+    max_units: int = 60,
     ax: Axes | None = None,
 ) -> Figure:
     """A unit x period map of present, incomplete, absent and dropped cells.
+
+    With more than ``max_units`` units one row per unit is unreadable: the figure
+    then shows, per period, the share of units in each state (stacked bars), and
+    its title says so.
 
     Parameters
     ----------
@@ -155,14 +161,18 @@ def missingness_plot(
         Rows left out while loading, with columns ``unit`` and ``time`` (the
         Panel's format) or the frame's unit and time columns. Default: the Panel's
         ``drop_log``.
+    max_units
+        Most units drawn one row each; above it, the shares per period.
     ax
         Axes to draw on (default: a new figure).
 
     Returns
     -------
     matplotlib.figure.Figure
-        The figure; the image (gid ``"missingness"``) holds the codes of
-        :func:`missingness_matrix` (0 present, 1 missing value, 2 no row, 3 dropped).
+        The figure. A map: the image (gid ``"missingness"``) holds the codes of
+        :func:`missingness_matrix` (0 present, 1 missing value, 2 no row, 3
+        dropped), units in natural order. Shares: one bar per state and period, gid
+        ``"share:<state>"``, its height the share of units in that state.
 
     Raises
     ------
@@ -176,6 +186,7 @@ def missingness_plot(
     Periods run over the full range for pandas periods and integer times (so gaps
     show as "no row"); other time values use the distinct values seen. Drop-log
     rows without a readable unit or time cannot be placed and are counted in the title.
+    Tick labels are thinned so that they do not overlap.
 
     Examples
     --------
@@ -184,31 +195,66 @@ def missingness_plot(
     >>> fig = missingness_plot(cp.datasets.load("simulated_cantons"))
     >>> fig.axes[0].get_images()[0].get_array().shape
     (26, 33)
+    >>> fig = missingness_plot(cp.datasets.load("simulated_cantons"), max_units=10)
+    >>> fig.axes[0].get_title().splitlines()[1]
+    '(share of units per period: too many units for one row each)'
     """
+    if isinstance(max_units, bool) or not isinstance(max_units, int) or max_units < 1:
+        raise SpecError(f"max_units must be a positive integer (e.g. 60); got {max_units!r}.")
     codes, unplaced = missingness_matrix(panel_or_frame, unit=unit, time=time, columns=columns,
                                          drop_log=drop_log)
     arr = codes.to_numpy()
     n_u, n_t = arr.shape
+    counts = [(arr == k).sum() for k in range(4)]
+    handles = [Patch(facecolor=_COLOURS[k], edgecolor="#999999",
+                     label=f"{STATES[k]} ({counts[k]:,})") for k in range(4)]
+    labels = [str(v) for v in codes.columns]
+    chars = max(len(v) for v in labels)
+    aggregate = n_u > max_units
+    own_figure = ax is None
     with plot_style():
-        fig, ax = new_axes(ax, (min(10.0, 3.0 + 0.2 * n_t), min(10.0, 1.8 + 0.18 * n_u)))
-        img = ax.imshow(arr, cmap=ListedColormap(list(_COLOURS)), vmin=-0.5, vmax=3.5,
-                        aspect="auto", interpolation="nearest")
-        img.set_gid("missingness")
-        ax.grid(False)
-        ystep = max(1, int(np.ceil(n_u / 40)))
-        ax.set_yticks(range(0, n_u, ystep), [str(v) for v in codes.index[::ystep]])
-        xstep = max(1, int(np.ceil(n_t / 15)))
-        ax.set_xticks(range(0, n_t, xstep), [str(v) for v in codes.columns[::xstep]],
-                      rotation=45 if n_t > 8 else 0, ha="right" if n_t > 8 else "center")
+        if aggregate:
+            width = min(10.0, max(6.4, 2.0 + 0.25 * n_t))
+            fig, ax = new_axes(ax, (width, 4.2))
+            bottom = np.zeros(n_t)
+            for k in range(4):
+                share = (arr == k).mean(axis=0)
+                bars = ax.bar(np.arange(n_t), share, bottom=bottom, width=0.9,
+                              color=_COLOURS[k], edgecolor="white", linewidth=0.3)
+                for bar in bars:
+                    bar.set_gid(f"share:{STATES[k]}")
+                bottom = bottom + share
+            ax.set_ylim(0, 1)
+            ax.set_xlim(-0.6, n_t - 0.4)
+            ax.set_ylabel(f"Share of the {n_u:,} units")
+            ax.yaxis.set_major_formatter(lambda v, _: f"{100 * v:.0f}%")
+            ax.grid(axis="x", visible=False)
+        else:
+            width = min(10.0, max(6.4, 3.0 + 0.2 * n_t))
+            height = min(10.0, max(3.0, 1.8 + 0.18 * n_u))
+            fig, ax = new_axes(ax, (width, height))
+            img = ax.imshow(arr, cmap=ListedColormap(list(_COLOURS)), vmin=-0.5, vmax=3.5,
+                            aspect="auto", interpolation="nearest")
+            img.set_gid("missingness")
+            ax.grid(False)
+            ystep = tick_step(n_u, 0, height - 1.8, vertical=True)
+            ax.set_yticks(range(0, n_u, ystep), [str(v) for v in codes.index[::ystep]])
+            ax.set_ylabel(str(codes.index.name))
+        xstep = tick_step(n_t, chars, width - 1.6)
+        ax.set_xticks(range(0, n_t, xstep), labels[::xstep])
         ax.set_xlabel(str(codes.columns.name))
-        ax.set_ylabel(str(codes.index.name))
-        counts = [(arr == k).sum() for k in range(4)]
-        handles = [Patch(facecolor=_COLOURS[k], edgecolor="#999999",
-                         label=f"{STATES[k]} ({counts[k]:,})") for k in range(4)]
-        ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.12 if n_t > 8
-                                                                        else -0.08),
-                  ncols=4, fontsize="small")
+        # two rows of two on a narrow figure: four entries side by side would be wider than
+        # the figure, and constrained layout would shrink the axes to nothing
+        ncols = 4 if width >= 8.5 else 2
+        if own_figure:  # below the axes, in space the layout reserves for it
+            fig.legend(handles=handles, loc="outside lower center", ncols=ncols,
+                       fontsize="small")
+        else:
+            ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.14),
+                      ncols=ncols, fontsize="small")
         title = f"Data coverage: {n_u} units x {n_t} periods"
+        if aggregate:
+            title += "\n(share of units per period: too many units for one row each)"
         if unplaced:
             title += f"\n({unplaced} dropped row(s) without a readable unit/time not shown)"
         ax.set_title(title)

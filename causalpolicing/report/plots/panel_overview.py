@@ -8,7 +8,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from ...exceptions import PanelError, SpecError
-from ._common import frame_columns, plot_times
+from ._common import frame_columns, natural_order, plot_times
 from ._paneldata import panel_data
 from ._style import PALETTE, plot_style
 
@@ -29,7 +29,8 @@ def panel_overview_plot(
     One panel per variable (outcome on top, treatment below, shared time axis).
     Each unit is a thin grey line; the bold line is the mean over *all* units in
     each period (missing values skipped). With more than ``max_units`` units only
-    the first ``max_units`` (sorted) are drawn as lines, and the title says so.
+    the first ``max_units`` in natural order (numerically for numeric-like
+    units) are drawn as lines, and the title says so.
 
     Parameters
     ----------
@@ -90,7 +91,7 @@ def panel_overview_plot(
         dup = frame.loc[frame[[u, t]].duplicated(), [u, t]].head(3).to_dict("records")
         raise PanelError(f"Some units have two rows for one period (e.g. {dup}); aggregate first.")
     frame = frame.assign(_x=plot_times(frame[t])).sort_values([u, "_x"], kind="stable")
-    units = sorted(pd.unique(frame[u].dropna()), key=str)
+    units = natural_order(frame[u])
     shown = units[:max_units]
     with plot_style():
         fig = Figure(figsize=(7.0, 2.8 * len(variables) + 0.4), layout="constrained")
