@@ -84,7 +84,7 @@ def run_causal(spec: Any, panel: Any, results: Mapping[str, Any], *,
         out["identification"] = ident
         summary["Treatment -> outcome"] = f"{treatment} -> {outcome}"
         summary["Identification"] = ident.explanation
-        summary["Estimand (DoWhy)"] = ident.estimand
+        summary["Estimand"] = ident.estimand_text  # DoWhy's sympy drawing is unreadable
         if ident.backdoor_identified:
             ge = cg.estimate(panel, g, treatment, outcome, estimator=c.estimator, vcov=vcov)
             out["graph_estimate"] = ge

@@ -140,6 +140,48 @@ class Identification:
         return (self.backdoor_identified or self.frontdoor is not None
                 or bool(self.instruments) or self.no_directed_path)
 
+    @property
+    def estimand_text(self) -> str:
+        """The identified estimand(s) as plain text, one per line, with their assumptions.
+
+        DoWhy's :attr:`estimand` is a sympy drawing (multi-line fractions, subscripts that
+        turn ``offences_per_1000`` into ``offencesₚₑᵣ ₁₀₀₀``); this is the same content
+        written on one line each, readable at any width: ``d/d[t]`` is the derivative
+        with respect to ``t``, ``E[y | z]`` the expectation of ``y`` given ``z``.
+
+        Examples
+        --------
+        >>> g = CausalGraph([("w", "x"), ("w", "y"), ("x", "y"), ("z", "x")])
+        >>> print(identify(g, "x", "y").estimand_text)
+        Back door: d/d[x] E[y | w]
+          (assumes no unobserved common cause of x and y once w is adjusted for)
+        Instrument: E[d/d[z] y] / E[d/d[z] x]
+          (assumes z shares no unobserved cause with y and affects y only through x)
+        """
+        t, y = self.treatment, self.outcome
+        if self.no_directed_path:
+            return f"No directed path from {t} to {y}: the effect is zero."
+        lines = []
+        if self.backdoor_identified and self.default is not None:
+            given = f" | {', '.join(self.default)}" if self.default else ""
+            lines.append(f"Back door: d/d[{t}] E[{y}{given}]")
+            lines.append(f"  (assumes no unobserved common cause of {t} and {y}"
+                         + (f" once {', '.join(self.default)} {'is' if len(self.default) == 1 else 'are'}"
+                            " adjusted for)" if self.default else ")"))
+        else:
+            lines.append("Back door: not identified (an unobserved common cause is not blocked).")
+        if self.instruments:
+            z = ", ".join(self.instruments)
+            lines.append(f"Instrument: E[d/d[{z}] {y}] / E[d/d[{z}] {t}]")
+            lines.append(f"  (assumes {z} shares no unobserved cause with {y} and affects {y} "
+                         f"only through {t})")
+        if self.frontdoor:
+            m = ", ".join(self.frontdoor)
+            lines.append(f"Front door: E[d/d[{m}] {y} | {t}] x E[d/d[{t}] {m}]")
+            lines.append(f"  (assumes {t} affects {y} only through {m}, and no unobserved "
+                         f"common cause of {t} and {m}, nor of {m} and {y} given {t})")
+        return "\n".join(lines)
+
     def adjustment_set(self, which: Which = "minimal") -> tuple[str, ...]:
         """The ``minimal``, ``default`` or ``maximal`` set; raises when not identified."""
         if which not in ("minimal", "default", "maximal"):

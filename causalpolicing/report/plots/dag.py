@@ -107,6 +107,48 @@ def dag_layout(g: nx.DiGraph, layout: Any = None) -> dict[Any, tuple[float, floa
     return _layered(g)
 
 
+#: Longest line of a node label before it is wrapped (at ``_`` or a space).
+WRAP = 14
+#: Widest figure (inches) the DAG is drawn at before it is turned top-to-bottom: wider
+#: figures shrink their text below legibility on a phone (about 9 px at 390 px width).
+MAX_WIDTH = 7.0
+_CHAR_IN = 0.095  # inches per character at the node font size (12 pt)
+
+
+def wrap_label(text: str, width: int = WRAP) -> str:
+    """A node label broken into lines of at most ``width`` characters at ``_``, ``-``, ``.``
+    or spaces (the separator stays at the end of the line); words longer than ``width``
+    are not cut.
+
+    >>> print(wrap_label("neighbour_offences_per_1000"))
+    neighbour_
+    offences_per_
+    1000
+    >>> wrap_label("deaths")
+    'deaths'
+    """
+    import re
+
+    if len(text) <= width:
+        return text
+    pieces = [p for p in re.split(r"(?<=[_\-. ])", text) if p]
+    lines: list[str] = []
+    line = ""
+    for piece in pieces:
+        if line and len(line) + len(piece.rstrip()) > width:
+            lines.append(line.rstrip())
+            line = piece
+        else:
+            line += piece
+    lines.append(line.rstrip())
+    return "\n".join(lines)
+
+
+def _orient_top_down(pos: dict[Any, tuple[float, float]]) -> dict[Any, tuple[float, float]]:
+    """Causes on top, effects below: left-to-right positions turned a quarter turn."""
+    return {n: (-y, -x) for n, (x, y) in pos.items()}
+
+
 def _node_set(value: Any, g: nx.DiGraph, param: str) -> list[Any]:
     if value is None:
         return []
@@ -144,7 +186,9 @@ def dag_plot(
         ``dot`` program are available, else ``"layered"``), ``"graphviz"``,
         ``"layered"`` (deterministic: causes left, effects right, by topological
         generation; nodes in a column sorted by name), ``"spring"`` (seeded), or a
-        mapping ``node -> (x, y)``.
+        mapping ``node -> (x, y)``. A left-to-right layout wider than
+        ``MAX_WIDTH`` (7) inches is turned top-to-bottom when that is narrower, so
+        the graph stays legible on a phone; long labels are wrapped at ``_``.
     ax
         Axes to draw on (default: a new figure).
 
@@ -186,15 +230,37 @@ def dag_plot(
         raise SpecError(f"node(s) {sorted(lat_set & (set(treat) | set(out)), key=str)} are "
                         "latent (unobserved) and cannot be the treatment or outcome.")
     pos = dag_layout(g, layout)
+    labels = {n: wrap_label(str(n)) for n in g.nodes}
+    node_w = _CHAR_IN * max(len(line) for t in labels.values() for line in t.split("\n")) + 0.35
+    node_h = 0.22 * max(t.count("\n") + 1 for t in labels.values()) + 0.3
+
+    def extent(p: dict[Any, tuple[float, float]]) -> tuple[float, float]:
+        """Width and height (inches) that fit the columns and rows of positions ``p``."""
+        cols = len(set(np.round([q[0] for q in p.values()], 6)))
+        rows = max(np.unique(np.round([q[0] for q in p.values()], 6), return_counts=True)[1])
+        return cols * node_w + (cols - 1) * 0.5 + 0.3, rows * node_h + (rows - 1) * 0.3 + 0.3
+
+    width, height = extent(pos)
+    top_down = False
+    if not isinstance(layout, Mapping) and layout != "spring" and width > MAX_WIDTH:
+        turned = _orient_top_down(pos)
+        # a row of the turned graph is a former column: as wide as its nodes side by side
+        per_row = max(np.unique(np.round([p[1] for p in turned.values()], 6),
+                                return_counts=True)[1])
+        t_width = per_row * node_w + (per_row - 1) * 0.3 + 0.3
+        if t_width < width:
+            pos, top_down = turned, True
+            rows = len(set(np.round([p[1] for p in turned.values()], 6)))
+            width, height = t_width, rows * node_h + (rows - 1) * 0.6 + 0.3
     xs = np.array([p[0] for p in pos.values()])
     ys = np.array([p[1] for p in pos.values()])
     span_x = float(np.ptp(xs)) or 1.0
     span_y = float(np.ptp(ys)) or 1.0
-    # each layer as wide as its longest label (about 0.09 inch per character at this size)
-    per_layer = max(1.8, 0.09 * max(len(str(n)) for n in g.nodes) + 0.7)
-    width = float(np.clip(per_layer * len(set(np.round(xs, 6))) + 1.0, 4.0, 16.0))
-    height = float(np.clip(1.0 * max(np.unique(np.round(xs, 6), return_counts=True)[1]) + 1.5,
-                           2.5, 8.0))
+    width = float(np.clip(width, 3.0, 10.0))
+    height = float(np.clip(height + 0.5, 2.0, 10.0))  # + the legend
+    # margins (data units) that keep the outermost boxes inside the axes
+    mx = span_x * (node_w / 2 + 0.1) / max(width - node_w - 0.2, 0.5)
+    my = span_y * (node_h / 2 + 0.1) / max(height - 0.5 - node_h - 0.2, 0.5)
     with plot_style():
         fig, ax = new_axes(ax, (width, height))
         texts = {}
@@ -207,24 +273,34 @@ def dag_plot(
             else:
                 face, edge = "white", GREY if node in lat_set else "#333333"
             colour = "white" if node in treat or node in out else "#222222"
-            t = ax.text(x, y, str(node), ha="center", va="center", color=colour, zorder=3,
+            t = ax.text(x, y, labels[node], ha="center", va="center", color=colour, zorder=3,
+                        fontsize=12, multialignment="center",
                         bbox={"boxstyle": "round,pad=0.4", "facecolor": face, "edgecolor": edge,
                               "linestyle": "--" if node in lat_set else "-", "linewidth": 1.4})
             t.set_gid(f"node:{node}")
             texts[node] = t
+        # an arrow that skips a layer bends, so it does not run through the boxes between
+        main = 1 if top_down else 0
+        def key(v: float) -> float:
+            return float(np.round(v, 6))
+
+        layer_of = {v: i for i, v in enumerate(sorted({key(p[main]) for p in pos.values()}))}
         for a, b in sorted(g.edges, key=lambda e: (str(e[0]), str(e[1]))):
             dashed = a in lat_set
+            skip = abs(layer_of[key(pos[a][main])] - layer_of[key(pos[b][main])]) > 1
             arr = ax.annotate(
-                "", xy=pos[b], xytext=pos[a], zorder=4,
+                "", xy=pos[b], xytext=pos[a], zorder=2,
                 arrowprops={"arrowstyle": "-|>", "color": GREY if dashed else "#333333",
                             "linestyle": "--" if dashed else "-", "linewidth": 1.3,
                             "patchA": texts[a].get_bbox_patch(),
                             "patchB": texts[b].get_bbox_patch(),
                             "shrinkA": 2, "shrinkB": 2, "mutation_scale": 14,
-                            "connectionstyle": "arc3,rad=0.0"})
+                            "connectionstyle": f"arc3,rad={0.25 if skip else 0.0}"})
             arr.set_gid(f"edge:{a}->{b}")
-        ax.set_xlim(xs.min() - 0.25 * span_x - 0.3, xs.max() + 0.25 * span_x + 0.3)
-        ax.set_ylim(ys.min() - 0.2 * span_y - 0.5, ys.max() + 0.2 * span_y + 0.5)
+        ax.set_xlim(xs.min() - mx - (0.3 if np.ptp(xs) == 0 else 0.0),
+                    xs.max() + mx + (0.3 if np.ptp(xs) == 0 else 0.0))
+        ax.set_ylim(ys.min() - my - (0.5 if np.ptp(ys) == 0 else 0.0),
+                    ys.max() + my + (0.5 if np.ptp(ys) == 0 else 0.0))
         ax.set_axis_off()
         handles = []
         if treat:
@@ -236,5 +312,5 @@ def dag_plot(
                                  label="Latent (unobserved)"))
         if handles:
             ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.02),
-                      ncols=len(handles))
+                      ncols=len(handles), fontsize=11)
     return fig
