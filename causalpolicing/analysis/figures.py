@@ -97,5 +97,7 @@ def draw_figures(spec: Any, panel: Any, results: Mapping[str, Any],
         with_draws = [r for r in getattr(suite, "results", ())
                       if getattr(r, "draws", None) is not None]
         if with_draws:
-            figs["Refutations: placebo distributions"] = plots.refutation_plot(with_draws)
+            # one column: each panel stays legible at phone width
+            figs["Refutations: placebo distributions"] = plots.refutation_plot(with_draws,
+                                                                                ncols=1)
     return figs

@@ -49,12 +49,27 @@ class ReportFigure:
         ``image/png`` or ``image/svg+xml``.
     data
         The image file's bytes.
+    width_in
+        The rendered width in inches (after the tight bounding box), when known.
     """
 
     caption: str
     filename: str
     media_type: str
     data: bytes
+    width_in: float | None = None
+
+    @property
+    def min_width_px(self) -> int | None:
+        """The narrowest the figure may be shown (CSS px) with its text still legible:
+        50 px per inch of figure (10-12 pt text at 7-8 px or more), for figures wider
+        than a phone (390 px) at that scale; ``None`` for the others, which shrink to
+        fit. A wide figure then scrolls sideways on a phone rather than shrinking its
+        text to nothing (the report wraps every figure in a scrolling box)."""
+        if self.width_in is None:
+            return None
+        px = round(50 * self.width_in)
+        return px if px > 390 else None
 
     @property
     def data_uri(self) -> str:
@@ -109,5 +124,14 @@ def render_figure(fig: Any, caption: str, number: int, fmt: Literal["png", "svg"
             savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
     else:
         savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
+    data = buf.getvalue()
     return ReportFigure(caption=caption, filename=f"figures/{number:02d}-{slugify(caption)}.{fmt}",
-                        media_type=_MEDIA[fmt], data=buf.getvalue())
+                        media_type=_MEDIA[fmt], data=data, width_in=_width_in(data, fmt, dpi))
+
+
+def _width_in(data: bytes, fmt: str, dpi: int) -> float | None:
+    """Width of the rendered image in inches: PNG header pixels / dpi, or SVG points / 72."""
+    if fmt == "png" and data[12:16] == b"IHDR":
+        return int.from_bytes(data[16:20], "big") / dpi
+    match = re.search(rb'<svg[^>]*\swidth="([0-9.]+)pt"', data[:2000])
+    return float(match.group(1)) / 72 if match else None

@@ -87,6 +87,7 @@ def _panel(ax: Axes, draws: np.ndarray, n_bad: int, est: float, name: str | None
         title += f" (p = {p:.3g})"
     ax.set_title(title)
     ax.set_xlabel("Estimate under the placebo / refutation")
+    ax.tick_params(labelsize=10)
     ax.set_ylabel("Density")
     ax.legend(loc="best", fontsize="small")
 
@@ -98,6 +99,7 @@ def refutation_plot(
     estimate: float | None = None,
     name: str | None = None,
     p_value: float | None = None,
+    ncols: int | None = None,
     ax: Axes | None = None,
 ) -> Figure:
     """The distribution of placebo or refutation draws, with the estimate marked.
@@ -115,6 +117,10 @@ def refutation_plot(
         panel per refuter).
     draws, estimate, name, p_value
         The same given directly (instead of ``refutation``).
+    ncols
+        Panels per row for several refuters: default 2 (at most); ``1`` stacks them
+        in a column, as the report does so that each panel stays legible on a
+        phone.
     ax
         Axes to draw on (one refuter only; default: a new figure).
 
@@ -167,9 +173,14 @@ def refutation_plot(
         else:
             if ax is not None:
                 raise SpecError(f"ax= draws one panel; {n} refutations need {n}. Leave ax out.")
-            ncols = min(3, n)
+            if ncols is None:
+                ncols = 2
+            if isinstance(ncols, bool) or not isinstance(ncols, int) or ncols < 1:
+                raise SpecError(f"ncols must be a positive integer (1 stacks the panels in a "
+                                f"column); got {ncols!r}.")
+            ncols = min(ncols, n)
             nrows = int(np.ceil(n / ncols))
-            fig = Figure(figsize=(4.2 * ncols, 3.3 * nrows), layout="constrained")
+            fig = Figure(figsize=(5.2 * ncols, 3.0 * nrows), layout="constrained")
             axes = list(fig.subplots(nrows, ncols, squeeze=False).ravel())
             for extra in axes[n:]:
                 extra.set_visible(False)
