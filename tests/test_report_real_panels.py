@@ -291,3 +291,23 @@ def test_analysis_report_shows_the_readable_estimand() -> None:
     assert "Estimand (DoWhy)" not in summary
     assert summary["Estimand"].startswith("Back door: d/d[offences_per_1000] E[")
     assert "ₚₑᵣ" not in result.report.markdown
+
+
+# -------------------------------------------------------- covariance labels
+def test_report_shows_covariance_labels_in_full() -> None:
+    # guard (passes before and after): the label carrying the small-sample convention
+    # ('CRV1 by nr (stata_xtreg)', inference/vcov.py) is shown whole in every format
+    from causalpolicing.results import BaseResults
+
+    def fit(se: float, label: str) -> BaseResults:
+        return BaseResults(params=pd.Series({"union": 0.08}),
+                           cov=pd.DataFrame([[se ** 2]], ["union"], ["union"]), nobs=4360,
+                           df_inference=544, cov_type=label, estimator="FEOLS", spec={},
+                           n_clusters=545)
+
+    labels = ["CRV1 by nr", "CRV1 by nr (stata_xtreg)"]
+    rep = build_report({"fixest": fit(0.0227, labels[0]), "Stata": fit(0.0229, labels[1])},
+                       provenance={"timestamp": "2026-01-01T00:00:00+00:00"})
+    row = next(line for line in rep.markdown.splitlines() if line.startswith("| Std. errors"))
+    assert [c.strip().replace("\\_", "_") for c in row.strip("|").split("|")][1:] == labels
+    assert "CRV1 by nr (stata_xtreg)</td>" in rep.html
