@@ -214,6 +214,6 @@ def tick_step(n: int, label_chars: int, axis_inches: float, *, vertical: bool = 
     >>> tick_step(8, 4, 5.0), tick_step(33, 4, 5.0), tick_step(545, 5, 6.0, vertical=True)
     (1, 4, 16)
     """
-    need = 0.17 if vertical else 0.085 * max(1, label_chars) + 0.2
+    need = 0.17 if vertical else 0.085 * max(1, label_chars) + 0.12
     fit = max(1, int(max(axis_inches, 0.5) // need))
     return max(1, math.ceil(n / fit))

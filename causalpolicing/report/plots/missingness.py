@@ -214,7 +214,7 @@ def missingness_plot(
     own_figure = ax is None
     with plot_style():
         if aggregate:
-            width = min(7.5, max(6.4, 2.0 + 0.25 * n_t))
+            width = min(7.5, max(5.0, 2.0 + 0.25 * n_t))
             fig, ax = new_axes(ax, (width, 4.2))
             bottom = np.zeros(n_t)
             for k in range(4):
@@ -230,7 +230,7 @@ def missingness_plot(
             ax.yaxis.set_major_formatter(lambda v, _: f"{100 * v:.0f}%")
             ax.grid(axis="x", visible=False)
         else:
-            width = min(7.5, max(6.4, 3.0 + 0.2 * n_t))
+            width = min(7.5, max(5.5, 3.0 + 0.2 * n_t))
             height = min(10.0, max(3.0, 1.8 + 0.18 * n_u))
             fig, ax = new_axes(ax, (width, height))
             img = ax.imshow(arr, cmap=ListedColormap(list(_COLOURS)), vmin=-0.5, vmax=3.5,
@@ -240,7 +240,7 @@ def missingness_plot(
             ystep = tick_step(n_u, 0, height - 1.8, vertical=True)
             ax.set_yticks(range(0, n_u, ystep), [str(v) for v in codes.index[::ystep]])
             ax.set_ylabel(str(codes.index.name))
-        xstep = tick_step(n_t, chars, width - 1.6)
+        xstep = tick_step(n_t, chars, width - 1.2)
         ax.set_xticks(range(0, n_t, xstep), labels[::xstep])
         ax.set_xlabel(str(codes.columns.name))
         # two rows of two on a narrow figure: four entries side by side would be wider than
