@@ -103,18 +103,40 @@ def test_matches_pyfixest(panel: pd.DataFrame, fml: str, vcov, weights) -> None:
     compare_with_pyfixest(ours, ref)
 
 
-def test_singletons_dropped_like_pyfixest(panel: pd.DataFrame) -> None:
-    df = panel.copy()
-    extra = df.iloc[:3].copy()
-    extra["unit"] = [1001, 1002, 1003]  # three singleton units
-    df = pd.concat([df, extra], ignore_index=True)
+def _with_singletons(panel: pd.DataFrame, k: int) -> pd.DataFrame:
+    extra = panel.iloc[:k].copy()
+    extra["unit"] = [1001 + i for i in range(k)]  # k singleton units
+    return pd.concat([panel, extra], ignore_index=True)
+
+
+def test_singletons_dropped_on_request_like_pyfixest(panel: pd.DataFrame) -> None:
+    df = _with_singletons(panel, 3)
     with pytest.warns(SingletonWarning, match="3 fixed-effect singleton"):
-        ours = cp.feols("y ~ x + w | unit + year", df, vcov={"CRV1": "unit"})
-    ref = quiet_fit(pf.feols, "y ~ x + w | unit + year", df, vcov={"CRV1": "unit"})
+        ours = cp.feols("y ~ x + w | unit + year", df, vcov={"CRV1": "unit"}, singletons="drop")
+    ref = quiet_fit(pf.feols, "y ~ x + w | unit + year", df, vcov={"CRV1": "unit"},
+                    fixef_rm="singleton")
     compare_with_pyfixest(ours, ref)
     single = ours.dropped[ours.dropped["reason"] == "fixed-effect singleton"]
     assert sorted(single["row"]) == [len(panel), len(panel) + 1, len(panel) + 2]
     assert set(single["column"]) == {"unit + year"}
+    g = ours.glance().iloc[0]
+    assert (g["n_dropped"], g["n_singletons"]) == (3, 3)
+
+
+def test_singletons_kept_by_default_like_fixest(panel: pd.DataFrame) -> None:
+    # R fixest's feols keeps singletons (fixef.rm = "none"); pyfixest keeps them
+    # with fixef_rm="none" (its 0.60 default drops them)
+    df = _with_singletons(panel, 3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SingletonWarning)
+        ours = quiet_fit(cp.feols, "y ~ x + w | unit + year", df, vcov={"CRV1": "unit"})
+    ref = quiet_fit(pf.feols, "y ~ x + w | unit + year", df, vcov={"CRV1": "unit"},
+                    fixef_rm="none")
+    compare_with_pyfixest(ours, ref)
+    assert ours.nobs == len(df) and ours.n_clusters == 83 and len(ours.dropped) == 0
+    assert ours.spec["singletons"] == "keep"
+    g = ours.glance().iloc[0]
+    assert (g["n_dropped"], g["n_singletons"]) == (0, 3)
 
 
 def test_singletons_kept_on_request(panel: pd.DataFrame) -> None:

@@ -136,7 +136,7 @@ def test_feols_results_fields(fitted: cp.estimators.FEOLSResults) -> None:
     assert fitted.df_inference == 49
     assert fitted.spec == {
         "formula": "y ~ x | unit + year", "vcov": {"CRV1": "unit"}, "vcov_source": "user",
-        "ssc": "fixest", "weights": None, "singletons": "drop", "tol": 1e-12,
+        "ssc": "fixest", "weights": None, "singletons": "keep", "tol": 1e-12,
         "collin_tol": 1e-10, "fixed_effects": ["unit", "year"], "depvar": "y",
     }
     assert fitted.fixed_effects.to_dict("list") == {"name": ["unit", "year"], "levels": [50, 6]}
@@ -149,12 +149,13 @@ def test_feols_results_fields(fitted: cp.estimators.FEOLSResults) -> None:
 def test_feols_glance_columns(fitted: cp.estimators.FEOLSResults) -> None:
     g = fitted.glance()
     assert list(g.columns) == ["estimator", "nobs", "r2", "adj_r2", "within_r2", "rmse", "rss",
-                               "df_resid", "fixed_effects", "demean_iterations", "n_clusters",
-                               "cov_type"]
+                               "df_resid", "fixed_effects", "demean_iterations", "n_dropped",
+                               "n_singletons", "n_clusters", "cov_type"]
     row = g.iloc[0]
     assert row["nobs"] == 299
     assert row["df_resid"] == 299 - 1 - (50 + 6 - 1)
     assert row["fixed_effects"] == "unit + year"
+    assert (row["n_dropped"], row["n_singletons"]) == (1, 0)
     assert row["n_clusters"] == 50
     assert 0 < row["within_r2"] < 1
     assert row["r2"] == pytest.approx(fitted.r2)

@@ -159,7 +159,7 @@ def build_design(
     *,
     weights: str | None = None,
     extra: Sequence[str] = (),
-    singletons: str = "drop",
+    singletons: str = "keep",
     source_rows: np.ndarray | None = None,
     share_empty_log: bool = False,
 ) -> Design:
@@ -177,7 +177,9 @@ def build_design(
         Further columns whose missing values drop rows and whose integer codes are
         returned in ``extra_codes`` (cluster and time variables).
     singletons
-        ``"drop"`` (default) or ``"keep"`` fixed-effect singletons.
+        ``"keep"`` (default) or ``"drop"`` fixed-effect singletons (iteratively).
+        ``Design.n_singletons`` counts the singleton rows either way (dropped, or
+        kept and counted).
     source_rows
         Source row numbers to record in the drop log (e.g. from a Panel).
     share_empty_log
@@ -247,11 +249,11 @@ def build_design(
     keep = ~log.bad
     n_singletons = 0
     fe_names = formula.fe_names
-    if fe_raw and singletons == "drop":
+    if fe_raw and keep.any():
         pos_kept = keep.nonzero()[0]  # (np.flatnonzero without its wrapper)
         k2 = drop_singletons(list(fe_raw) if keep.all() else [c[keep] for c in fe_raw])
         n_singletons = int((~k2).sum())
-        if n_singletons:
+        if n_singletons and singletons == "drop":
             single = np.zeros(n, dtype=bool)
             single[pos_kept[~k2]] = True
             log.parts.append((np.flatnonzero(single), " + ".join(fe_names),

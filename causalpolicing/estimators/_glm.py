@@ -166,6 +166,7 @@ class GLMData:
     collinear: dict[str, str]
     n_input: int
     regressor_sd: dict[str, float]
+    n_singletons: int = 0  # fixed-effect singleton rows (dropped or kept, see the spec)
 
     @property
     def design(self) -> np.ndarray:
@@ -215,13 +216,15 @@ def prepare_glm(
     extra: Mapping[str, str | None],
     time: str | None = None,
     collin_tol: float = COLLIN_TOL,
+    singletons: str = "keep",
 ) -> GLMData:
     """Rows, model matrices, dummies and the drop log for an ML estimator.
 
     ``extra`` maps roles (``exposure``, ``trials``) to column names; rows with a
     missing value there are dropped and logged. ``family`` (``"count"`` or
     ``"binomial"``) decides which fixed-effect levels carry no information
-    (all-zero outcome; for binomial also all-successes).
+    (all-zero outcome; for binomial also all-successes). ``singletons``: ``"keep"``
+    (default, as fixest and Stata) or ``"drop"`` fixed-effect singletons.
     """
     if formula.is_iv:
         raise SpecError("Instrumental variables are not supported by this estimator; use "
@@ -243,7 +246,7 @@ def prepare_glm(
     clusters = list(req.clusters) + ([time] if time else [])
     keep0 = np.flatnonzero(~bad)
     sub = frame.iloc[keep0]
-    d = build_design(formula, sub, extra=clusters, singletons="drop",
+    d = build_design(formula, sub, extra=clusters, singletons=singletons,
                      source_rows=None if source_rows is None else source_rows[keep0])
     logs.append(d.dropped)
     y = d.y
@@ -346,7 +349,7 @@ def prepare_glm(
         fe_levels=tuple(levels), extra=vals,
         cluster_codes={c: v for c, v in ccodes.items() if c in req.clusters},
         time_order=time_order, dropped=dropped, collinear=why, n_input=n_input,
-        regressor_sd=sd,
+        regressor_sd=sd, n_singletons=d.n_singletons,
     )
 
 

@@ -92,13 +92,19 @@ class FEBinomial(FrozenSettings):
         for the model-based covariance).
     maxiter
         Maximum IRLS iterations.
+    singletons
+        ``"keep"`` (default) or ``"drop"`` fixed-effect singletons (rows alone in a
+        level of a fixed effect; their dummy fits them exactly, so they do not
+        move the slopes but count in N and the clusters). ``"keep"`` as R fixest
+        and Stata; ``glance()["n_singletons"]`` counts them.
     """
 
     _LAST_SETTING = "_maxiter"
 
     def __init__(self, formula: str | Formula, *, trials: str,
                  vcov: str | Mapping[str, Any] | None = None,
-                 dispersion: Literal["fixed", "pearson"] = "fixed", maxiter: int = 100) -> None:
+                 dispersion: Literal["fixed", "pearson"] = "fixed", maxiter: int = 100,
+                 singletons: str = "keep") -> None:
         self._formula = parse_formula(formula)
         if not isinstance(trials, str):
             raise SpecError(f"trials must be the name of the column with the number at risk "
@@ -106,6 +112,7 @@ class FEBinomial(FrozenSettings):
         self._trials = trials
         self._vcov = None if vcov is None else parse_glm_vcov(vcov)
         self._dispersion = check_choice("dispersion", dispersion, ("fixed", "pearson"))
+        self._singletons = check_choice("singletons", singletons, ("keep", "drop"))
         self._maxiter = check_maxiter(maxiter)
 
     def __repr__(self) -> str:
@@ -126,7 +133,8 @@ class FEBinomial(FrozenSettings):
                 f"vcov='HAC' (Newey-West) is for a single time series; this panel has "
                 f"{data.n_units} units. Use {{'CRV1': {data.unit!r}}} for a panel, or select "
                 "one unit first.")
-        g = prepare_glm(f, data, req=req, family="binomial", extra={"trials": self._trials})
+        g = prepare_glm(f, data, req=req, family="binomial", extra={"trials": self._trials},
+                        singletons=self._singletons)
         y = g.y
         n_at_risk = g.extra["trials"]
         if np.any(y < 0) or np.any(np.abs(y - np.round(y)) > 1e-8):
@@ -166,6 +174,8 @@ class FEBinomial(FrozenSettings):
             "converged": converged,
             "fixed_effects": " + ".join(g.fe_names),
             "n_dummies": len(g.dummy_names),
+            "n_dropped": len(g.dropped),
+            "n_singletons": g.n_singletons,
         }
         spec = {
             "formula": str(f),
@@ -178,6 +188,7 @@ class FEBinomial(FrozenSettings):
             "engine": "statsmodels GLM(Binomial), IRLS",
             "fixed_effects": list(g.fe_names),
             "depvar": f.depvar.name,
+            "singletons": self._singletons,
         }
         return GLMFEResults(
             params=pd.Series(np.asarray(res.params)[:k], index=names),
@@ -200,6 +211,7 @@ def febinomial(
     vcov: str | Mapping[str, Any] | None = None,
     dispersion: Literal["fixed", "pearson"] = "fixed",
     maxiter: int = 100,
+    singletons: str = "keep",
 ) -> GLMFEResults:
     """Fit a binomial logit GLM of events out of ``trials``: ``FEBinomial(...).fit(data)``.
 
@@ -218,7 +230,7 @@ def febinomial(
     ('FEBinomial', 'CRV1 by canton', 'logit')
     """
     return FEBinomial(formula, trials=trials, vcov=vcov, dispersion=dispersion,
-                      maxiter=maxiter).fit(data)
+                      maxiter=maxiter, singletons=singletons).fit(data)
 
 
 def odds_ratios(

@@ -241,7 +241,19 @@ class FEOLS(FrozenSettings):
         Small-sample convention: ``"fixest"`` (default), ``"stata_xtreg"``,
         ``"stata_areg"``, ``"linearmodels"``, ``"none"``.
     singletons
-        ``"drop"`` (default, as fixest) or ``"keep"`` fixed-effect singletons.
+        ``"keep"`` (default) or ``"drop"`` fixed-effect singletons: rows alone in a
+        level of some fixed effect (dropped iteratively, since dropping one can make
+        another). A singleton is fitted exactly by its own effect, so the estimates
+        are the same either way; it counts in the number of observations and
+        clusters, hence in the small-sample factors and the standard errors.
+        ``"keep"`` is what R fixest's ``feols`` does (``fixef.rm = "none"`` in its
+        reference manual; ``fepois``/``feglm`` default to ``"perfect"``, which
+        removes only levels with an all-zero outcome) and what Stata's
+        ``xtreg, fe`` and ``areg`` do, so that ``ssc="stata_xtreg"`` and
+        ``ssc="stata_areg"`` reproduce Stata. ``"drop"`` is what Stata's
+        ``reghdfe`` and pyfixest (``fixef_rm="singleton"``, its default in 0.60)
+        do. ``glance()`` reports ``n_singletons`` (singleton rows, dropped or
+        kept) and ``n_dropped`` (all rows dropped, listed in ``results.dropped``).
     tol
         Convergence tolerance of the within transformation.
     collin_tol
@@ -255,7 +267,7 @@ class FEOLS(FrozenSettings):
     covariance's degrees of freedom (clusters minus one when clustered, the
     residual degrees of freedom otherwise; as fixest), see
     :mod:`causalpolicing.inference.vcov`. Missing values, zero weights and
-    singletons are dropped and listed in ``results.dropped``; collinear or absorbed
+    (with ``singletons="drop"``) singletons are dropped and listed in ``results.dropped``; collinear or absorbed
     regressors are dropped and listed in ``results.collinear``.
     """
 
@@ -268,7 +280,7 @@ class FEOLS(FrozenSettings):
         vcov: str | Mapping[str, Any] | None = None,
         weights: str | None = None,
         ssc: str = "fixest",
-        singletons: str = "drop",
+        singletons: str = "keep",
         tol: float = DEFAULT_TOL,
         collin_tol: float = COLLIN_TOL,
     ) -> None:
@@ -453,6 +465,8 @@ class FEOLS(FrozenSettings):
             "df_resid": int(df_resid),
             "fixed_effects": " + ".join(d.fe_names) if has_fe else "",
             "demean_iterations": max(dinfo.iterations) if dinfo.iterations else 0,
+            "n_dropped": len(d.dropped),
+            "n_singletons": d.n_singletons,
         }
         if df_resid <= 0:
             raise EstimationError(
@@ -548,7 +562,7 @@ def feols(
     vcov: str | Mapping[str, Any] | None = None,
     weights: str | None = None,
     ssc: str = "fixest",
-    singletons: str = "drop",
+    singletons: str = "keep",
     tol: float = DEFAULT_TOL,
     collin_tol: float = COLLIN_TOL,
 ) -> FEOLSResults:

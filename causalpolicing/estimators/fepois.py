@@ -376,7 +376,11 @@ class FEPoisson(FrozenSettings):
     separation
         ``"drop"`` (default) separated rows with a warning, or ``"error"``.
     singletons
-        ``"drop"`` (default) or ``"keep"`` fixed-effect singletons.
+        ``"keep"`` (default) or ``"drop"`` fixed-effect singletons (see
+        :class:`~causalpolicing.estimators.FEOLS`; R fixest's ``fepois`` keeps
+        them, its default ``fixef.rm = "perfect"`` removing only levels with an
+        all-zero outcome, which are always dropped here; pyfixest 0.60 drops them).
+        ``glance()["n_singletons"]`` counts the singleton rows, dropped or kept.
     collin_tol
         Relative tolerance of the collinearity checks.
     """
@@ -395,7 +399,7 @@ class FEPoisson(FrozenSettings):
         tol: float = 1e-8,
         maxiter: int = 100,
         separation: Literal["drop", "error"] = "drop",
-        singletons: Literal["drop", "keep"] = "drop",
+        singletons: Literal["drop", "keep"] = "keep",
         collin_tol: float = COLLIN_TOL,
     ) -> None:
         if type(formula) is str:
@@ -666,7 +670,7 @@ def fepois(
     tol: float = 1e-8,
     maxiter: int = 100,
     separation: Literal["drop", "error"] = "drop",
-    singletons: Literal["drop", "keep"] = "drop",
+    singletons: Literal["drop", "keep"] = "keep",
     collin_tol: float = COLLIN_TOL,
 ) -> FEPoissonResults:
     """Fit a Poisson model with fixed effects and an exposure: ``FEPoisson(...).fit(data)``.

@@ -77,7 +77,7 @@ from ..exceptions import (
     SpecError,
 )
 from ..formula import Formula, parse_formula
-from ._common import FrozenSettings, _is_panel, check_maxiter
+from ._common import FrozenSettings, _is_panel, check_choice, check_maxiter
 from ._glm import (  # noqa: F401  (GLMVcov and prepare_glm re-exported for older import paths)
     GLMFEResults,
     GLMVcov,
@@ -219,17 +219,24 @@ class FENegBin(FrozenSettings):
         unit; for a DataFrame with fixed effects, the first fixed effect; else iid.
     maxiter
         Maximum Newton iterations.
+    singletons
+        ``"keep"`` (default) or ``"drop"`` fixed-effect singletons (rows alone in a
+        level of a fixed effect; their dummy fits them exactly, so they do not
+        move the slopes but count in N and the clusters). ``"keep"`` as R fixest
+        and Stata; ``glance()["n_singletons"]`` counts them.
     """
 
     _LAST_SETTING = "_maxiter"
 
     def __init__(self, formula: str | Formula, *, exposure: str | bool | None = None,
-                 vcov: str | Mapping[str, Any] | None = None, maxiter: int = 100) -> None:
+                 vcov: str | Mapping[str, Any] | None = None, maxiter: int = 100,
+                 singletons: str = "keep") -> None:
         self._formula = parse_formula(formula)
         if exposure is not None and exposure is not False and not isinstance(exposure, str):
             raise SpecError(f"exposure must be a column name (or False); got {exposure!r}.")
         self._exposure = exposure
         self._vcov = None if vcov is None else parse_glm_vcov(vcov)
+        self._singletons = check_choice("singletons", singletons, ("keep", "drop"))
         self._maxiter = check_maxiter(maxiter)
 
     def __repr__(self) -> str:
@@ -249,7 +256,8 @@ class FENegBin(FrozenSettings):
             exposure = data.exposure
         exposure = None if exposure is False else exposure
         req, source = default_glm_vcov(self._vcov, f, data)
-        g = prepare_glm(f, data, req=req, family="count", extra={"exposure": exposure})
+        g = prepare_glm(f, data, req=req, family="count", extra={"exposure": exposure},
+                        singletons=self._singletons)
         y = g.y
         if np.any(y < 0) or np.any(np.abs(y - np.round(y)) > 1e-8):
             raise SpecError(f"The outcome {f.depvar.name!r} must hold non-negative counts; "
@@ -317,6 +325,8 @@ class FENegBin(FrozenSettings):
             "optimizer": how,
             "fixed_effects": " + ".join(g.fe_names),
             "n_dummies": len(g.dummy_names),
+            "n_dropped": len(g.dropped),
+            "n_singletons": g.n_singletons,
         }
         spec = {
             "formula": str(f),
@@ -329,6 +339,7 @@ class FENegBin(FrozenSettings):
             "fixed_effects": list(g.fe_names),
             "depvar": f.depvar.name,
             "maxiter": self._maxiter,
+            "singletons": self._singletons,
         }
         return GLMFEResults(
             params=pd.Series(np.asarray(res.params)[:k], index=names),
@@ -351,6 +362,7 @@ def fenegbin(
     exposure: str | bool | None = None,
     vcov: str | Mapping[str, Any] | None = None,
     maxiter: int = 100,
+    singletons: str = "keep",
 ) -> GLMFEResults:
     """Fit an NB2 model with fixed effects as dummies: ``FENegBin(...).fit(data)``.
 
@@ -375,4 +387,5 @@ def fenegbin(
     >>> round(float(res.params["x"]), 1), round(res.alpha, 1), res.cov_type
     (0.3, 0.5, 'iid')
     """
-    return FENegBin(formula, exposure=exposure, vcov=vcov, maxiter=maxiter).fit(data)
+    return FENegBin(formula, exposure=exposure, vcov=vcov, maxiter=maxiter,
+                    singletons=singletons).fit(data)

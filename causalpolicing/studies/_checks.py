@@ -217,16 +217,19 @@ ESTIMATORS: Mapping[str, _EstimatorSpec] = MappingProxyType({
     "fepois": _EstimatorSpec(
         ("formula",),
         {"formula": _opt_formula, "vcov": _opt_vcov(_LINEAR_VCOV), "ssc": _opt_ssc,
-         "weights": _opt_str, "exposure": _opt_exposure, "offset": _opt_str},
+         "weights": _opt_str, "exposure": _opt_exposure, "offset": _opt_str,
+         "singletons": _opt_choice("drop", "keep")},
         ("coef", "rate_ratio"), "cp.fepois: Poisson with fixed effects and an exposure"),
     "fenegbin": _EstimatorSpec(
         ("formula",),
-        {"formula": _opt_formula, "vcov": _opt_vcov(_GLM_VCOV), "exposure": _opt_exposure},
+        {"formula": _opt_formula, "vcov": _opt_vcov(_GLM_VCOV), "exposure": _opt_exposure,
+         "singletons": _opt_choice("drop", "keep")},
         ("coef", "rate_ratio"), "cp.fenegbin: negative binomial (NB2) with fixed effects"),
     "febinomial": _EstimatorSpec(
         ("formula", "trials"),
         {"formula": _opt_formula, "trials": _opt_str, "vcov": _opt_vcov(_GLM_VCOV),
-         "dispersion": _opt_choice("fixed", "pearson")},
+         "dispersion": _opt_choice("fixed", "pearson"),
+         "singletons": _opt_choice("drop", "keep")},
         ("coef", "odds_ratio"), "cp.febinomial: binomial logit GLM of events out of trials"),
     "between": _EstimatorSpec(
         ("formula",),
