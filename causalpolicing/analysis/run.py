@@ -48,6 +48,7 @@ import pandas as pd
 
 from ..exceptions import CausalPolicingError, SpecError
 from ..spec import AnalysisSpec, ModelSpec, default_spec
+from ._treatment import check_treatment_estimated, check_treatments
 
 __all__ = ["Analysis", "analyze", "default_models", "load_spec_data", "fit_model"]
 
@@ -302,6 +303,7 @@ def analyze(
             warnings.simplefilter("always")
             caught = caught_list
             panel = load_spec_data(spec)
+            check_treatments(panel)
             if not spec.models:
                 spec = spec.with_models(default_models(panel))
             steps = _Steps(progress, total=5 + len(spec.models) + (out is not None))
@@ -318,6 +320,8 @@ def analyze(
                     except TypeError:  # an error class with another signature
                         raise exc from None
                     raise located from exc
+                check_treatment_estimated(results[model.name], panel,
+                                          f"models[{i}] ({model.name})")
                 if model.bootstrap:
                     boots[model.name] = _bootstrap(results[model.name], model, panel,
                                                    spec.report.seed + i, progress)

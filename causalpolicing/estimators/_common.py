@@ -115,7 +115,8 @@ def _select_columns(
     chol = np.zeros((0, 0))
     for j in range(mat.shape[1]):
         gjj = gram[j, j]
-        if has_fe and j >= protected and gjj <= tol * raw_ss[j]:
+        # (a constant column, raw_ss 0, is absorbed whatever rounding the demeaning left)
+        if has_fe and j >= protected and (gjj <= tol * raw_ss[j] or raw_ss[j] <= 0):
             why[names[j]] = "absorbed by the fixed effects"
             continue
         if gjj <= 0:
@@ -138,6 +139,46 @@ def _select_columns(
         chol = new
         keep.append(j)
     return keep, why
+
+
+def absorbed_detail(values: np.ndarray, fe_codes: tuple[np.ndarray, ...] | list[np.ndarray],
+                    fe_names: tuple[str, ...]) -> str:
+    """Why a regressor is absorbed: constant, or constant within one fixed effect's levels.
+
+    >>> import numpy as np
+    >>> absorbed_detail(np.array([1.0, 1.0, 2.0, 2.0]), [np.array([0, 0, 1, 1])], ("unit",))
+    'it does not vary within unit'
+    """
+    values = np.asarray(values, dtype=float)
+    if len(values) == 0:
+        return "no row is left"
+    scale = max(1.0, float(np.abs(values).max()))
+    if float(np.ptp(values)) <= 1e-12 * scale:
+        return f"it is constant ({values[0]:g} in every row used)"
+    for codes, name in zip(fe_codes, fe_names, strict=True):
+        nlev = int(codes.max()) + 1
+        low = np.full(nlev, np.inf)
+        high = np.full(nlev, -np.inf)
+        np.minimum.at(low, codes, values)
+        np.maximum.at(high, codes, values)
+        if float(np.max(high - low)) <= 1e-12 * scale:
+            return f"it does not vary within {name}"
+    return f"the fixed effects {' + '.join(fe_names)} together explain it"
+
+
+def no_regressor_message(why: dict[str, str], raw: dict[str, np.ndarray],
+                         fe_codes: tuple[np.ndarray, ...] | list[np.ndarray],
+                         fe_names: tuple[str, ...]) -> str:
+    """The error when every regressor was dropped: each one named with the reason."""
+    parts = []
+    for name, reason in why.items():
+        detail = (f": {absorbed_detail(raw[name], fe_codes, fe_names)}"
+                  if reason.startswith("absorbed") and name in raw and fe_codes else "")
+        parts.append(f"{name!r} is {reason}{detail}")
+    return ("No regressor is left to estimate: " + "; ".join(parts) + ". Its effect is not "
+            "identified in this model: use a regressor that varies within the fixed-effect "
+            "levels (over time within units, and across units within periods), or remove the "
+            "fixed effect that absorbs it.")
 
 
 def _inv_psd(a: np.ndarray) -> np.ndarray:

@@ -19,11 +19,17 @@ import numpy as np
 import pandas as pd
 
 from ..data._messages import close_matches
-from ..exceptions import FormulaError, SingletonWarning, SpecError
+from ..exceptions import (
+    DataWarning,
+    EstimationError,
+    FormulaError,
+    SingletonWarning,
+    SpecError,
+)
 from ..formula import Factor, Formula, Term
 from ._fe_structure import drop_singletons, factorize, recode
 
-__all__ = ["Design", "build_design", "DROP_LOG_COLUMNS"]
+__all__ = ["Design", "build_design", "describe_rows", "DROP_LOG_COLUMNS"]
 
 DROP_LOG_COLUMNS = ["row", "source_row", "column", "reason"]
 
@@ -60,6 +66,33 @@ class Design:
     def row_labels(self) -> pd.Index:
         """Labels of the rows kept (built on request: most callers need only positions)."""
         return self.data_index[self.positions]
+
+
+def describe_rows(positions: np.ndarray, index: pd.Index, source_rows: np.ndarray | None,
+                  limit: int = 5) -> str:
+    """Name rows in a message the way the user can find them.
+
+    On a Panel (``source_rows`` given): the 1-based rows of the source file, as the
+    loader's messages and the drop log's ``source_row`` do. On a DataFrame: the
+    frame's index labels (what ``df.loc`` takes and the drop log's ``row`` holds).
+    ``positions`` are 0-based positions in the frame and are never shown.
+
+    >>> import numpy as np, pandas as pd
+    >>> describe_rows(np.array([0, 2]), pd.RangeIndex(5), np.array([2, 3, 5, 6, 7]))
+    'source rows 2, 5'
+    >>> describe_rows(np.arange(7), pd.RangeIndex(7), None)
+    'index labels 0, 1, 2, 3, 4 and 2 more'
+    """
+    positions = np.asarray(positions)
+    shown = positions[:limit]
+    if source_rows is not None:
+        what, labels = ("source row" if len(positions) == 1 else "source rows"), [
+            str(int(r)) for r in np.asarray(source_rows)[shown]]
+    else:
+        what, labels = ("index label" if len(positions) == 1 else "index labels"), [
+            str(v) for v in index[shown]]
+    more = f" and {len(positions) - limit} more" if len(positions) > limit else ""
+    return f"{what} {', '.join(labels)}{more}"
 
 
 _EMPTY_LOG: list[pd.DataFrame] = []
@@ -153,6 +186,80 @@ def _check_columns(data: pd.DataFrame, cols: Sequence[str], what: str) -> None:
             )
 
 
+def _warn_weight_drops(col: str, missing: np.ndarray, zero: np.ndarray, index: pd.Index,
+                       source_rows: np.ndarray | None) -> None:
+    """A DataWarning naming the rows dropped for a missing or zero weight."""
+    parts = []
+    for mask, what in ((missing, "a missing"), (zero, "a zero")):
+        if mask.any():
+            pos = np.flatnonzero(mask)
+            parts.append(f"{len(pos)} with {what} weight ({describe_rows(pos, index, source_rows)})")
+    if parts:
+        warnings.warn(
+            f"Rows dropped for their weights column {col!r}: {'; '.join(parts)}. A row "
+            "without a positive weight cannot enter a weighted fit; they are listed in "
+            "results.dropped (reasons 'missing weight' and 'zero weight').",
+            DataWarning, stacklevel=4)
+
+
+def _dropped_summary(log: _Log) -> str:
+    """'12 with a missing value in 'x'; 3 with a zero weight in 'wt'' (rows may repeat)."""
+    counts: dict[tuple[str, str], int] = {}
+    for pos, col, reason in log.parts:
+        counts[(col, reason)] = counts.get((col, reason), 0) + len(pos)
+    return "; ".join(f"{k} row{'s' if k > 1 else ''}: {reason} in {col!r}"
+                     for (col, reason), k in counts.items())
+
+
+def _no_rows_message(n: int, log: _Log) -> str:
+    if n == 0:
+        return "The data have no rows; nothing can be estimated."
+    singles = any(reason == "fixed-effect singleton" for _, _, reason in log.parts)
+    return (f"All {n} rows were dropped ({_dropped_summary(log)}), so no row is left to "
+            "estimate on. Fill in or choose other columns"
+            + (", or pass singletons='keep' to keep fixed-effect singletons" if singles else "")
+            + ".")
+
+
+def _check_fe_leave_something(formula: Formula, data: pd.DataFrame,
+                              fe_codes: tuple[np.ndarray, ...], positions: np.ndarray,
+                              source_rows: np.ndarray | None, n_input: int) -> None:
+    """Raise when the fixed effects alone fit every row (one unit, one period, one row).
+
+    Then every regressor is absorbed and no residual is left, whatever the formula; the
+    message says which fixed effect has too few levels instead of listing absorbed
+    regressors.
+    """
+    n = len(positions)
+    levels = [int(c.max()) + 1 for c in fe_codes]
+    names = formula.fe_names
+    left = "" if n == n_input else f" (of {n_input}; the others were dropped)"
+    if n == 1:
+        raise EstimationError(
+            f"Only one row is used ({describe_rows(positions, data.index, source_rows)})"
+            f"{left}: the fixed effects ({' + '.join(names)}) fit it exactly and nothing is "
+            "left to estimate. A fixed-effects model needs several units observed in "
+            "several periods.")
+    full = [j for j, lv in enumerate(levels) if lv == n]
+    if not full:
+        return
+    j = full[0]
+    one = [i for i, lv in enumerate(levels) if lv == 1 and len(formula.fixed_effects[i]) == 1]
+    if one:
+        col = formula.fixed_effects[one[0]][0]
+        value = data[col].iloc[positions[0]]
+        shown = repr(value) if isinstance(value, str) else str(value)
+        raise EstimationError(
+            f"The data have only one value of {col!r} ({shown}) in the {n} rows used"
+            f"{left}: with {names[j]!r} fixed effects as well, every row is alone in its "
+            f"{names[j]!r} level, so the fixed effects absorb everything. At least 2 values "
+            f"of {col!r} are needed, or drop a fixed effect.")
+    raise EstimationError(
+        f"Every row used is alone in its {names[j]!r} level ({n} rows, {n} levels){left}: "
+        f"the {names[j]!r} fixed effects absorb everything. Each {names[j]!r} value needs "
+        "at least 2 rows (a panel, not a cross-section), or drop it from the fixed effects.")
+
+
 def build_design(
     formula: Formula,
     data: pd.DataFrame,
@@ -223,12 +330,14 @@ def build_design(
         log.add(np.isnan(w), weights, "missing weight")
         finite = np.where(np.isnan(w), 1.0, w)
         if np.any(finite < 0) or np.any(np.isinf(finite)):
-            bad = np.flatnonzero((finite < 0) | np.isinf(finite))[:5]
+            bad = np.flatnonzero((finite < 0) | np.isinf(finite))
             raise SpecError(
-                f"weights column {weights!r} has negative or infinite values (rows "
-                f"{list(data.index[bad])}); analytic weights must be positive and finite."
+                f"weights column {weights!r} has {len(bad)} negative or infinite value(s) "
+                f"({describe_rows(bad, data.index, source_rows)}); analytic weights must be "
+                "positive and finite. Fix those values, or drop those rows before fitting."
             )
         log.add(finite == 0, weights, "zero weight")
+        _warn_weight_drops(weights, np.isnan(w), finite == 0, data.index, source_rows)
     fe_raw: list[np.ndarray] = []
     for fe in formula.fixed_effects:
         cols = [data[c] for c in fe]  # each column looked up once (small data: that is the cost)
@@ -269,13 +378,11 @@ def build_design(
             )
     positions = keep.nonzero()[0]
     if len(positions) == 0:
-        raise SpecError(
-            "No rows are left after dropping missing values"
-            + (" and singletons" if n_singletons else "")
-            + "; see which columns are missing in the data."
-        )
+        raise SpecError(_no_rows_message(n, log))
     all_kept = len(positions) == n
     fe_codes = tuple(c if all_kept else recode(c[positions]) for c in fe_raw)
+    if fe_codes:
+        _check_fe_leave_something(formula, data, fe_codes, positions, source_rows, n)
     single_fe = {fe[0]: codes for fe, codes in zip(formula.fixed_effects, fe_codes, strict=True)
                  if len(fe) == 1}
     extra_codes = {

@@ -30,7 +30,14 @@ from ..exceptions import (
 from ..formula import Formula
 from ..inference.vcov import FEW_CLUSTERS, parse_vcov
 from ..results import BaseResults
-from ._common import COLLIN_TOL, _is_panel, _reissue, _select_columns, frame_of
+from ._common import (
+    COLLIN_TOL,
+    _is_panel,
+    _reissue,
+    _select_columns,
+    frame_of,
+    no_regressor_message,
+)
 from ._demean import demean
 from ._design import DROP_LOG_COLUMNS, build_design
 from ._fe_structure import factorize
@@ -302,6 +309,7 @@ def prepare_glm(
         else:
             within = exog
         raw_ss = ((exog - exog.mean(axis=0)) ** 2).sum(axis=0)
+        raw_ss[np.ptp(exog, axis=0) == 0] = 0.0  # constant: exactly, whatever rounding
         keep_x, why = _select_columns(within, raw_ss, names, has_fe or add_const,
                                       tol=collin_tol)
     else:
@@ -311,6 +319,7 @@ def prepare_glm(
             "Regressor(s) dropped: " + "; ".join(f"{k} ({v})" for k, v in why.items())
             + ". Their coefficients are not identified; they are listed in results.collinear.",
             CollinearityWarning, stacklevel=4)
+    raw_x = {nm: exog[:, j] for j, nm in enumerate(names)}
     exog = exog[:, keep_x]
     names = tuple(names[j] for j in keep_x)
     sd = {nm: float(np.std(exog[:, j], ddof=1)) if len(y) > 1 else np.nan
@@ -319,8 +328,9 @@ def prepare_glm(
         exog = np.column_stack([np.ones(len(y)), exog])
         names = ("Intercept", *names)
     if exog.shape[1] == 0:
-        raise EstimationError("No regressor is left to estimate"
-                              + (f" (dropped: {why})" if why else "") + ".")
+        if why:
+            raise EstimationError(no_regressor_message(why, raw_x, fe_codes, d.fe_names))
+        raise EstimationError("No regressor is left to estimate; add one to the formula.")
     # dummies: every level of the first fixed effect, the others without their first level
     cols: list[np.ndarray] = []
     dnames: list[str] = []

@@ -26,14 +26,17 @@ from ..exceptions import (
     ZeroExposureError,
 )
 from ._demean import FixedEffects
-from ._design import DROP_LOG_COLUMNS, _is_bool_dtype, _is_numeric_dtype
+from ._design import DROP_LOG_COLUMNS, _is_bool_dtype, _is_numeric_dtype, describe_rows
 from ._fe_structure import drop_singletons, factorize
 from ._poisson_irls import _all_zero_rows, _relu_separation
 
 
-def exposure_offset(frame: pd.DataFrame, ycol: str, expo: str | None, offset: str | None
+def exposure_offset(frame: pd.DataFrame, ycol: str, expo: str | None, offset: str | None,
+                    source_rows: np.ndarray | None = None,
                     ) -> tuple[np.ndarray, list[tuple[np.ndarray, str, str]]]:
-    """Offset vector (log exposure + offset) and rows to drop (mask, column, reason)."""
+    """Offset vector (log exposure + offset) and rows to drop (mask, column, reason).
+
+    ``source_rows`` (a Panel's) name rows in messages; else the frame's index labels."""
     n = len(frame)
     off = np.zeros(n)
     bad: list[tuple[np.ndarray, str, str]] = []
@@ -60,17 +63,17 @@ def exposure_offset(frame: pd.DataFrame, ycol: str, expo: str | None, offset: st
         if kind == "exposure":
             neg = v < 0
             if neg.any():
-                rows = list(frame.index[np.flatnonzero(neg)[:5]])
+                rows = describe_rows(np.flatnonzero(neg), frame.index, source_rows)
                 raise NegativeValueError(
                     f"The exposure column {col!r} has {int(neg.sum())} negative value(s) "
-                    f"(rows {rows}); exposures are populations at risk and must be >= 0.")
+                    f"({rows}); exposures are populations at risk and must be >= 0.")
             zero = v == 0
             zpos = zero & (y > 0)
             if zpos.any():
-                rows = list(frame.index[np.flatnonzero(zpos)[:5]])
+                rows = describe_rows(np.flatnonzero(zpos), frame.index, source_rows)
                 raise ZeroExposureError(
                     f"{int(zpos.sum())} row(s) have zero exposure ({col!r}) but a positive "
-                    f"outcome (rows {rows}); nobody at risk cannot produce events. Fix the "
+                    f"outcome ({rows}); nobody at risk cannot produce events. Fix the "
                     "exposure or drop those rows.")
             bad.append((zero, col, "zero exposure (no one at risk, zero outcome)"))
             with np.errstate(divide="ignore", invalid="ignore"):
@@ -85,12 +88,14 @@ def drop_problem_rows(
     y: np.ndarray, x: np.ndarray, fe_codes: tuple[np.ndarray, ...],
     fe_names: tuple[str, ...], *, singletons: str, separation: str, index: pd.Index,
     positions: np.ndarray, prepared: FixedEffects | None = None,
+    source_rows: np.ndarray | None = None,
 ) -> tuple[np.ndarray, list[tuple[np.ndarray, str, str]], int, int, int]:
     """Drop all-zero fixed-effect levels, singletons and separated rows until nothing changes.
 
     Returns the rows kept (mask), the reasons ``(mask, column, reason)``, and the
     numbers of separated, all-zero-level and further singleton rows; warns about
-    each. ``index[positions]`` labels the rows in messages. ``prepared``: the
+    each. ``index[positions]`` (or ``source_rows[positions]`` for a Panel) names the
+    rows in messages. ``prepared``: the
     :class:`FixedEffects` of ``fe_codes`` if already built (used while every row is kept).
     """
     has_fe = bool(fe_codes)
@@ -140,11 +145,10 @@ def drop_problem_rows(
         if sep.any():
             n_sep = int(sep.sum())
             sep_rows = np.flatnonzero(sep) if kp is None else kp[sep]
-            rows = list(index[positions[sep_rows][:10]])
+            rows = describe_rows(positions[sep_rows], index, source_rows, limit=10)
             if separation == "error":
                 raise EstimationError(
-                    f"{n_sep} observation(s) are separated (rows {rows}"
-                    f"{' ...' if n_sep > 10 else ''}): some combination of regressors "
+                    f"{n_sep} observation(s) are separated ({rows}): some combination of regressors "
                     "and fixed effects predicts their zero outcome perfectly, so the "
                     "maximum likelihood estimate does not exist (Santos Silva & Tenreyro "
                     "2010; Correia, Guimarães & Zylkin 2021). Pass separation='drop' to "
@@ -155,8 +159,7 @@ def drop_problem_rows(
                                                 "perfectly; ReLU check)"))
             keep &= ~mask
             warnings.warn(
-                f"{n_sep} separated observation(s) dropped (rows {rows}"
-                f"{' ...' if n_sep > 10 else ''}): their zero outcome is predicted perfectly "
+                f"{n_sep} separated observation(s) dropped ({rows}): their zero outcome is predicted perfectly "
                 "by the regressors and fixed effects, so the MLE would not exist with them. "
                 "Coefficients of regressors that only served to separate are not identified "
                 "(dropped as collinear). See results.dropped; separation='error' raises.",

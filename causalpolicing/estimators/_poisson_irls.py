@@ -24,7 +24,7 @@ import numpy as np
 
 from ..exceptions import EstimationError, SpecError
 from ..inference.vcov import VcovInput, VcovRequest, compute_vcov
-from ._common import COLLIN_TOL, _inv_psd, _select_columns
+from ._common import COLLIN_TOL, _inv_psd, _select_columns, no_regressor_message
 from ._demean import FixedEffects, demean, demean_two_inplace
 from ._fe_structure import factorize
 
@@ -198,15 +198,12 @@ def _irls(
             zd, xd = both[:, 0], both[:, 1:]
             if check_collin:
                 raw_ss = w @ ((x - (w @ x) / w.sum()) ** 2)
+                raw_ss[np.ptp(x, axis=0) == 0] = 0.0  # constant: exactly, whatever rounding
                 sw = np.sqrt(w)
                 keep, why = _select_columns(xd * sw[:, None], raw_ss, names, has_fe,
                                             tol=collin_tol)
                 if not keep:
-                    raise EstimationError(
-                        "No regressor is left to estimate"
-                        + (f" (dropped: {why})" if why else "")
-                        + "; the fixed effects absorb everything."
-                    )
+                    raise EstimationError(no_regressor_message(why, {}, (), ()))
                 if len(keep) < x.shape[1]:
                     x = x[:, keep]
                     both = both[:, [0, *[1 + j for j in keep]]]

@@ -67,6 +67,7 @@ from ._common import (
     check_fraction,
     default_cluster,
     frame_of,
+    no_regressor_message,
 )
 from ._demean import DEFAULT_TOL, demean
 from ._design import Design, build_design
@@ -366,6 +367,8 @@ class FEOLS(FrozenSettings):
         else:
             mean = (w[:, None] * raw).sum(axis=0) / w.sum()
             raw_ss = (w[:, None] * (raw - mean) ** 2).sum(axis=0)
+        if has_fe:
+            raw_ss[np.ptp(raw, axis=0) == 0] = 0.0  # constant: exactly, whatever rounding
 
         yw = within[:, 0]
         xcols = list(range(1, 1 + kx + ke))
@@ -380,11 +383,9 @@ class FEOLS(FrozenSettings):
                 f"regressors or absorbed by the fixed effects ({why}); the model is not identified."
             )
         if not keep_x:
-            raise EstimationError(
-                "No regressor is left to estimate"
-                + (f" (dropped: {why})" if why else "")
-                + "; the fixed effects absorb everything."
-            )
+            raise EstimationError(no_regressor_message(
+                why, {nm: raw[:, 1 + j] for j, nm in enumerate(x_names)}, d.fe_codes,
+                d.fe_names))
         if why:
             warnings.warn(
                 "Regressor(s) dropped: " + "; ".join(f"{k} ({v})" for k, v in why.items())

@@ -103,7 +103,7 @@ from ._common import (
     frame_of,
 )
 from ._demean import FixedEffects
-from ._design import build_design
+from ._design import build_design, describe_rows
 from ._fe_structure import factorize, fe_dof
 from ._poisson_data import _concat_log, drop_problem_rows, exposure_offset, reason_frames
 from ._poisson_irls import (
@@ -480,7 +480,7 @@ class FEPoisson(FrozenSettings):
         frame, source_rows = frame_of(data)
         n_input = len(frame)
         offset_all, bad = exposure_offset(frame, f.depvar.factors[0].column, expo,
-                                          self._offset)
+                                          self._offset, source_rows)
         pre = np.zeros(n_input, dtype=bool)
         for m, _, _ in bad:
             pre |= m
@@ -499,10 +499,10 @@ class FEPoisson(FrozenSettings):
         del pre_pos, pre
         y = d.y
         if np.any(y < 0):
-            rows = list(frame.index[positions[np.flatnonzero(y < 0)[:5]]])
+            rows = describe_rows(positions[np.flatnonzero(y < 0)], frame.index, source_rows)
             raise NegativeValueError(
-                f"The outcome {f.depvar.name!r} has {int((y < 0).sum())} negative value(s) (rows "
-                f"{rows}); a Poisson model needs non-negative outcomes (counts or amounts).")
+                f"The outcome {f.depvar.name!r} has {int((y < 0).sum())} negative value(s) "
+                f"({rows}); a Poisson model needs non-negative outcomes (counts or amounts).")
         if not np.any(y > 0):
             raise EstimationError(f"The outcome {f.depvar.name!r} is zero in every row used; "
                                   "a Poisson model cannot be estimated.")
@@ -540,7 +540,7 @@ class FEPoisson(FrozenSettings):
         keep, reasons, n_sep, n_all_zero, n_single2 = drop_problem_rows(
             y, x, fe_codes, fe_names, singletons=self._singletons,
             separation=self._separation, index=frame.index, positions=positions,
-            prepared=fe_prep)
+            prepared=fe_prep, source_rows=source_rows)
         drop_frames.extend(reason_frames(frame, source_rows, reasons, positions))
         del reasons, bad
         dropped = _concat_log(drop_frames) if (drop_frames or len(d_dropped)) else d_dropped
