@@ -60,7 +60,7 @@ class Design:
     data_index: pd.Index  # the index of the data (all rows)
     positions: np.ndarray
     dropped: pd.DataFrame
-    n_singletons: int
+    n_singletons: int  # fixed-effect singleton rows: dropped ("drop") or kept and counted
 
     @property
     def row_labels(self) -> pd.Index:
@@ -215,10 +215,12 @@ def _no_rows_message(n: int, log: _Log) -> str:
     if n == 0:
         return "The data have no rows; nothing can be estimated."
     singles = any(reason == "fixed-effect singleton" for _, _, reason in log.parts)
+    others = any(reason != "fixed-effect singleton" for _, _, reason in log.parts)
     return (f"All {n} rows were dropped ({_dropped_summary(log)}), so no row is left to "
-            "estimate on. Fill in or choose other columns"
-            + (", or pass singletons='keep' to keep fixed-effect singletons" if singles else "")
-            + ".")
+            "estimate on."
+            + (" Fill in the missing values or choose other columns." if others else "")
+            + (" Pass singletons='keep' to keep fixed-effect singletons (a panel where every "
+               "row is a singleton has too few units or periods)." if singles else ""))
 
 
 def _check_fe_leave_something(formula: Formula, data: pd.DataFrame,
