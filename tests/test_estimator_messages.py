@@ -149,3 +149,25 @@ def test_no_regressor_left_names_it_and_why(fit, column: str, detail: str) -> No
     df["c"] = 0.1 if column == "const" else df["unit"].str[1:].astype(float)
     with pytest.raises(EstimationError, match=detail):
         quiet(fit, "y ~ c | unit + year", df)
+
+
+# ------------------------------------------------------------ singletons
+@pytest.mark.parametrize(("fit", "kw"), [
+    (cp.feols, {}), (cp.fepois, {}), (cp.fenegbin, {}),
+    (cp.febinomial, {"trials": "n"}),
+], ids=["feols", "fepois", "fenegbin", "febinomial"])
+def test_singletons_are_kept_by_default_and_counted(fit, kw) -> None:  # type: ignore[no-untyped-def]
+    df = frame()
+    df["n"] = df["y"] + 50.0
+    extra = df.iloc[[0]].assign(unit="lonely", y=2.0, n=52.0)  # one unit observed once
+    df = pd.concat([df, extra], ignore_index=True)
+    kept = quiet(fit, "y ~ x | unit + year", df, vcov="hetero", **kw)
+    assert kept.nobs == len(df) and kept.spec["singletons"] == "keep"
+    assert kept.glance()["n_singletons"].iloc[0] == 1
+    dropped = quiet(fit, "y ~ x | unit + year", df, vcov="hetero", singletons="drop", **kw)
+    assert dropped.nobs == len(df) - 1
+    assert dropped.dropped["reason"].tolist() == ["fixed-effect singleton"]
+    g = dropped.glance().iloc[0]
+    assert (g["n_singletons"], g["n_dropped"]) == (1, 1)
+    # the singleton does not move the slope
+    np.testing.assert_allclose(kept.params["x"], dropped.params["x"], rtol=1e-6)
