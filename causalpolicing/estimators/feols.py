@@ -270,6 +270,14 @@ class FEOLS(FrozenSettings):
     :mod:`causalpolicing.inference.vcov`. Missing values, zero weights and
     (with ``singletons="drop"``) singletons are dropped and listed in ``results.dropped``; collinear or absorbed
     regressors are dropped and listed in ``results.collinear``.
+
+    Singleton defaults as checked (2026-12): R fixest reference manual, ``feols(...,
+    fixef.rm = "none")`` and ``feglm``/``fepois(..., fixef.rm = "perfect")``
+    (https://search.r-project.org/CRAN/refmans/fixest/html/feols.html); pyfixest 0.60
+    ``feols(..., fixef_rm="singleton")``; Stata ``xtreg, fe`` and ``areg`` keep them
+    (reproduced here to 1e-9 from linearmodels' Stata 13 log, 411 singleton panels:
+    ``tests/test_stata_conventions.py``); ``reghdfe`` drops them unless
+    ``keepsingletons``.
     """
 
     _LAST_SETTING = "_collin_tol"
