@@ -108,9 +108,9 @@ def results_to_dict(res: Any, *, name: str | None = None) -> dict[str, Any]:
 def results_from_dict(raw: Mapping[str, Any], *, source: str = "results") -> StoredResults:
     """Rebuild results from :func:`results_to_dict` output."""
     if not isinstance(raw, Mapping) or raw.get("format") != FORMAT:
-        got = raw.get("format") if isinstance(raw, Mapping) else type(raw).__name__
-        raise SpecError(f"{source}: not a causalpolicing results file (expected format "
-                        f"{FORMAT!r}, got {got!r}); write one with `causalpolicing analyze` or "
+        raise SpecError(f"{source}: not a causalpolicing results file: it holds {_describe(raw)}. "
+                        f"Results files are the per-model files `causalpolicing analyze` writes "
+                        f"to OUT/results/ (format {FORMAT!r}), or files written by "
                         f"causalpolicing.results_io.save_results.")
     try:
         terms = [str(t) for t in raw["terms"]]
@@ -128,6 +128,23 @@ def results_from_dict(raw: Mapping[str, Any], *, source: str = "results") -> Sto
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise SpecError(f"{source}: malformed results file ({type(exc).__name__}: {exc}).") from None
+
+
+def _describe(raw: Any) -> str:
+    """What a JSON value that is not a results file is, in a few words."""
+    if isinstance(raw, list):
+        if raw and all(isinstance(r, Mapping) and {"model", "term"} <= set(r) for r in raw):
+            return (f"a list of {len(raw)} tidy rows (model, term, estimate, ...): the combined "
+                    f"table `analyze` writes as OUT/tidy.json, not one model's results")
+        return f"a JSON list of {len(raw)} item{'s' if len(raw) != 1 else ''}"
+    if isinstance(raw, Mapping):
+        if "format" in raw:
+            return f"a JSON object of format {raw['format']!r}"
+        keys = ", ".join(repr(str(k)) for k in list(raw)[:5])
+        return (f"a JSON object with keys {keys}{', ...' if len(raw) > 5 else ''}" if raw
+                else "an empty JSON object")
+    kind = {bool: "boolean", int: "number", float: "number", str: "string"}.get(type(raw), "null")
+    return f"a JSON {kind} ({str(raw)[:40]!r})"
 
 
 def save_results(res: Any, path: str | Path, *, name: str | None = None) -> Path:

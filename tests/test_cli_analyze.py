@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shlex
 import subprocess
 import sys
 from html.parser import HTMLParser
@@ -58,8 +59,8 @@ def test_default_analysis_succeeds(default_run: tuple[subprocess.CompletedProces
     assert "Wrote" in res.stdout and "report.html" in res.stdout
 
 
-EXPECTED_FILES = ["report.html", "report.md", "spec.toml", "drop_log.csv", "results/tidy.csv",
-                  "results/tidy.json", "tables/estimates.md", "tables/estimates.html",
+EXPECTED_FILES = ["report.html", "report.md", "spec.toml", "drop_log.csv", "tidy.csv",
+                  "tidy.json", "tables/estimates.md", "tables/estimates.html",
                   "tables/estimates.tex", "tables/estimates.txt", "tables/estimates.csv",
                   "diagnostics/feedback.csv", "diagnostics/bootstrap.csv",
                   "diagnostics/implications.csv", "diagnostics/refutations.csv",
@@ -135,7 +136,7 @@ def test_causal_section_of_the_default_run(
 def test_tidy_results_match_a_refit(default_run: tuple[subprocess.CompletedProcess[str], Path]
                                     ) -> None:
     _, out = default_run
-    tidy = pd.read_csv(out / "results" / "tidy.csv")
+    tidy = pd.read_csv(out / "tidy.csv")
     pois = tidy[tidy["model"] == "Poisson FE (deaths, exposure population)"].set_index("term")
     ref = cp.fepois("deaths ~ offences_per_1000 + substitution_coverage + "
                     "neighbour_offences_per_1000 | canton + year",
@@ -143,7 +144,7 @@ def test_tidy_results_match_a_refit(default_run: tuple[subprocess.CompletedProce
     np.testing.assert_allclose(pois.loc[ref.params.index, "estimate"], ref.params, rtol=1e-12)
     np.testing.assert_allclose(pois.loc[ref.params.index, "std_error"], ref.std_errors,
                                rtol=1e-12)
-    records = json.loads((out / "results" / "tidy.json").read_text())
+    records = json.loads((out / "tidy.json").read_text())
     assert len(records) == len(tidy)
 
 
@@ -161,9 +162,12 @@ def test_spec_written_is_the_spec_run(default_run: tuple[subprocess.CompletedPro
 def test_table_from_saved_results(default_run: tuple[subprocess.CompletedProcess[str], Path],
                                   fmt: str, needle: str, tmp_path: Path) -> None:
     _, out = default_run
-    files = sorted(str(p) for p in (out / "results").glob("*.json") if p.stem != "tidy")
     target = tmp_path / f"t.{fmt}"
-    res = run("table", *files, "--format", fmt, "--out", str(target))
+    # the README's command, with the glob expanded by a shell
+    res = subprocess.run(f"{shlex.quote(sys.executable)} -m causalpolicing table "
+                         f"{shlex.quote(str(out))}/results/*.json --format {fmt} "
+                         f"--out {shlex.quote(str(target))}",
+                         shell=True, capture_output=True, text=True, timeout=600)
     assert res.returncode == 0, res.stderr
     text = target.read_text(encoding="utf-8")
     assert needle in text
@@ -251,6 +255,28 @@ def test_table_refuses_a_non_results_file(tmp_path: Path) -> None:
     res = run("table", str(bad))
     assert res.returncode == 2
     assert "not a causalpolicing results file" in res.stderr
+
+
+def test_results_folder_holds_only_results_files(
+        default_run: tuple[subprocess.CompletedProcess[str], Path]) -> None:
+    _, out = default_run
+    files = sorted((out / "results").glob("*.json"))
+    assert len(files) == 3
+    from causalpolicing.results_io import load_results
+
+    assert all(load_results(p).name for p in files)  # every file the glob matches loads
+
+
+def test_table_names_a_tidy_file_it_cannot_read(
+        default_run: tuple[subprocess.CompletedProcess[str], Path]) -> None:
+    _, out = default_run
+    res = run("table", str(out / "results" / "linear-fe-deaths-per-100-000.json"),
+              str(out / "tidy.json"))
+    assert res.returncode == 2
+    assert str(out / "tidy.json") in res.stderr
+    assert "tidy rows" in res.stderr and "OUT/tidy.json" in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in res.stderr
 
 
 def test_table_refuses_an_unknown_format(tmp_path: Path) -> None:

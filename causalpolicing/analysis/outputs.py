@@ -6,9 +6,10 @@ Layout of ``out/``::
     report.md              the Markdown twin (figures in figures/)
     figures/               every figure as PNG (linked by report.md) and SVG
     tables/estimates.*     the estimates table: .md, .html, .tex, .txt, .csv
-    results/tidy.csv       every model's tidy() rows with a model column
-    results/tidy.json      the same as JSON records
-    results/<model>.json   one file per model (``causalpolicing table`` reads these)
+    tidy.csv               every model's tidy() rows with a model column
+    tidy.json              the same as JSON records
+    results/<model>.json   one file per model and nothing else, so that
+                           ``causalpolicing table OUT/results/*.json`` reads them all
     diagnostics/*.csv      feedback checks, bootstraps, refutations, implications
     drop_log.csv           every source row left out, with its reason
     spec.toml              the spec that was run
@@ -92,13 +93,15 @@ def write_outputs(analysis: Any, out: Path) -> dict[str, Path]:
             path.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
             written[f"table_{fmt}"] = path
 
+    # the combined tidy rows live beside results/, not in it: results/*.json must match
+    # only per-model results files (the glob `causalpolicing table` is documented with)
+    tidy = tidy_frame(analysis.results, spec.report.level)
+    tidy.to_csv(out / "tidy.csv", index=False)
+    (out / "tidy.json").write_text(
+        json.dumps(json.loads(tidy.to_json(orient="records")), indent=1), encoding="utf-8")
+    written["tidy_csv"], written["tidy_json"] = out / "tidy.csv", out / "tidy.json"
     res_dir = out / "results"
     res_dir.mkdir(exist_ok=True)
-    tidy = tidy_frame(analysis.results, spec.report.level)
-    tidy.to_csv(res_dir / "tidy.csv", index=False)
-    (res_dir / "tidy.json").write_text(
-        json.dumps(json.loads(tidy.to_json(orient="records")), indent=1), encoding="utf-8")
-    written["tidy_csv"], written["tidy_json"] = res_dir / "tidy.csv", res_dir / "tidy.json"
     for name, s in _unique_slugs(list(analysis.results)).items():
         written[f"results_{s}"] = save_results(analysis.results[name], res_dir / f"{s}.json",
                                                name=name)
