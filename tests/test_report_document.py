@@ -265,10 +265,10 @@ def test_markdown_has_the_same_sections_and_notice(report) -> None:
     heads = re.findall(r"^## (.+)$", report.markdown, re.MULTILINE)
     assert heads == ["Summary", "Data", "Estimates", "Figures", "Diagnostics", "Causal graph",
                      "Caveats", "Provenance"]
-    assert report.markdown.startswith(r"# Enforcement & deaths \<in\> the cantons")
+    assert report.markdown.startswith("# Enforcement &amp; deaths &lt;in&gt; the cantons")
     assert "> **Simulated data.**" in report.markdown
     assert "```toml\n[data]\ndataset = \"simulated_cantons\"\n```" in report.markdown
-    assert "| offences \\<- prevalence -\\> deaths | canton |" in report.markdown
+    assert "| offences &lt;- prevalence -&gt; deaths | canton |" in report.markdown
 
 
 def test_output_is_deterministic_with_fixed_timestamp(fits, full_inputs, report) -> None:

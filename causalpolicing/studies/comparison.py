@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..report.markdown_escape import md_cell
 from .schema import Study
 
 __all__ = ["Comparison", "ModelRun", "COLUMNS", "matches_at_rounding"]
@@ -213,13 +214,16 @@ class Comparison:
         return "\n".join(lines) + "\n"
 
     def to_markdown(self) -> str:
-        """A Markdown section: title, citation, a pipe table, the verdict and notes."""
-        def esc(text: str) -> str:
-            return "".join("\\" + ch if ch in "\\`*_|" else ch for ch in text)
+        """A Markdown section: title, citation, a pipe table, the verdict and notes.
 
+        Every text is escaped as in all of the package's Markdown
+        (:mod:`causalpolicing.report.markdown_escape`): HTML entities for ``& < >``,
+        backslashes before Markdown's metacharacters, no line break inside a cell.
+        """
+        esc = md_cell
         s = self.study
         out = [f"### {esc(s.title)}", "", esc(s.citation) + (f" doi:{esc(s.doi)}" if s.doi else ""),
-               "", f"Study `{s.id}` ({s.status}); data: {esc(self.data_source)}.", ""]
+               "", f"Study `{s.id}` ({esc(s.status)}); data: {esc(self.data_source)}.", ""]
         out.append("| " + " | ".join(self._HEAD) + " |")
         out.append("|" + "|".join(":--" if j < 4 or j == 7 else "--:"
                                   for j in range(len(self._HEAD))) + "|")

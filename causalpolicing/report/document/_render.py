@@ -3,12 +3,13 @@
 Templates live in ``causalpolicing/report/templates`` (package data) and are
 loaded with a :class:`jinja2.PackageLoader`; nothing is fetched from the
 network. HTML templates (``*.html.j2``) are autoescaped; the Markdown template
-escapes its text with the ``md`` filter.
+escapes its text with the ``md`` filter (table cells with ``mdcell``), the rule of
+:mod:`causalpolicing.report.markdown_escape` that every Markdown output follows.
 
 Examples
 --------
 >>> md_escape("a_b *c* [d] <e> | #")
-'a\\\\_b \\\\*c\\\\* \\\\[d\\\\] \\\\<e\\\\> \\\\| \\\\#'
+'a\\\\_b \\\\*c\\\\* \\\\[d\\\\] &lt;e&gt; \\\\| \\\\#'
 >>> fence_for("no backticks"), fence_for("a ``` b")
 ('```', '````')
 """
@@ -21,18 +22,9 @@ from typing import Any
 
 import jinja2
 
+from ..markdown_escape import md_cell, md_escape
+
 __all__ = ["environment", "render", "md_escape", "fence_for", "tidy_markdown"]
-
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|#])")
-
-
-def md_escape(text: Any) -> str:
-    """Backslash-escape Markdown's special characters (CommonMark escapes)."""
-    return _MD_SPECIAL.sub(r"\\\1", str(text))
-
-
-def _md_cell(text: Any) -> str:
-    return md_escape(text).replace("\r", " ").replace("\n", " ")
 
 
 def fence_for(text: Any) -> str:
@@ -84,7 +76,7 @@ def environment() -> jinja2.Environment:
         keep_trailing_newline=True,
     )
     env.filters["md"] = md_escape
-    env.filters["mdcell"] = _md_cell
+    env.filters["mdcell"] = md_cell
     env.filters["fence"] = fence_for
     return env
 

@@ -1,7 +1,11 @@
 r"""Render a :class:`~.format.FormattedTable` as a (GitHub-flavoured) Markdown pipe table.
 
-Markdown's special characters in cells (``\ | * _`` and backticks) are escaped, so
-``p < 0.01`` stars print as stars, not emphasis. The title is a bold line above
+Text in cells, the title and the notes is escaped with
+:func:`~causalpolicing.report.markdown_escape.md_cell` (the rule every Markdown
+output of the package follows): ``& < >`` become HTML entities, so a model named
+``<script>`` prints as text, and Markdown's metacharacters (``\ | * _ [ ] #`` and
+backticks) are backslash-escaped, so stars print as stars, not emphasis, and ``|``
+does not split a cell. The title is a bold line above
 the table, the notes one paragraph below it.
 
 Examples
@@ -19,27 +23,26 @@ Examples
 |              | (0.500) |
 | Observations |   10    |
 <BLANKLINE>
-\* p < 0.1.
+\* p &lt; 0.1.
 """
 
 from __future__ import annotations
 
+from ..markdown_escape import md_cell
 from .format import FormattedTable
 
 __all__ = ["render_markdown", "escape_markdown"]
 
-_SPECIAL = "\\`*_|"
-
 
 def escape_markdown(text: str) -> str:
-    r"""Backslash-escape Markdown's inline special characters.
+    r"""One table cell's text, escaped for Markdown (:func:`~causalpolicing.report.markdown_escape.md_cell`).
 
     Examples
     --------
-    >>> escape_markdown("a_b|c*")
-    'a\\_b\\|c\\*'
+    >>> escape_markdown("a_b|c* <b>")
+    'a\\_b\\|c\\* &lt;b&gt;'
     """
-    return "".join("\\" + ch if ch in _SPECIAL else ch for ch in text)
+    return md_cell(text)
 
 
 def render_markdown(ft: FormattedTable) -> str:
