@@ -167,17 +167,25 @@ def analyze(
              "given.")] = None,
     bootstrap: Annotated[int, typer.Option(help="Bootstrap draws per model (0: none).")] = 0,
     seed: Annotated[int | None, typer.Option(help="Random seed (bootstrap, refutations).")] = None,
-    progress: Annotated[bool | None, typer.Option(
+    overwrite: Annotated[bool, typer.Option(
+        "--overwrite", help="Replace the outputs of an earlier analysis in --out (the whole "
+                            "folder; only a folder written by `analyze` is replaced).")] = False,
+    progress: Annotated[bool, typer.Option(
         "--progress/--no-progress",
-        help="Show progress bars (default: when the terminal is interactive).")] = None,
+        help="Report progress on stderr: bars on a terminal, one line per step otherwise "
+             "(default); --no-progress is silent.")] = True,
 ) -> None:
     """Run an analysis and write report.html, report.md, tables, tidy results and figures.
+
+    --out must not exist or be empty; --overwrite replaces an earlier analysis's
+    outputs. The folder appears only when every file is written: a failed or
+    interrupted run leaves it as it was.
 
     Examples:
 
       causalpolicing analyze --out report            # the bundled simulated_cantons
 
-      causalpolicing analyze --config spec.toml --out report
+      causalpolicing analyze --config spec.toml --out report --overwrite
 
       causalpolicing analyze deaths.csv --unit canton --time year --outcome deaths
       --treatment offences_per_1000 --exposure population --out report
@@ -203,9 +211,7 @@ def analyze(
 
         spec = replace(spec, report=replace(spec.report, seed=seed))
     command = "causalpolicing " + " ".join(sys.argv[1:]) if sys.argv else "causalpolicing analyze"
-    if progress is None:
-        progress = sys.stderr.isatty()
-    result = run(spec, out=out, progress=progress, command_line=command)
+    result = run(spec, out=out, overwrite=overwrite, progress=progress, command_line=command)
     for message in result.warnings:  # recorded by the runner, also listed in the report
         typer.secho(f"warning ({message})", fg="yellow", err=True)
     for name, res in result.results.items():

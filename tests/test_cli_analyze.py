@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shlex
 import subprocess
 import sys
@@ -47,7 +48,7 @@ class _Refs(HTMLParser):
 @pytest.fixture(scope="module")
 def default_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedProcess[str], Path]:
     out = tmp_path_factory.mktemp("analysis") / "report"
-    res = run("analyze", "--out", str(out), "--no-progress")
+    res = run("analyze", "--out", str(out))  # default progress; stderr is a pipe, not a tty
     return res, out
 
 
@@ -57,6 +58,11 @@ def test_default_analysis_succeeds(default_run: tuple[subprocess.CompletedProces
     assert "simulated_cantons" in res.stdout
     assert "SIMULATED" in res.stdout
     assert "Wrote" in res.stdout and "report.html" in res.stdout
+
+
+FAST_SPEC = ('[data]\ndataset = "nc_crime"\n[[models]]\nname = "within"\n'
+             'estimator = "feols"\nformula = "lcrmrte ~ lprbarr | county + year"\n'
+             '[diagnostics]\nfeedback = false\n[report]\nfigures = []\n')
 
 
 EXPECTED_FILES = ["report.html", "report.md", "spec.toml", "drop_log.csv", "tidy.csv",
@@ -106,7 +112,6 @@ def test_markdown_report_figures_exist(default_run: tuple[subprocess.CompletedPr
                                        ) -> None:
     _, out = default_run
     md = (out / "report.md").read_text(encoding="utf-8")
-    import re
 
     refs = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", md)
     assert len(refs) >= 5
@@ -285,6 +290,51 @@ def test_table_refuses_an_unknown_format(tmp_path: Path) -> None:
     assert "docx" in res.stderr
 
 
+def test_progress_lines_by_default_when_not_a_terminal(
+        default_run: tuple[subprocess.CompletedProcess[str], Path]) -> None:
+    res, out = default_run
+    lines = res.stderr.splitlines()
+    steps = [line for line in lines if line.startswith("[")]
+    # every step closes with its duration, on its own line when sub-steps came in between
+    closed = [line for line in steps if re.search(r" \.\.\. done in \d+\.\d s$", line)]
+    names = [re.sub(r"^\[\d/9\] | \.\.\. done in .*$", "", line) for line in closed]
+    assert names == [
+        f"loaded 858 rows from {cp.datasets.load('simulated_cantons').metadata.source}",
+        "fitting Linear FE (deaths per 100,000)",
+        "fitting Poisson FE (deaths, exposure population)",
+        "fitting Leads and lags (linear, deaths per 100,000)",
+        "feedback diagnostics", "causal checks", "figures", "report",
+        f"writing outputs to {out}"]
+    assert [line[:5] for line in closed] == [f"[{k}/9]" for k in range(1, 10)]
+    subs = [line.strip() for line in lines if line.startswith("      ")]
+
+    def inside(step: str) -> list[str]:
+        i = next(k for k, line in enumerate(lines) if line.startswith(step))
+        j = next(k for k, line in enumerate(lines) if k > i and line.startswith(step))
+        return [line.strip() for line in lines[i + 1:j]]
+
+    causal = inside("[6/9] causal checks")
+    assert [s.split(" ...")[0] for s in causal if s.startswith("refuter")] == [
+        "refuter placebo_permutation", "refuter placebo_time_shift", "refuter placebo_lead",
+        "refuter leave_one_unit_out", "refuter random_common_cause"]
+    assert any(s.startswith("testable implications ... done in") for s in causal)
+    report = inside("[8/9] report")
+    assert sum(s.startswith("rendering figure: ") for s in report) == 8
+    written = inside("[9/9] writing outputs")
+    assert any(s.startswith("report.html and report.md ... done in") for s in written)
+    assert sum(s.startswith("figures/") for s in written) == 8
+    assert all(s.endswith(" s") for s in subs)
+    assert "[1/9]" not in res.stdout
+
+
+def test_no_progress_is_silent(tmp_path: Path) -> None:
+    spec = tmp_path / "spec.toml"
+    spec.write_text(FAST_SPEC, encoding="utf-8")
+    res = run("analyze", "--config", str(spec), "--out", str(tmp_path / "o"), "--no-progress")
+    assert res.returncode == 0, res.stderr
+    assert "[1/" not in res.stderr and "done in" not in res.stderr
+
+
 def test_progress_lines_go_to_stderr(tmp_path: Path) -> None:
     spec = tmp_path / "spec.toml"
     spec.write_text('[data]\ndataset = "nc_crime"\n[[models]]\nname = "within"\n'
@@ -292,9 +342,10 @@ def test_progress_lines_go_to_stderr(tmp_path: Path) -> None:
                     '[diagnostics]\nfeedback = false\n[report]\nfigures = []\n', encoding="utf-8")
     res = run("analyze", "--config", str(spec), "--out", str(tmp_path / "o"), "--progress")
     assert res.returncode == 0, res.stderr
-    steps = [line for line in res.stderr.splitlines() if line.startswith("[")]
+    steps = [re.sub(r" \.\.\. done in \d+\.\d s$", "", line)
+             for line in res.stderr.splitlines() if line.startswith("[") and "done in" in line]
     assert steps[0].startswith("[1/7] loaded 630 rows from ")
     assert steps[1:] == ["[2/7] fitting within", "[3/7] feedback diagnostics",
-                     "[4/7] causal checks", "[5/7] figures", "[6/7] report",
-                     f"[7/7] writing outputs to {tmp_path / 'o'}"]
+                         "[4/7] causal checks", "[5/7] figures", "[6/7] report",
+                         f"[7/7] writing outputs to {tmp_path / 'o'}"]
     assert "[1/7]" not in res.stdout

@@ -10,7 +10,7 @@ that the figures, the report and the written outputs read.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -60,10 +60,16 @@ def _target(results: Mapping[str, Any], treatment: str) -> Any:
 
 
 def run_causal(spec: Any, panel: Any, results: Mapping[str, Any], *,
-               progress: bool = False) -> dict[str, Any]:
-    """Run the ``[causal]`` part of ``spec`` on ``panel`` (see the module docstring)."""
+               progress: bool = False,
+               note: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Run the ``[causal]`` part of ``spec`` on ``panel`` (see the module docstring).
+
+    ``progress`` shows the draw loops' progress bars; ``note`` (progress lines) is
+    called with the name of each check before it runs.
+    """
     from .. import graph as cg
 
+    note = note or (lambda text: None)
     c = spec.causal
     out: dict[str, Any] = {}
     treatment = c.treatment or panel.treatment
@@ -80,18 +86,21 @@ def run_causal(spec: Any, panel: Any, results: Mapping[str, Any], *,
             if col not in panel.columns and base in panel.columns:
                 panel = panel.lag(base, k=k, name=col)
         out.update(graph=g, treatment=treatment, outcome=outcome, panel=panel)
+        note("identification (DoWhy)")
         ident = cg.identify(g, treatment, outcome)
         out["identification"] = ident
         summary["Treatment -> outcome"] = f"{treatment} -> {outcome}"
         summary["Identification"] = ident.explanation
         summary["Estimand"] = ident.estimand_text  # DoWhy's sympy drawing is unreadable
         if ident.backdoor_identified:
+            note("estimate with the adjustment set")
             ge = cg.estimate(panel, g, treatment, outcome, estimator=c.estimator, vcov=vcov)
             out["graph_estimate"] = ge
             target = ge.results
             summary["Estimated with"] = (f"{ge.formula} ({ge.results.cov_type}): "
                                          f"{ge.effect:.4g} (s.e. {ge.std_error:.3g})")
         if c.implications:
+            note("testable implications")
             out["implications"] = cg.implications(panel, g, vcov=vcov)
     if target is None:
         target = _target(results, treatment)
@@ -99,10 +108,11 @@ def run_causal(spec: Any, panel: Any, results: Mapping[str, Any], *,
         if target is None:
             raise SpecError(f"causal.refute: no model to refute; add a feols or fepois model "
                             f"with the treatment {treatment!r} or a graph.")
-        out["refutations"] = cg.refute(
-            target, panel, methods=list(c.refute), treatment=treatment, reps=c.reps,
+        out["refutations"] = _refute_each(
+            cg, note, target, panel, methods=list(c.refute), treatment=treatment, reps=c.reps,
             seed=spec.report.seed, placebo_outcome=c.placebo_outcome, progress=progress)
     if c.sensitivity:
+        note("sensitivity and E-values")
         if target is not None and target.estimator == "FEOLS":
             sens = cg.ovb_sensitivity(target, panel, treatment=treatment)
             out["sensitivity"] = sens
@@ -119,6 +129,7 @@ def run_causal(spec: Any, panel: Any, results: Mapping[str, Any], *,
     if c.mediator is not None:
         if target is None:
             raise SpecError("causal.mediator: no model of the total effect to decompose.")
+        note(f"mediation through {c.mediator}")
         med = cg.mediate(target, panel, c.mediator, treatment=treatment,
                          reps=max(c.reps, 199), seed=spec.report.seed, progress=progress)
         out["mediation"] = med
@@ -126,6 +137,24 @@ def run_causal(spec: Any, panel: Any, results: Mapping[str, Any], *,
     if summary:
         out["graph_summary"] = summary
     return out
+
+
+def _refute_each(cg: Any, note: Callable[[str], None], target: Any, panel: Any, *,
+                 methods: list[str], **options: Any) -> Any:
+    """``cg.refute`` one refuter at a time (a progress line each), as one suite.
+
+    Each refuter draws from its own generator keyed by its name, so running them
+    one by one gives the same draws as one call with every method.
+    """
+    suites = []
+    for name in methods:
+        note(f"refuter {name}")
+        suites.append(cg.refute(target, panel, methods=[name], **options))
+    first = suites[0]
+    return cg.RefutationSuite(
+        results=tuple(r for s in suites for r in s.results), term=first.term,
+        estimate=first.estimate, alpha=first.alpha, seed=first.seed,
+        seconds_={k: v for s in suites for k, v in s.seconds.items()})
 
 
 def _evalue_row(ev: Any) -> dict[str, Any]:

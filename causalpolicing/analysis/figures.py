@@ -9,7 +9,7 @@ coefficient plot already shows the effect.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 __all__ = ["draw_figures", "is_binary_treatment", "is_count_model"]
@@ -46,9 +46,18 @@ def _is_lag_model(res: Any) -> bool:
 
 
 def draw_figures(spec: Any, panel: Any, results: Mapping[str, Any],
-                 causal: Mapping[str, Any]) -> dict[str, Any]:
-    """Caption -> matplotlib Figure for every figure the spec asks for and the inputs allow."""
+                 causal: Mapping[str, Any], *,
+                 note: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Caption -> matplotlib Figure for every figure the spec asks for and the inputs allow.
+
+    ``note`` (progress) is called with the kind of each figure before it is drawn.
+    """
     from ..report import plots
+
+    if note is not None:
+        from .progress import AnnouncedModule
+
+        plots = AnnouncedModule(plots, note)
 
     wanted = set(spec.report.figures)
     level = spec.report.level

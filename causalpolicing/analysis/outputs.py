@@ -13,12 +13,40 @@ Layout of ``out/``::
     diagnostics/*.csv      feedback checks, bootstraps, refutations, implications
     drop_log.csv           every source row left out, with its reason
     spec.toml              the spec that was run
+    manifest.json          written last: every file above, the command, the version,
+                           the time and ``"complete": true``
+
+The output folder is replaced as a whole, never mixed (:func:`staged_output`,
+used by :func:`~causalpolicing.analysis.analyze` and ``causalpolicing analyze``):
+
+* the folder given as ``out`` must not exist or be empty; a folder with files is
+  refused unless ``overwrite=True`` (``--overwrite``), and even then only if it
+  looks like an analysis output: it holds ``manifest.json`` written by this
+  package, or (folders written before manifests existed) both ``report.html`` and
+  ``spec.toml``. Anything else is never deleted: remove it yourself or choose
+  another folder. A file or a symbolic link in place of the folder is refused;
+* before anything is computed, a hidden staging folder ``.<name>.partial-XXXXXXXX``
+  is created next to ``out`` (same file system), which checks that the place is
+  writable (a folder that cannot be created or written is an error naming the
+  path, exit code 2 on the command line);
+* everything is written into the staging folder; only when the manifest is
+  written is it renamed to ``out`` (the old outputs, with ``overwrite``, are moved
+  aside first and deleted after the rename). If the run fails or is interrupted
+  (Ctrl-C), the staging folder is removed and ``out`` is left as it was. A
+  ``.partial-`` folder that survives (the process was killed) is incomplete by
+  its name and can be deleted.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
+import secrets
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +54,13 @@ import pandas as pd
 
 from ..exceptions import SpecError
 
-__all__ = ["write_outputs", "slug"]
+__all__ = ["write_outputs", "write_manifest", "staged_output", "slug", "MANIFEST",
+           "MANIFEST_FORMAT"]
+
+#: The file that marks a complete output folder (written last).
+MANIFEST = "manifest.json"
+#: Identifies the manifest's layout; bumped when it changes.
+MANIFEST_FORMAT = "causalpolicing.outputs/1"
 
 _TABLE_SUFFIX = {"markdown": "md", "html": "html", "latex": "tex", "text": "txt", "csv": "csv"}
 
@@ -56,17 +90,26 @@ def _unique_slugs(names: list[str]) -> dict[str, str]:
     return out
 
 
-def write_outputs(analysis: Any, out: Path) -> dict[str, Path]:
-    """Write the analysis to ``out`` (see the module docstring); returns the paths by kind."""
+def write_outputs(analysis: Any, out: Path, *,
+                  note: Callable[[str], None] | None = None) -> dict[str, Path]:
+    """Write the analysis to ``out`` (see the module docstring); returns the paths by kind.
+
+    This writes into ``out`` as it is (creating it if needed);
+    :func:`~causalpolicing.analysis.analyze` calls it on a staging folder (see
+    :func:`staged_output`). ``note`` is called with the name of each part before it
+    is written (progress sub-steps).
+    """
     from ..results_io import save_results
     from .run import tidy_frame
 
+    note = note or (lambda text: None)
     if out.exists() and not out.is_dir():
         raise SpecError(f"--out {str(out)!r} exists and is not a directory; choose a folder.")
     out.mkdir(parents=True, exist_ok=True)
     spec = analysis.spec
     written: dict[str, Path] = {}
 
+    note("report.html and report.md")
     saved = analysis.report.save(out)
     written.update({f"report_{k}": Path(v) for k, v in saved.items()})
 
@@ -79,10 +122,12 @@ def write_outputs(analysis: Any, out: Path) -> dict[str, Path]:
         if fig is None:
             continue
         path = (out / rf.filename).with_suffix(".svg")
+        note(f"figures/{path.name}")
         fig.savefig(path, format="svg", bbox_inches="tight", metadata={"Date": None})
         written[f"figure_{path.stem}_svg"] = path
 
     if analysis.results:
+        note("estimates tables")
         tables = out / "tables"
         tables.mkdir(exist_ok=True)
         table = analysis.table(level=spec.report.level, stars=spec.report.stars)
@@ -93,6 +138,7 @@ def write_outputs(analysis: Any, out: Path) -> dict[str, Path]:
             path.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
             written[f"table_{fmt}"] = path
 
+    note("tidy results and one results file per model")
     # the combined tidy rows live beside results/, not in it: results/*.json must match
     # only per-model results files (the glob `causalpolicing table` is documented with)
     tidy = tidy_frame(analysis.results, spec.report.level)
@@ -109,6 +155,7 @@ def write_outputs(analysis: Any, out: Path) -> dict[str, Path]:
     diag = out / "diagnostics"
     frames = _diagnostic_frames(analysis)
     if frames:
+        note("diagnostics")
         diag.mkdir(exist_ok=True)
         for stem, frame in frames.items():
             path = diag / f"{stem}.csv"
@@ -121,6 +168,135 @@ def write_outputs(analysis: Any, out: Path) -> dict[str, Path]:
     (out / "spec.toml").write_text(spec.to_toml(), encoding="utf-8")
     written["spec"] = out / "spec.toml"
     return written
+
+
+def write_manifest(out: Path, *, command_line: str | None = None) -> Path:
+    """Write ``out/manifest.json`` listing every file in ``out`` (call it last).
+
+    The manifest marks a complete output folder (``"complete": true``) and is what
+    ``overwrite=True`` looks for before it replaces a folder.
+    """
+    from .. import __version__
+
+    files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*")
+                   if p.is_file() and p.name != MANIFEST)
+    manifest = {"format": MANIFEST_FORMAT, "complete": True, "causalpolicing": __version__,
+                "command_line": command_line or "causalpolicing.analyze(...) (Python API)",
+                "written": time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime()),
+                "files": files}
+    path = out / MANIFEST
+    path.write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
+    return path
+
+
+def _is_ours(folder: Path) -> bool:
+    """True when ``folder`` looks like an analysis output (see the module docstring)."""
+    try:
+        raw = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+        if isinstance(raw, dict) and raw.get("format") == MANIFEST_FORMAT:
+            return True
+    except (OSError, ValueError):
+        pass
+    return (folder / "report.html").is_file() and (folder / "spec.toml").is_file()
+
+
+def _check_out(out: Path, overwrite: bool) -> bool:
+    """Refuse an ``out`` that must not be written (see the module docstring); returns
+    whether it exists and must be replaced."""
+    if out.is_symlink():
+        raise SpecError(f"--out {str(out)!r} is a symbolic link; give the folder itself "
+                        f"({str(out.resolve())!r}) or another folder.")
+    if out.exists() and not out.is_dir():
+        raise SpecError(f"--out {str(out)!r} exists and is not a folder; choose a folder "
+                        f"(it is created if needed).")
+    if not out.is_dir():
+        return False
+    try:
+        empty = next(out.iterdir(), None) is None
+    except OSError as exc:
+        raise SpecError(f"--out {str(out)!r} cannot be read ({exc.strerror}); choose "
+                        f"another folder.") from None
+    if empty:
+        return False
+    if not overwrite:
+        raise SpecError(f"--out {str(out)!r} already exists and is not empty; pass --overwrite "
+                        f"(overwrite=True in Python) to replace its contents with this "
+                        f"analysis, or choose another folder.")
+    if not _is_ours(out):
+        raise SpecError(f"--out {str(out)!r} is not empty and does not look like an analysis "
+                        f"output (no {MANIFEST} written by causalpolicing, nor report.html "
+                        f"and spec.toml): --overwrite only replaces folders written by "
+                        f"`causalpolicing analyze`. Remove it yourself or choose another "
+                        f"folder.")
+    return True
+
+
+def _sibling(out: Path, kind: str) -> Path:
+    """A new, empty hidden folder next to ``out`` (``.<name>.<kind>-XXXXXXXX``)."""
+    for _ in range(100):
+        path = out.parent / f".{out.name}.{kind}-{secrets.token_hex(4)}"
+        try:
+            path.mkdir()
+        except FileExistsError:
+            continue
+        return path
+    raise SpecError(f"could not create a {kind} folder next to {str(out)!r}.")  # pragma: no cover
+
+
+@contextmanager
+def staged_output(out: str | Path, *, overwrite: bool = False) -> Iterator[Path]:
+    """Check ``out``, yield a staging folder next to it, and move it into place on success.
+
+    See the module docstring for the rules. On an exception (including
+    ``KeyboardInterrupt``) inside the ``with`` block the staging folder is removed
+    and ``out`` is untouched.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "report"
+    >>> with staged_output(out) as stage:
+    ...     _ = (stage / "report.html").write_text("<html></html>")
+    ...     _ = write_manifest(stage)
+    >>> sorted(p.name for p in out.iterdir())
+    ['manifest.json', 'report.html']
+    >>> with staged_output(out):
+    ...     pass
+    Traceback (most recent call last):
+    ...
+    causalpolicing.exceptions.SpecError: --out '...report' already exists and is not empty; pass --overwrite (overwrite=True in Python) to replace its contents with this analysis, or choose another folder.
+    """
+    out = Path(out).absolute()
+    replace = _check_out(out, overwrite)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        stage = _sibling(out, "partial")
+    except OSError as exc:
+        raise SpecError(f"--out {str(out)!r}: cannot write to {str(out.parent)!r} "
+                        f"({exc.strerror or exc}); choose a folder you can write to.") from None
+    try:
+        yield stage
+        _move_into_place(stage, out, replace)
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
+
+
+def _move_into_place(stage: Path, out: Path, replace: bool) -> None:
+    if not replace:
+        if out.is_dir():  # empty (checked before the run); a rename cannot replace it
+            out.rmdir()   # everywhere
+        os.rename(stage, out)
+        return
+    old = _sibling(out, "old")
+    old.rmdir()
+    os.rename(out, old)
+    try:
+        os.rename(stage, out)
+    except BaseException:
+        os.rename(old, out)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
 
 
 def _diagnostic_frames(analysis: Any) -> dict[str, pd.DataFrame]:

@@ -39,6 +39,7 @@ import sys
 import time
 import warnings
 from collections.abc import Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
@@ -237,33 +238,12 @@ def _bootstrap(res: Any, model: ModelSpec, panel: Any, seed: int, progress: bool
 
 
 # ------------------------------------------------------------------------- run
-class _Steps:
-    """One line per step on stderr (or nothing).
-
-    The slow steps (bootstraps, refutations, mediation) show their own rich
-    progress bars; a bar of steps around them would need nested live displays,
-    which rich supports only from version 14.
-    """
-
-    def __init__(self, enabled: bool, total: int) -> None:
-        self._enabled = enabled
-        self._total = total
-        self._done = 0
-
-    def step(self, text: str) -> None:
-        if self._enabled:
-            self._done += 1
-            print(f"[{self._done}/{self._total}] {text}", file=sys.stderr, flush=True)
-
-    def close(self) -> None:
-        """Nothing to release (kept for symmetry with the progress bars)."""
-
-
 def analyze(
     spec: AnalysisSpec | str | Path | Mapping[str, Any] | None = None,
     *,
     out: str | Path | None = None,
-    progress: bool = False,
+    overwrite: bool = False,
+    progress: bool | str = False,
     command_line: str | None = None,
 ) -> Analysis:
     """Run an analysis spec end to end (see the module docstring).
@@ -275,80 +255,126 @@ def analyze(
         mapping (as read from TOML), or ``None`` for the default analysis of the
         bundled ``simulated_cantons`` (:func:`~causalpolicing.spec.default_spec`).
     out
-        Directory to write the report, tables, tidy results and figures to
-        (created if needed). ``None`` writes nothing.
+        Folder to write the report, tables, tidy results and figures to. ``None``
+        writes nothing. It must not exist or be empty (see ``overwrite``); it is
+        checked, and a staging folder next to it created, before anything runs,
+        and the outputs replace it only when all are written: a failed or
+        interrupted run leaves it as it was (see :mod:`~causalpolicing.analysis.outputs`).
+    overwrite
+        Replace the outputs of an earlier analysis in ``out`` (the whole folder; no
+        stale file is kept). Only folders written by ``analyze`` (with its
+        ``manifest.json``) are replaced; any other non-empty folder is refused.
     progress
-        Show progress bars (steps, bootstrap draws, refutation draws).
+        ``False`` (default): silent. ``True``: progress bars on a terminal, one line
+        per step on stderr otherwise; ``"lines"`` or ``"bars"`` to choose (see
+        :mod:`~causalpolicing.analysis.progress`).
     command_line
         The command that started the run, recorded in the provenance.
 
     Returns
     -------
     Analysis
-    """
-    if spec is None:
-        spec = default_spec()
-    elif isinstance(spec, Mapping):
-        spec = AnalysisSpec.from_dict(spec)
-    elif isinstance(spec, (str, Path)):
-        spec = AnalysisSpec.from_toml(spec)
-    elif not isinstance(spec, AnalysisSpec):
-        raise SpecError(f"spec must be an AnalysisSpec, a TOML path or text, or a mapping; got "
-                        f"{type(spec).__name__}.")
-    started = time.time()
-    steps = _Steps(False, total=0)
-    caught: list[warnings.WarningMessage] = []
-    try:
-        with warnings.catch_warnings(record=True) as caught_list:
-            warnings.simplefilter("always")
-            caught = caught_list
-            panel = load_spec_data(spec)
-            check_treatments(panel)
-            if not spec.models:
-                spec = spec.with_models(default_models(panel))
-            steps = _Steps(progress, total=5 + len(spec.models) + (out is not None))
-            steps.step(f"loaded {len(panel):,} rows from {panel.metadata.source}")
-            results: dict[str, Any] = {}
-            boots: dict[str, Any] = {}
-            for i, model in enumerate(spec.models):
-                steps.step(f"fitting {model.name}")
-                try:
-                    results[model.name] = fit_model(panel, model)
-                except CausalPolicingError as exc:
-                    try:  # the same error, saying which model of the spec failed
-                        located = type(exc)(f"models[{i}] ({model.name}): {exc}")
-                    except TypeError:  # an error class with another signature
-                        raise exc from None
-                    raise located from exc
-                check_treatment_estimated(results[model.name], panel,
-                                          f"models[{i}] ({model.name})")
-                if model.bootstrap:
-                    boots[model.name] = _bootstrap(results[model.name], model, panel,
-                                                   spec.report.seed + i, progress)
-            steps.step("feedback diagnostics")
-            diagnostics = _diagnostics(spec, panel)
-            steps.step("causal checks")
-            causal = _causal(spec, panel, results, progress)
-            steps.step("figures")
-            figures = _figures(spec, panel, results, causal)
-            steps.step("report")
-            provenance = _provenance(spec, panel, command_line, started)
-            report = _report(spec, panel, results, boots, diagnostics, causal, figures,
-                             provenance, _messages(caught))
-    finally:
-        steps.close()
-    messages = _messages(caught)
-    analysis = Analysis(spec=spec, panel=panel, results=MappingProxyType(results),
-                        bootstraps=MappingProxyType(boots), diagnostics=diagnostics,
-                        causal=MappingProxyType(causal), figures=MappingProxyType(figures),
-                        report=report, warnings=messages, provenance=MappingProxyType(provenance))
-    if out is not None:
-        from .outputs import write_outputs
 
-        steps.step(f"writing outputs to {out}")
-        outputs = write_outputs(analysis, Path(out))
+    Raises
+    ------
+    SpecError
+        A bad spec, or an ``out`` that is not empty (without ``overwrite``), is not
+        a folder, or cannot be written; raised before the analysis runs.
+    """
+    from .progress import StepLog, resolve_mode
+
+    spec = _as_spec(spec)
+    steps = StepLog(resolve_mode(progress), total=0)
+    if out is None:
+        staging: Any = nullcontext(None)
+    else:
+        from .outputs import staged_output
+
+        staging = staged_output(out, overwrite=overwrite)
+    try:
+        with staging as stage:
+            analysis = _run(spec, steps, command_line, writes=stage is not None)
+            if stage is not None:
+                from .outputs import write_manifest, write_outputs
+
+                steps.step(f"writing outputs to {out}")
+                written = write_outputs(analysis, stage, note=steps.sub)
+                steps.sub("manifest.json, then moving the folder into place")
+                written["manifest"] = write_manifest(stage, command_line=command_line)
+    except BaseException as exc:
+        steps.fail(exc)
+        raise
+    steps.close()
+    if out is not None:
+        final = Path(out)
+        outputs = {k: final / Path(v).relative_to(stage) for k, v in written.items()}
         analysis = replace(analysis, outputs=MappingProxyType(outputs))
     return analysis
+
+
+def _as_spec(spec: AnalysisSpec | str | Path | Mapping[str, Any] | None) -> AnalysisSpec:
+    if spec is None:
+        return default_spec()
+    if isinstance(spec, Mapping):
+        return AnalysisSpec.from_dict(spec)
+    if isinstance(spec, (str, Path)):
+        return AnalysisSpec.from_toml(spec)
+    if not isinstance(spec, AnalysisSpec):
+        raise SpecError(f"spec must be an AnalysisSpec, a TOML path or text, or a mapping; got "
+                        f"{type(spec).__name__}.")
+    return spec
+
+
+def _run(spec: AnalysisSpec, steps: Any, command_line: str | None, *,
+         writes: bool) -> Analysis:
+    """Everything of :func:`analyze` but writing the outputs; ``steps`` is a StepLog."""
+    from .progress import AnnouncedFigure
+
+    started = time.time()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        t0 = steps.now()
+        panel = load_spec_data(spec)
+        check_treatments(panel)
+        if not spec.models:
+            spec = spec.with_models(default_models(panel))
+        steps.total = 5 + len(spec.models) + writes
+        steps.step(f"loaded {len(panel):,} rows from {panel.metadata.source}", since=t0)
+        results: dict[str, Any] = {}
+        boots: dict[str, Any] = {}
+        for i, model in enumerate(spec.models):
+            steps.step(f"fitting {model.name}")
+            try:
+                results[model.name] = fit_model(panel, model)
+            except CausalPolicingError as exc:
+                try:  # the same error, saying which model of the spec failed
+                    located = type(exc)(f"models[{i}] ({model.name}): {exc}")
+                except TypeError:  # an error class with another signature
+                    raise exc from None
+                raise located from exc
+            check_treatment_estimated(results[model.name], panel,
+                                      f"models[{i}] ({model.name})")
+            if model.bootstrap:
+                steps.sub(f"bootstrap ({model.bootstrap:,} draws)")
+                boots[model.name] = _bootstrap(results[model.name], model, panel,
+                                               spec.report.seed + i, steps.bars)
+        steps.step("feedback diagnostics")
+        diagnostics = _diagnostics(spec, panel)
+        steps.step("causal checks")
+        causal = _causal(spec, panel, results, steps)
+        steps.step("figures")
+        figures = _figures(spec, panel, results, causal, steps)
+        steps.step("report")
+        provenance = _provenance(spec, panel, command_line, started)
+        shown = {k: AnnouncedFigure(f, k, steps.sub) for k, f in figures.items()} \
+            if steps.enabled else figures
+        report = _report(spec, panel, results, boots, diagnostics, causal, shown,
+                         provenance, _messages(caught))
+    return Analysis(spec=spec, panel=panel, results=MappingProxyType(results),
+                    bootstraps=MappingProxyType(boots), diagnostics=diagnostics,
+                    causal=MappingProxyType(causal), figures=MappingProxyType(figures),
+                    report=report, warnings=_messages(caught),
+                    provenance=MappingProxyType(provenance))
 
 
 def _diagnostics(spec: AnalysisSpec, panel: Any) -> Any:
@@ -370,19 +396,21 @@ def _diagnostics(spec: AnalysisSpec, panel: Any) -> Any:
 
 
 def _causal(spec: AnalysisSpec, panel: Any, results: Mapping[str, Any],
-            progress: bool) -> dict[str, Any]:
+            steps: Any) -> dict[str, Any]:
     if spec.causal is None:
         return {}
     from .causal import run_causal
 
-    return run_causal(spec, panel, results, progress=progress)
+    return run_causal(spec, panel, results, progress=steps.bars,
+                      note=steps.sub if steps.enabled else None)
 
 
 def _figures(spec: AnalysisSpec, panel: Any, results: Mapping[str, Any],
-             causal: Mapping[str, Any]) -> dict[str, Any]:
+             causal: Mapping[str, Any], steps: Any) -> dict[str, Any]:
     from .figures import draw_figures
 
-    return draw_figures(spec, panel, results, causal)
+    return draw_figures(spec, panel, results, causal,
+                        note=steps.sub if steps.enabled else None)
 
 
 def _report(spec: AnalysisSpec, panel: Any, results: Mapping[str, Any], boots: Mapping[str, Any],
