@@ -185,3 +185,45 @@ def test_cli_overwrite_replaces(first: Path, tmp_path: Path) -> None:
               "--no-progress")
     assert res.returncode == 0, res.stderr
     assert sorted(p.name for p in (first / "results").iterdir()) == ["gamma.json"]
+
+
+# ------------------------------------------------------------------ progress lines
+def _log(mode: str) -> tuple[object, object]:
+    import io
+
+    from causalpolicing.analysis.progress import StepLog
+
+    stream = io.StringIO()
+    return StepLog(mode, total=2, stream=stream, clock=iter(range(100)).__next__), stream
+
+
+def test_step_log_lines_close_each_step_and_sub_step() -> None:
+    log, stream = _log("lines")
+    log.step("fitting a")
+    log.sub("bootstrap")
+    log.step("report")
+    log.close()
+    assert stream.getvalue().splitlines() == [
+        "[1/2] fitting a ...", "      bootstrap ... done in 1.0 s",
+        "[1/2] fitting a ... done in 3.0 s", "[2/2] report ... done in 1.0 s"]
+
+
+def test_step_log_bars_mode_keeps_sub_steps_on_their_own_lines() -> None:
+    log, stream = _log("bars")
+    log.step("causal checks")
+    log.sub("refuter placebo_lead")
+    assert stream.getvalue().endswith("      refuter placebo_lead ...\n")  # a bar may follow
+    log.close()
+    assert stream.getvalue().splitlines()[-1] == "[1/2] causal checks ... done in 2.0 s"
+
+
+def test_step_log_marks_a_failed_or_interrupted_step() -> None:
+    log, stream = _log("lines")
+    log.step("report")
+    log.fail(KeyboardInterrupt())
+    assert stream.getvalue() == "[1/2] report ... interrupted\n"
+
+
+def test_progress_mode_is_checked() -> None:
+    with pytest.raises(SpecError, match=r"progress must be True .* 'lines', 'bars'"):
+        cp.analyze(spec("alpha"), progress="verbose")

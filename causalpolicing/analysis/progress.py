@@ -12,9 +12,10 @@ modes (``progress=`` of ``analyze``, ``--progress/--no-progress`` of the CLI):
     kind of output written). Plain text that a log file or CI keeps: the mode
     when stderr is not a terminal.
 ``"bars"``
-    The same lines (each ended at once, so that a bar never shares a line), plus
-    the progress bars of the draw loops (bootstraps, refuters, mediation): the
-    mode on a terminal.
+    The same step lines; sub-step lines are printed whole when they start (no
+    duration), so that the progress bars of the draw loops inside them
+    (bootstraps, refuters, mediation) start on a line of their own: the mode on
+    a terminal.
 
 ``progress=True`` means "bars on a terminal, lines otherwise" (what the CLI does
 unless ``--no-progress``); ``False`` or ``None`` is ``"off"``.
@@ -116,6 +117,8 @@ class StepLog:
             return
         text, start = self._sub
         self._sub = None
+        if self.mode == "bars":  # its line is out already; the step line closes the group
+            return
         self._finish(f"      {text}", verdict or f"done in {self._clock() - start:.1f} s")
 
     def _end_step(self, verdict: str | None = None) -> None:
@@ -138,8 +141,6 @@ class StepLog:
         self._step = (text, self._clock() if since is None else since)
         self._write(f"[{self._done}/{self.total}] {text} ...")
         self._open = True
-        if self.mode == "bars":
-            self._break()
 
     def sub(self, text: str) -> None:
         """Close the current sub-step and start the next one (inside the current step)."""
@@ -148,10 +149,11 @@ class StepLog:
         self._end_sub()
         self._break()
         self._sub = (text, self._clock())
+        if self.mode == "bars":  # a whole line: a progress bar may follow
+            self._write(f"      {text} ...\n")
+            return
         self._write(f"      {text} ...")
         self._open = True
-        if self.mode == "bars":
-            self._break()
 
     @property
     def bars(self) -> bool:
