@@ -39,12 +39,12 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from typing import IO, Any, Literal
 
 from ..exceptions import SpecError
 
-__all__ = ["StepLog", "resolve_mode", "Mode", "AnnouncedFigure", "AnnouncedModule"]
+__all__ = ["StepLog", "resolve_mode", "Mode", "AnnouncedFigures", "AnnouncedModule"]
 
 Mode = Literal["off", "lines", "bars"]
 _MODES = ("off", "lines", "bars")
@@ -172,24 +172,27 @@ class StepLog:
             self._end_step(word)
 
 
-class AnnouncedFigure:
-    """A figure whose ``savefig`` first announces a sub-step (rendering it for the report).
+class AnnouncedFigures(Mapping[str, Any]):
+    """Caption -> figure, announcing each caption (a sub-step) as iteration reaches it.
 
-    Everything else is the wrapped figure's; the report accepts anything with
-    matplotlib's ``savefig``.
+    The report renders its figures while it iterates over them, so each figure's
+    rendering is one sub-step; the figures themselves are passed unchanged.
     """
 
-    def __init__(self, figure: Any, caption: str, note: Callable[[str], None]) -> None:
-        self._figure = figure
-        self._caption = caption
+    def __init__(self, figures: Mapping[str, Any], note: Callable[[str], None]) -> None:
+        self._figures = dict(figures)
         self._note = note
 
-    def savefig(self, *args: Any, **kwargs: Any) -> Any:
-        self._note(f"rendering figure: {self._caption}")
-        return self._figure.savefig(*args, **kwargs)
+    def __getitem__(self, caption: str) -> Any:
+        return self._figures[caption]
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._figure, name)
+    def __iter__(self) -> Iterator[str]:
+        for caption in self._figures:
+            self._note(f"rendering figure: {caption}")
+            yield caption
+
+    def __len__(self) -> int:
+        return len(self._figures)
 
 
 class AnnouncedModule:

@@ -328,7 +328,7 @@ def _as_spec(spec: AnalysisSpec | str | Path | Mapping[str, Any] | None) -> Anal
 def _run(spec: AnalysisSpec, steps: Any, command_line: str | None, *,
          writes: bool) -> Analysis:
     """Everything of :func:`analyze` but writing the outputs; ``steps`` is a StepLog."""
-    from .progress import AnnouncedFigure
+    from .progress import AnnouncedFigures
 
     started = time.time()
     with warnings.catch_warnings(record=True) as caught:
@@ -366,8 +366,7 @@ def _run(spec: AnalysisSpec, steps: Any, command_line: str | None, *,
         figures = _figures(spec, panel, results, causal, steps)
         steps.step("report")
         provenance = _provenance(spec, panel, command_line, started)
-        shown = {k: AnnouncedFigure(f, k, steps.sub) for k, f in figures.items()} \
-            if steps.enabled else figures
+        shown = AnnouncedFigures(figures, steps.sub) if steps.enabled else figures
         report = _report(spec, panel, results, boots, diagnostics, causal, shown,
                          provenance, _messages(caught))
     return Analysis(spec=spec, panel=panel, results=MappingProxyType(results),
@@ -422,7 +421,7 @@ def _report(spec: AnalysisSpec, panel: Any, results: Mapping[str, Any], boots: M
     if messages:
         diag["warnings raised while running"] = pd.DataFrame({"warning": list(messages)})
     return build_report(
-        dict(results), panel=panel, figures=dict(figures),
+        dict(results), panel=panel, figures=figures,
         diagnostics=diag,
         refutations=(None if causal.get("refutations") is None
                      else list(causal["refutations"].results)),
