@@ -49,6 +49,7 @@ import pandas as pd
 
 from ..exceptions import CausalPolicingError, SpecError
 from ..spec import AnalysisSpec, ModelSpec, default_spec
+from .progress import AnnouncedFigures, StepLog, resolve_mode
 from ._treatment import check_treatment_estimated, check_treatments
 
 __all__ = ["Analysis", "analyze", "default_models", "load_spec_data", "fit_model"]
@@ -281,8 +282,6 @@ def analyze(
         A bad spec, or an ``out`` that is not empty (without ``overwrite``), is not
         a folder, or cannot be written; raised before the analysis runs.
     """
-    from .progress import StepLog, resolve_mode
-
     spec = _as_spec(spec)
     steps = StepLog(resolve_mode(progress), total=0)
     if out is None:
@@ -325,11 +324,9 @@ def _as_spec(spec: AnalysisSpec | str | Path | Mapping[str, Any] | None) -> Anal
     return spec
 
 
-def _run(spec: AnalysisSpec, steps: Any, command_line: str | None, *,
+def _run(spec: AnalysisSpec, steps: StepLog, command_line: str | None, *,
          writes: bool) -> Analysis:
-    """Everything of :func:`analyze` but writing the outputs; ``steps`` is a StepLog."""
-    from .progress import AnnouncedFigures
-
+    """Everything of :func:`analyze` but writing the outputs."""
     started = time.time()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -395,7 +392,7 @@ def _diagnostics(spec: AnalysisSpec, panel: Any) -> Any:
 
 
 def _causal(spec: AnalysisSpec, panel: Any, results: Mapping[str, Any],
-            steps: Any) -> dict[str, Any]:
+            steps: StepLog) -> dict[str, Any]:
     if spec.causal is None:
         return {}
     from .causal import run_causal
@@ -405,7 +402,7 @@ def _causal(spec: AnalysisSpec, panel: Any, results: Mapping[str, Any],
 
 
 def _figures(spec: AnalysisSpec, panel: Any, results: Mapping[str, Any],
-             causal: Mapping[str, Any], steps: Any) -> dict[str, Any]:
+             causal: Mapping[str, Any], steps: StepLog) -> dict[str, Any]:
     from .figures import draw_figures
 
     return draw_figures(spec, panel, results, causal,
