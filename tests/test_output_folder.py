@@ -156,8 +156,24 @@ def test_unwritable_place_fails_before_analysing(tmp_path: Path,
         raise AssertionError("the data were loaded before the output folder was checked")
 
     monkeypatch.setattr(run_mod, "load_spec_data", never)
-    with pytest.raises(SpecError, match=r"cannot write to .*a-file"):
+    with pytest.raises(SpecError, match=r"a-file' is a file, not a folder"):
         cp.analyze(spec("alpha"), out=out)
+
+
+def test_permission_denied_fails_before_analysing(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    # chmod does not stop root (the CI runs as root): refuse the staging folder instead
+    def denied(out: Path, kind: str) -> Path:
+        raise PermissionError(13, "Permission denied", str(out.parent))
+
+    def never(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the data were loaded before the output folder was checked")
+
+    monkeypatch.setattr(outputs_mod, "_sibling", denied)
+    monkeypatch.setattr(run_mod, "load_spec_data", never)
+    with pytest.raises(SpecError, match=r"cannot write to .* \(Permission denied\)"):
+        cp.analyze(spec("alpha"), out=tmp_path / "report")
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_cli_refuses_second_run_and_unwritable_out_with_exit_2(first: Path,

@@ -268,12 +268,18 @@ def staged_output(out: str | Path, *, overwrite: bool = False) -> Iterator[Path]
     """
     out = Path(out).absolute()
     replace = _check_out(out, overwrite)
+    blocker = next((a for a in out.parents if a.exists() or a.is_symlink()), None)
+    if blocker is not None and not blocker.is_dir():
+        raise SpecError(f"--out {str(out)!r}: {str(blocker)!r} is a file, not a folder; "
+                        f"choose an --out inside a folder.")
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         stage = _sibling(out, "partial")
     except OSError as exc:
         raise SpecError(f"--out {str(out)!r}: cannot write to {str(out.parent)!r} "
-                        f"({exc.strerror or exc}); choose a folder you can write to.") from None
+                        f"({exc.strerror or exc}); the outputs are written next to --out "
+                        f"first and moved into place when complete, so choose a folder "
+                        f"inside one you can write to.") from None
     try:
         yield stage
         _move_into_place(stage, out, replace)
