@@ -49,8 +49,8 @@ import pandas as pd
 
 from ..exceptions import CausalPolicingError, SpecError
 from ..spec import AnalysisSpec, ModelSpec, default_spec
-from .progress import AnnouncedFigures, StepLog, resolve_mode
 from ._treatment import check_treatment_estimated, check_treatments
+from .progress import AnnouncedFigures, StepLog, resolve_mode
 
 __all__ = ["Analysis", "analyze", "default_models", "load_spec_data", "fit_model"]
 
