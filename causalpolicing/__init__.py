@@ -1,8 +1,9 @@
 """causalpolicing: what does drug-law enforcement do to health and safety?
 
 Load a panel, estimate effects with honest uncertainty, stress-test them and
-report them. The top level stays small; heavy modules (DoWhy, plotting) load
-only when used.
+report them. The top level stays small; every module (pandas included) loads
+only when first used, so ``import causalpolicing`` and ``causalpolicing --help``
+are fast.
 
 Examples
 --------
@@ -15,18 +16,23 @@ Examples
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import exceptions
 from ._version import __version__
-from .data import Panel, load_panel
+
+if TYPE_CHECKING:  # imported on first use (see __getattr__): pandas is not loaded by the import
+    from .data import Panel, load_panel
 
 __all__ = ["Panel", "__version__", "datasets", "exceptions", "load_panel"]
 
 # Submodules and functions imported on first use, so `import causalpolicing` stays fast.
-_LAZY_MODULES = {"datasets", "estimators", "inference", "report", "cli", "diagnostics",
-                 "analysis", "spec", "results_io", "graph", "studies"}
+_LAZY_MODULES = {"data", "datasets", "simulate", "formula", "results", "estimators", "inference",
+                 "report", "cli", "diagnostics", "analysis", "spec", "results_io", "graph",
+                 "studies"}
 _LAZY_FUNCTIONS: dict[str, str] = {
+    "Panel": ".data",
+    "load_panel": ".data",
     "feols": ".estimators",
     "FEOLS": ".estimators",
     "between": ".estimators",

@@ -55,10 +55,22 @@ app.add_typer(datasets_app, name="datasets")
 _state = {"verbose": False}
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from ._version import __version__
+
+        typer.echo(f"causalpolicing {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
 def _main(
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Show full tracebacks on errors.")
+    ] = False,
+    version: Annotated[
+        bool, typer.Option("--version", help="Print the version and exit.",
+                           callback=_print_version, is_eager=True)
     ] = False,
 ) -> None:
     _state["verbose"] = verbose
