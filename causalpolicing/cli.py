@@ -24,11 +24,14 @@ from __future__ import annotations
 import sys
 import warnings
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from .exceptions import CausalPolicingError
+
+if TYPE_CHECKING:
+    from .spec import AnalysisSpec
 
 app = typer.Typer(
     name="causalpolicing",
@@ -53,6 +56,83 @@ datasets_app = typer.Typer(help="Bundled datasets and their data cards.", no_arg
 app.add_typer(datasets_app, name="datasets")
 
 _state = {"verbose": False}
+
+# Options shared by `validate` and `analyze` (how to read a file).
+FormatOption = Annotated[str | None, typer.Option(
+    "--format", help="Reader name when the extension does not tell (csv, parquet, excel, "
+                     "stata, ...).")]
+NaValueOption = Annotated[list[str] | None, typer.Option(
+    "--na-value", help="Extra text read as missing, e.g. '.'; repeatable.")]
+ReadOption = Annotated[list[str] | None, typer.Option(
+    "--read-option", metavar="KEY=VALUE",
+    help="Option for the file's reader; repeatable. VALUE is an integer, true/false or text "
+         "(quoted: always text). E.g. --read-option thousands=, --read-option decimal=, "
+         "--read-option 'delimiter=;' --read-option skiprows=3 --read-option sheet=2 "
+         "--read-option 'sheet=\"2019\"' (the sheet named 2019). "
+         "Spec: read_options = {thousands = \",\"}.")]
+TimeFormatOption = Annotated[str | None, typer.Option(
+    "--time-format", metavar="FORMAT",
+    help="strptime format of the time column, e.g. --time-format %d.%m.%Y. "
+         "Spec: time_format = \"%d.%m.%Y\".")]
+
+
+def _read_options(items: list[str] | None) -> dict[str, object] | None:
+    """``--read-option KEY=VALUE`` items as a dict (values parsed as data, never evaluated).
+
+    >>> _read_options(['thousands=,', 'skiprows=3', 'header=false', 'sheet="2019"'])
+    {'thousands': ',', 'skiprows': 3, 'header': False, 'sheet': '2019'}
+    """
+    import re
+
+    from .exceptions import SpecError
+
+    out: dict[str, object] = {}
+    for item in items or ():
+        key, sep, text = item.partition("=")
+        key = key.strip()
+        if not sep or not key.isidentifier():
+            raise SpecError(f"--read-option {item!r}: expected KEY=VALUE, e.g. --read-option "
+                            f"thousands=, or --read-option skiprows=3.")
+        value: object = text
+        if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
+            value = text[1:-1]  # quoted: always text
+        elif re.fullmatch(r"[+-]?[0-9]+", text.strip()):
+            value = int(text)
+        elif text.strip().lower() in ("true", "false"):
+            value = text.strip().lower() == "true"
+        elif text == "\\t":
+            value = "\t"
+        out[key] = value
+    return out or None
+
+
+def _vcov_option(text: str, *, cluster: str | None, unit: str | None,
+                 time: str | None) -> str | dict[str, str]:
+    """``--vcov NAME[=COLUMN]`` as a spec ``vcov`` value (names from the covariance registry).
+
+    CRV1/CRV3 without a column cluster by ``cluster`` (``--cluster``, else the cluster
+    role, else the unit); DK without a column uses the time column.
+    """
+    from .exceptions import SpecError
+    from .inference.vcov import COVARIANCE_TYPES
+
+    kinds = {alias.lower(): c for c in COVARIANCE_TYPES.values() for alias in (c.name, *c.aliases)}
+    name, sep, column = (part.strip() for part in text.partition("="))
+    entry = kinds.get(name.lower())
+    valid = (f"valid: {', '.join(c.name for c in COVARIANCE_TYPES.values())} (also hetero = "
+             f"HC1); CRV1 and CRV3 cluster by --cluster (default: the unit) or by "
+             f"CRV1=COLUMN / CRV1=a+b; DK uses the time column or DK=COLUMN.")
+    if entry is None:
+        raise SpecError(f"--vcov {text!r} is not a covariance type; {valid}")
+    if entry.kind in ("iid", "hetero"):
+        if sep:
+            raise SpecError(f"--vcov {entry.name} takes no column (got {text!r}); {valid}")
+        return name
+    column = column or ((cluster or unit) if entry.kind == "cluster" else time) or ""
+    if not column:
+        raise SpecError(f"--vcov {entry.name} needs a column: --vcov {entry.name}=COLUMN"
+                        + (" or --cluster COLUMN." if entry.kind == "cluster" else "."))
+    return {entry.name: column}
 
 
 def _print_version(value: bool) -> None:
@@ -111,8 +191,10 @@ def validate(
     exposure: Annotated[str | None, typer.Option(help="Population at risk.")] = None,
     covariate: Annotated[list[str] | None, typer.Option(help="Covariate column; repeat for several.")] = None,
     cluster: Annotated[str | None, typer.Option(help="Cluster column for inference.")] = None,
-    format: Annotated[str | None, typer.Option(help="Reader name when the extension does not tell.")] = None,
-    na_value: Annotated[list[str] | None, typer.Option(help="Extra text read as missing, e.g. '.'; repeatable.")] = None,
+    format: FormatOption = None,
+    na_value: NaValueOption = None,
+    read_option: ReadOption = None,
+    time_format: TimeFormatOption = None,
     drop_log: Annotated[Path | None, typer.Option(help="Also write the full drop log to this CSV file.")] = None,
 ) -> None:
     """Load a panel, print its summary and the rows left out (the drop log)."""
@@ -121,6 +203,9 @@ def validate(
         if file is None:
             from . import datasets
 
+            if format or na_value or read_option or time_format:
+                raise typer.BadParameter("--format, --na-value, --read-option and --time-format "
+                                         "describe how to read a FILE; give the FILE.")
             typer.echo("No file given: validating the bundled dataset 'simulated_cantons' "
                        "(SIMULATED data with known true effects).\n")
             panel = datasets.load("simulated_cantons")
@@ -135,7 +220,8 @@ def validate(
                 file, unit=unit, time=time, outcome=list(outcome or ()),
                 treatment=list(treatment or ()), exposure=exposure,
                 covariates=list(covariate or ()), cluster=cluster, format=format,
-                na_values=list(na_value or ()),
+                na_values=list(na_value or ()), read_options=_read_options(read_option),
+                time_format=time_format,
             )
     _echo_warnings(caught)
     typer.echo(str(panel.summary()))
@@ -172,12 +258,30 @@ def analyze(
     treatment: Annotated[list[str] | None, typer.Option(help="Treatment column; repeatable.")] = None,
     exposure: Annotated[str | None, typer.Option(help="Population at risk (count outcomes).")] = None,
     covariate: Annotated[list[str] | None, typer.Option(help="Covariate; repeatable.")] = None,
-    cluster: Annotated[str | None, typer.Option(help="Cluster column (default: the unit).")] = None,
+    cluster: Annotated[str | None, typer.Option(
+        help="Cluster column of the covariance (default: the unit); with --config it "
+             "re-clusters the spec's clustered models.")] = None,
     estimator: Annotated[list[str] | None, typer.Option(
         help="Estimator(s) for a FILE: feols, fepois, fenegbin, between, first_difference, "
              "distributed_lag; repeatable. Default: feols, plus fepois when --exposure is "
              "given.")] = None,
-    bootstrap: Annotated[int, typer.Option(help="Bootstrap draws per model (0: none).")] = 0,
+    vcov: Annotated[str | None, typer.Option(
+        metavar="NAME[=COLUMN]",
+        help="Covariance of every model: iid, hetero (HC1), HC3, CRV1, CRV3 (clustered by "
+             "--cluster or the unit; CRV3=COLUMN, CRV1=a+b), DK (Driscoll-Kraay by the time "
+             "column; DK=COLUMN). Spec: vcov = {CRV3 = \"canton\"}.")] = None,
+    ssc: Annotated[str | None, typer.Option(
+        help="Small-sample convention: fixest, stata_xtreg, stata_areg, linearmodels, none "
+             "(feols, fepois, between, first_difference).")] = None,
+    formula: Annotated[str | None, typer.Option(
+        help="Model formula, fixest style, replacing the default one: 'y ~ x + w | unit + "
+             "year' (back-quote names with spaces: `my col`). Parsed, never evaluated.")] = None,
+    fe: Annotated[list[str] | None, typer.Option(
+        "--fe", help="Fixed effects, replacing unit + time (or the formula's part after |): "
+                     "--fe unit --fe year, --fe 'unit + year', --fe unit^year.")] = None,
+    bootstrap: Annotated[int | None, typer.Option(
+        help="Bootstrap draws per feols/fepois model (0: none; 999 or 9999 for a paper). "
+             "Default 0 for a FILE, the spec's value with --config.")] = None,
     seed: Annotated[int | None, typer.Option(help="Random seed (bootstrap, refutations).")] = None,
     overwrite: Annotated[bool, typer.Option(
         "--overwrite", help="Replace the outputs of an earlier analysis in --out (the whole "
@@ -186,12 +290,22 @@ def analyze(
         "--progress/--no-progress",
         help="Report progress on stderr: bars on a terminal, one line per step otherwise "
              "(default); --no-progress is silent.")] = True,
+    format: FormatOption = None,
+    na_value: NaValueOption = None,
+    read_option: ReadOption = None,
+    time_format: TimeFormatOption = None,
 ) -> None:
     """Run an analysis and write report.html, report.md, tables, tidy results and figures.
 
     --out must not exist or be empty; --overwrite replaces an earlier analysis's
     outputs. The folder appears only when every file is written: a failed or
     interrupted run leaves it as it was.
+
+    With --config (or no data: the bundled analysis), --vcov, --ssc, --formula, --fe,
+    --cluster and --bootstrap override the spec's models: --vcov replaces every model's
+    covariance; --cluster re-clusters every clustered one; the others replace that key of
+    every model that takes it (an option no model takes is an error). --format,
+    --na-value, --read-option and --time-format override the spec's [data] keys.
 
     Examples:
 
@@ -200,30 +314,60 @@ def analyze(
       causalpolicing analyze --config spec.toml --out report --overwrite
 
       causalpolicing analyze deaths.csv --unit canton --time year --outcome deaths
-      --treatment offences_per_1000 --exposure population --out report
+      --treatment offences_per_1000 --exposure population --vcov CRV3 --out report
+
+      causalpolicing analyze deaths.csv ... --read-option decimal=, --time-format %d.%m.%Y
+
+      causalpolicing analyze --config spec.toml --vcov CRV3 --ssc stata_xtreg --out report
     """
+    from dataclasses import replace
+
     from .analysis import analyze as run
-    from .spec import AnalysisSpec, default_spec, spec_from_options
+    from .spec import AnalysisSpec, ModelSpec, default_spec, override_models, spec_from_options
 
     if config is not None and file is not None:
         raise typer.BadParameter("give either a data FILE with roles or --config, not both.")
-    if config is not None:
-        spec = AnalysisSpec.from_toml(config)
-    elif file is not None:
+    read_options = _read_options(read_option)
+    model_options: dict[str, object] = {}
+    if file is not None:
         spec = spec_from_options(
             path=str(file), unit=unit, time=time, outcome=outcome, treatment=treatment,
             exposure=exposure, covariates=covariate, cluster=cluster, estimators=estimator,
-            bootstrap=bootstrap)
+            bootstrap=bootstrap or 0, format=format, na_values=na_value,
+            read_options=read_options, time_format=time_format,
+            vcov=None if vcov is None else _vcov_option(vcov, cluster=cluster, unit=unit,
+                                                        time=time),
+            ssc=ssc, formula=formula, fe=fe)
     else:
-        typer.echo("No data given: analysing the bundled dataset 'simulated_cantons' "
-                   "(SIMULATED data with known true effects).")
-        spec = default_spec()
+        if config is not None:
+            spec = AnalysisSpec.from_toml(config)
+        else:
+            typer.echo("No data given: analysing the bundled dataset 'simulated_cantons' "
+                       "(SIMULATED data with known true effects).")
+            spec = default_spec()
+        spec = _override_data(spec, cluster=cluster, format=format, na_value=na_value,
+                              read_options=read_options, time_format=time_format)
+        if vcov is not None:
+            d = spec.data
+            roles = _dataset_roles(d.dataset) if d.dataset else {}
+            model_options["vcov"] = _vcov_option(
+                vcov, cluster=cluster or d.cluster or roles.get("cluster"),
+                unit=d.unit or roles.get("unit"), time=d.time or roles.get("time"))
+        given = {"ssc": ssc, "formula": formula, "fe": fe, "cluster": cluster,
+                 "bootstrap": bootstrap}
+        model_options.update({k: v for k, v in given.items() if v is not None})
+        if model_options:
+            # Validated now (exit 2 before any work); a spec without [[models]] gets its
+            # default models from the data, so the runner applies the options to those.
+            checked = override_models(spec.models or (ModelSpec("Linear FE", "feols"),),
+                                      **model_options)  # type: ignore[arg-type]
+            if spec.models:
+                spec, model_options = spec.with_models(checked), {}
     if seed is not None:
-        from dataclasses import replace
-
         spec = replace(spec, report=replace(spec.report, seed=seed))
     command = "causalpolicing " + " ".join(sys.argv[1:]) if sys.argv else "causalpolicing analyze"
-    result = run(spec, out=out, overwrite=overwrite, progress=progress, command_line=command)
+    result = run(spec, out=out, overwrite=overwrite, progress=progress, command_line=command,
+                 model_options=model_options or None)
     for message in result.warnings:  # recorded by the runner, also listed in the report
         typer.secho(f"warning ({message})", fg="yellow", err=True)
     for name, res in result.results.items():
@@ -275,6 +419,31 @@ def table_cmd(
     else:
         out.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
         typer.echo(f"Wrote {out}")
+
+
+def _override_data(spec: AnalysisSpec, *, cluster: str | None, format: str | None,
+                   na_value: list[str] | None, read_options: dict[str, object] | None,
+                   time_format: str | None) -> AnalysisSpec:
+    """The spec with the command line's [data] options (``None``: keep), validated again."""
+    changes = {"cluster": cluster, "format": format, "na_values": na_value,
+               "read_options": read_options, "time_format": time_format}
+    changes = {k: v for k, v in changes.items() if v is not None}
+    if not changes:
+        return spec
+    from dataclasses import asdict, replace
+
+    from .spec import DataSpec
+
+    raw = {k: v for k, v in asdict(spec.data).items() if v not in (None, ())}
+    return replace(spec, data=DataSpec._parse({**raw, **changes}))
+
+
+def _dataset_roles(name: str) -> dict[str, str]:
+    """The unit, time and cluster columns a bundled dataset's card declares."""
+    from .datasets import card
+
+    roles = card(name).roles
+    return {k: roles[k] for k in ("unit", "time", "cluster") if isinstance(roles.get(k), str)}
 
 
 def _register_subcommands() -> None:

@@ -19,13 +19,16 @@ A spec file::
     dataset = "simulated_cantons"          # or: path = "deaths.csv" plus the roles below
     # unit = "canton"; time = "year"; outcome = "deaths"; treatment = "offences_per_1000"
     # exposure = "population"; covariates = ["unemployment"]; cluster = "canton"
+    # read_options = {thousands = ","}; time_format = "%d.%m.%Y"; na_values = ["."]
 
     [[models]]
     name = "Poisson FE"
     estimator = "fepois"                    # feols, fepois, fenegbin, febinomial, between,
                                             # first_difference, distributed_lag
     formula = "deaths ~ offences_per_1000 + substitution_coverage | canton + year"
-    vcov = { CRV1 = "canton" }
+    vcov = { CRV1 = "canton" }              # iid, hetero, HC3, {CRV3 = "canton"}, {DK = "year"}
+    ssc = "fixest"                          # small-sample convention (see inference.vcov)
+    # fe = ["canton", "year"]               # without a formula: the default one's fixed effects
     bootstrap = 999                         # score bootstrap of the first treatment term
 
     [diagnostics]
@@ -93,7 +96,9 @@ TABLE_FORMATS = ("markdown", "html", "latex", "text", "csv")
 REFUTERS = ("placebo_permutation", "placebo_time_shift", "placebo_lead", "placebo_lead_both",
             "placebo_outcome", "leave_one_unit_out", "random_common_cause",
             "random_unit_subsets")
-_SSC = ("fixest", "stata_xtreg", "stata_areg", "linearmodels", "none")
+#: Estimators that take ``ssc`` (a small-sample convention) and ``fe`` (fixed effects).
+_WITH_SSC = ("feols", "fepois", "between", "first_difference")
+_WITH_FE = ("feols", "fepois", "fenegbin", "febinomial")
 _BOOT_WEIGHTS = ("rademacher", "webb", "mammen")
 
 
@@ -154,6 +159,53 @@ def _bool(value: Any, path: str) -> bool:
     return value
 
 
+def _read_options(value: Any, path: str) -> dict[str, Any] | None:
+    """Reader options: a table of names to strings, integers, numbers or booleans."""
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise _fail(path, f"expected a table of reader options, e.g. read_options = "
+                          f"{{thousands = \",\"}}; got {value!r}.")
+    for key, v in value.items():
+        if not isinstance(key, str) or not key.isidentifier():
+            raise _fail(path, f"option names are identifiers like 'thousands'; got {key!r}.")
+        if not isinstance(v, (str, int, float, bool)):
+            raise _fail(f"{path}.{key}", f"expected a string, number or true/false, got {v!r}.")
+    return dict(value)
+
+
+def _time_format(value: Any, path: str) -> str | None:
+    fmt = _str(value, path)
+    if fmt is not None and "%" not in fmt:
+        raise _fail(path, f"expected a strptime format such as \"%d.%m.%Y\" or \"%Y-%m\", "
+                          f"got {fmt!r}.")
+    return fmt
+
+
+def _fe(value: Any, path: str) -> tuple[str, ...]:
+    """Fixed effects: names, ``"a + b"`` or ``"a^b"`` (interacted), checked by the formula grammar.
+
+    Names that are not identifiers are back-quoted (```my unit```).
+    """
+    terms: list[str] = []
+    for i, item in enumerate(_str_list(value, path)):
+        for part in item.split("+"):
+            names = [n.strip() for n in part.split("^")]
+            if not all(names):
+                raise _fail(f"{path}[{i}]", f"expected column names joined by '+' or '^', "
+                                            f"got {item!r}.")
+            terms.append("^".join(n if n.startswith("`") or n.isidentifier() else f"`{n}`"
+                                  for n in names))
+    if terms:
+        from .formula import parse_formula
+
+        try:
+            parse_formula(f"y ~ x | {' + '.join(terms)}")
+        except FormulaError as exc:
+            raise _fail(path, str(exc)) from None
+    return tuple(terms)
+
+
 def _vcov(value: Any, path: str) -> str | dict[str, Any] | None:
     """Validate with the covariance registry itself (one source of truth for the names)."""
     if value is None:
@@ -176,7 +228,13 @@ class DataSpec:
     For a bundled dataset, ``outcome``/``treatment`` choose the primary outcome and
     treatment analysed (default: the first ones declared). ``rates`` lists count
     columns to add as events per 100,000 of the exposure (``deaths`` ->
-    ``deaths_per_100k``), recorded in the panel's history.
+    ``deaths_per_100k``), recorded in the panel's history. For a file,
+    ``read_options`` go to the reader (e.g. ``read_options = {thousands = ","}``,
+    ``{decimal = ",", delimiter = ";"}``, ``{skiprows = 3}``, ``{sheet_name = "2019"}``),
+    ``time_format`` is a :func:`~datetime.datetime.strptime` format for the time column
+    (``time_format = "%d.%m.%Y"``), ``na_values`` are extra missing-value markers and
+    ``format`` names the reader (on the command line: ``--read-option KEY=VALUE``,
+    ``--time-format``, ``--na-value``, ``--format``).
     """
 
     dataset: str | None = None
@@ -191,9 +249,11 @@ class DataSpec:
     cluster: str | None = None
     na_values: tuple[str, ...] = ()
     rates: tuple[str, ...] = ()
+    read_options: dict[str, Any] | None = None
+    time_format: str | None = None
 
     _KEYS = ("dataset", "path", "format", "unit", "time", "outcome", "treatment", "exposure",
-             "covariates", "cluster", "na_values", "rates")
+             "covariates", "cluster", "na_values", "rates", "read_options", "time_format")
 
     @classmethod
     def _parse(cls, raw: Any, path: str = "data") -> DataSpec:
@@ -211,6 +271,8 @@ class DataSpec:
             cluster=_str(d.get("cluster"), f"{path}.cluster"),
             na_values=_str_list(d.get("na_values"), f"{path}.na_values"),
             rates=_str_list(d.get("rates"), f"{path}.rates"),
+            read_options=_read_options(d.get("read_options"), f"{path}.read_options"),
+            time_format=_time_format(d.get("time_format"), f"{path}.time_format"),
         )
         if (out.dataset is None) == (out.path is None):
             raise _fail(path, "give exactly one of 'dataset' (a bundled dataset, see "
@@ -220,6 +282,9 @@ class DataSpec:
             if missing:
                 raise _fail(path, f"a data file needs the roles {', '.join(missing)} "
                                   f"(e.g. unit = \"canton\", time = \"year\").")
+        elif out.read_options or out.time_format or out.format or out.na_values:
+            raise _fail(path, "read_options, time_format, format and na_values describe how "
+                              "to read a data file ('path'); a bundled dataset takes none.")
         return out
 
 
@@ -228,9 +293,14 @@ class ModelSpec:
     """One model to fit.
 
     ``formula`` defaults to ``outcome ~ treatments + covariates | unit + time``
-    from the data roles. ``vcov`` defaults to CRV1 clustered by the cluster role
-    (or the unit). ``bootstrap`` > 0 adds a wild cluster bootstrap (linear models)
-    or a score bootstrap (Poisson) of the first treatment term with that many draws.
+    from the data roles; ``fe`` (e.g. ``["canton", "year"]`` or ``["canton^year"]``)
+    replaces the fixed effects of that default formula (with a formula, give them in
+    it after ``|``). ``vcov`` defaults to CRV1 clustered by the cluster role (or the
+    unit); ``ssc`` names the small-sample convention
+    (:data:`causalpolicing.inference.vcov.SSC_CONVENTIONS`; ``feols``, ``fepois``,
+    ``between`` and ``first_difference`` take it). ``bootstrap`` > 0 adds a wild
+    cluster bootstrap (linear models) or a score bootstrap (Poisson) of the first
+    treatment term with that many draws.
     """
 
     name: str
@@ -245,9 +315,10 @@ class ModelSpec:
     leads: int = 2
     bootstrap: int = 0
     bootstrap_weights: str = "webb"
+    fe: tuple[str, ...] = ()
 
     _KEYS = ("name", "estimator", "formula", "vcov", "ssc", "exposure", "trials", "weights",
-             "lags", "leads", "bootstrap", "bootstrap_weights")
+             "lags", "leads", "bootstrap", "bootstrap_weights", "fe")
 
     @classmethod
     def _parse(cls, raw: Any, path: str, index: int) -> ModelSpec:
@@ -256,12 +327,14 @@ class ModelSpec:
         exposure = d.get("exposure")
         if exposure is not None and not isinstance(exposure, bool):
             exposure = _str(exposure, f"{path}.exposure")
+        from .inference.vcov import SSC_CONVENTIONS
+
         out = cls(
             name=_str(d.get("name"), f"{path}.name") or f"{est} {index + 1}",
             estimator=est,  # type: ignore[arg-type]
             formula=_str(d.get("formula"), f"{path}.formula"),
             vcov=_vcov(d.get("vcov"), f"{path}.vcov"),
-            ssc=_str(d.get("ssc"), f"{path}.ssc", allowed=_SSC),
+            ssc=_str(d.get("ssc"), f"{path}.ssc", allowed=SSC_CONVENTIONS),
             exposure=exposure,
             trials=_str(d.get("trials"), f"{path}.trials"),
             weights=_str(d.get("weights"), f"{path}.weights"),
@@ -270,7 +343,17 @@ class ModelSpec:
             bootstrap=_int(d.get("bootstrap", 0), f"{path}.bootstrap"),
             bootstrap_weights=_str(d.get("bootstrap_weights", "webb"),
                                    f"{path}.bootstrap_weights", allowed=_BOOT_WEIGHTS) or "webb",
+            fe=_fe(d.get("fe"), f"{path}.fe"),
         )
+        if out.ssc is not None and est not in _WITH_SSC:
+            raise _fail(f"{path}.ssc", f"{est} takes no small-sample convention; models that "
+                                       f"do: {', '.join(_WITH_SSC)}.")
+        if out.fe and est not in _WITH_FE:
+            raise _fail(f"{path}.fe", f"{est} takes no fixed effects; models that do: "
+                                      f"{', '.join(_WITH_FE)}.")
+        if out.fe and out.formula is not None:
+            raise _fail(f"{path}.fe", "give the fixed effects in the formula (after '|') or "
+                                      "'fe' without a formula, not both.")
         if est == "febinomial" and out.trials is None:
             raise _fail(f"{path}.trials", "the binomial model needs 'trials' (the column with "
                                           "the population at risk, e.g. trials = \"users\").")
@@ -618,12 +701,23 @@ def spec_from_options(
     cluster: str | None = None,
     estimators: Sequence[str] | None = None,
     bootstrap: int = 0,
+    format: str | None = None,
+    na_values: Sequence[str] | None = None,
+    read_options: Mapping[str, Any] | None = None,
+    time_format: str | None = None,
+    vcov: str | Mapping[str, Any] | None = None,
+    ssc: str | None = None,
+    formula: str | None = None,
+    fe: Sequence[str] | None = None,
 ) -> AnalysisSpec:
     """The spec the command line builds from ``analyze FILE --unit ... --time ...``.
 
     Models default to linear two-way FE, plus Poisson FE with the exposure when
     ``exposure`` is given; every model uses unit and time effects with CRV1
-    clustered by ``cluster`` (default: the unit).
+    clustered by ``cluster`` (default: the unit). ``vcov``, ``ssc``, ``formula``
+    and ``fe`` (``--vcov``, ``--ssc``, ``--formula``, ``--fe``) set those keys of
+    every model, as :func:`override_models` does; ``format``, ``na_values``,
+    ``read_options`` and ``time_format`` are the ``[data]`` keys of the same names.
 
     Examples
     --------
@@ -636,7 +730,9 @@ def spec_from_options(
     data: dict[str, Any] = {"path": path, "unit": unit, "time": time,
                             "outcome": list(outcome or []), "treatment": list(treatment or []),
                             "exposure": exposure, "covariates": list(covariates or []),
-                            "cluster": cluster}
+                            "cluster": cluster, "format": format,
+                            "na_values": list(na_values or []), "read_options": read_options,
+                            "time_format": time_format}
     chosen = list(estimators or (["feols", "fepois"] if exposure else ["feols"]))
     models = []
     for est in chosen:
@@ -644,5 +740,100 @@ def spec_from_options(
         if bootstrap and est in ("feols", "fepois"):
             m["bootstrap"] = bootstrap
         models.append(m)
-    return AnalysisSpec.from_dict({"data": {k: v for k, v in data.items() if v},
+    spec = AnalysisSpec.from_dict({"data": {k: v for k, v in data.items() if v},
                                    "models": models})
+    if any(v is not None for v in (vcov, ssc, formula, fe)):
+        spec = spec.with_models(override_models(spec.models, vcov=vcov, ssc=ssc,
+                                                formula=formula, fe=fe))
+    return spec
+
+
+def override_models(
+    models: Sequence[ModelSpec],
+    *,
+    vcov: str | Mapping[str, Any] | None = None,
+    ssc: str | None = None,
+    formula: str | None = None,
+    fe: Sequence[str] | None = None,
+    cluster: str | None = None,
+    bootstrap: int | None = None,
+) -> tuple[ModelSpec, ...]:
+    """The models with the command line's model options applied (``None``: keep).
+
+    The rule (``causalpolicing analyze --vcov/--ssc/--formula/--fe/--cluster/--bootstrap``
+    with ``--config`` or a FILE): ``vcov`` replaces every model's covariance; ``cluster``
+    (without ``vcov``) re-clusters every model whose covariance is clustered (CRV1,
+    CRV3); ``ssc``, ``formula``, ``fe`` and ``bootstrap`` replace those keys of the
+    models that take them (``ssc``: feols, fepois, between, first_difference;
+    ``formula``: all but distributed_lag; ``fe``: feols, fepois, fenegbin,
+    febinomial — in a model's formula they replace the part after ``|``;
+    ``bootstrap``: feols, fepois). An option that no model takes is an error. Each
+    new model is validated like a ``[[models]]`` table.
+
+    Examples
+    --------
+    >>> m = ModelSpec(name="Linear FE", estimator="feols", formula="y ~ x | unit + year")
+    >>> new = override_models([m], vcov={"CRV3": "unit"}, fe=["unit"], ssc="stata_xtreg")
+    >>> new[0].vcov, new[0].formula, new[0].ssc
+    ({'CRV3': 'unit'}, 'y ~ x | unit', 'stata_xtreg')
+    """
+    from .inference.vcov import SSC_CONVENTIONS
+
+    # the values themselves first, so that a bad one is named by its option
+    if vcov is not None:
+        _vcov(vcov, "--vcov")
+    _str(ssc, "--ssc", allowed=SSC_CONVENTIONS)
+    _str(cluster, "--cluster")
+    if bootstrap is not None:
+        _int(bootstrap, "--bootstrap")
+    if formula is not None:
+        from .formula import parse_formula
+
+        try:
+            parse_formula(_str(formula, "--formula") or "")
+        except FormulaError as exc:
+            raise _fail("--formula", str(exc)) from None
+    if fe is not None:
+        _fe(list(fe), "--fe")
+    takes = {"ssc": _WITH_SSC, "fe": _WITH_FE, "bootstrap": ("feols", "fepois"),
+             "formula": tuple(e for e in ESTIMATORS if e != "distributed_lag")}
+    given = {"ssc": ssc, "fe": fe, "bootstrap": bootstrap, "formula": formula}
+    for key, value in given.items():
+        if value is not None and models and not any(m.estimator in takes[key] for m in models):
+            raise SpecError(f"--{key}: no model of the spec takes it (models that do: "
+                            f"{', '.join(takes[key])}); the models are "
+                            f"{', '.join(m.estimator for m in models)}.")
+    out = []
+    for i, model in enumerate(models):
+        d = {k: v for k, v in asdict(model).items() if v is not None}
+        if vcov is not None:
+            d["vcov"] = vcov
+        elif cluster is not None and isinstance(model.vcov, Mapping):
+            (name,) = model.vcov
+            if str(name).upper() in ("CRV1", "CRV3"):
+                d["vcov"] = {name: cluster}
+        if ssc is not None and model.estimator in _WITH_SSC:
+            d["ssc"] = ssc
+        if bootstrap is not None and model.estimator in takes["bootstrap"]:
+            d["bootstrap"] = bootstrap
+        if formula is not None and model.estimator in takes["formula"]:
+            d["formula"] = formula
+            d.pop("fe", None)  # a formula brings its own fixed effects
+        if fe is not None and model.estimator in _WITH_FE:
+            d["fe"] = _fe(list(fe), "--fe")
+            if d.get("formula") is not None:  # the new fixed effects go into the formula
+                d["formula"] = _with_fe(d["formula"], d.pop("fe"), f"models[{i}].formula")
+        out.append(ModelSpec._parse(d, f"models[{i}] ({model.name})", i))
+    return tuple(out)
+
+
+def _with_fe(formula: str, fe: Sequence[str], path: str) -> str:
+    """``formula`` with its fixed effects (the part after the first ``|``) replaced by ``fe``."""
+    from .formula import parse_formula
+
+    try:
+        parsed = parse_formula(formula)
+        new = parse_formula(f"y ~ x | {' + '.join(fe)}").fixed_effects
+    except FormulaError as exc:
+        raise _fail(path, str(exc)) from None
+    return str(replace(parsed, fixed_effects=new))

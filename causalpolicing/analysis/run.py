@@ -48,7 +48,7 @@ from typing import Any
 import pandas as pd
 
 from ..exceptions import CausalPolicingError, SpecError
-from ..spec import AnalysisSpec, ModelSpec, default_spec
+from ..spec import AnalysisSpec, ModelSpec, default_spec, override_models
 from ._treatment import check_treatment_estimated, check_treatments
 from .progress import AnnouncedFigures, StepLog, resolve_mode
 
@@ -133,6 +133,7 @@ def load_spec_data(spec: AnalysisSpec) -> Any:
             d.path, unit=d.unit, time=d.time, outcome=list(d.outcome),
             treatment=list(d.treatment), exposure=d.exposure, covariates=list(d.covariates),
             cluster=d.cluster, format=d.format, na_values=list(d.na_values),
+            read_options=d.read_options, time_format=d.time_format,
         )
     for column in d.rates:
         panel = panel.rate(column)
@@ -169,7 +170,8 @@ def _default_formula(panel: Any, model: ModelSpec) -> str:
     rhs = " + ".join([*panel.treatments, *panel.covariates])
     if model.estimator in ("between", "first_difference"):
         return f"{panel.outcome} ~ {rhs}"
-    return f"{panel.outcome} ~ {rhs} | {panel.unit} + {panel.time}"
+    fe = " + ".join(model.fe) if model.fe else f"{panel.unit} + {panel.time}"
+    return f"{panel.outcome} ~ {rhs} | {fe}"
 
 
 def fit_model(panel: Any, model: ModelSpec) -> Any:
@@ -246,6 +248,7 @@ def analyze(
     overwrite: bool = False,
     progress: bool | str = False,
     command_line: str | None = None,
+    model_options: Mapping[str, Any] | None = None,
 ) -> Analysis:
     """Run an analysis spec end to end (see the module docstring).
 
@@ -271,6 +274,11 @@ def analyze(
         :mod:`~causalpolicing.analysis.progress`).
     command_line
         The command that started the run, recorded in the provenance.
+    model_options
+        Options applied to every model after a spec without models got its default
+        ones (``vcov``, ``ssc``, ``formula``, ``fe``, ``cluster``, ``bootstrap``; see
+        :func:`~causalpolicing.spec.override_models`): the command line's
+        ``--vcov``/``--ssc``/... with ``--config``.
 
     Returns
     -------
@@ -292,7 +300,8 @@ def analyze(
         staging = staged_output(out, overwrite=overwrite)
     try:
         with staging as stage:
-            analysis = _run(spec, steps, command_line, writes=stage is not None)
+            analysis = _run(spec, steps, command_line, writes=stage is not None,
+                            model_options=model_options)
             if stage is not None:
                 from .outputs import write_manifest, write_outputs
 
@@ -325,7 +334,7 @@ def _as_spec(spec: AnalysisSpec | str | Path | Mapping[str, Any] | None) -> Anal
 
 
 def _run(spec: AnalysisSpec, steps: StepLog, command_line: str | None, *,
-         writes: bool) -> Analysis:
+         writes: bool, model_options: Mapping[str, Any] | None = None) -> Analysis:
     """Everything of :func:`analyze` but writing the outputs."""
     started = time.time()
     with warnings.catch_warnings(record=True) as caught:
@@ -335,6 +344,8 @@ def _run(spec: AnalysisSpec, steps: StepLog, command_line: str | None, *,
         check_treatments(panel)
         if not spec.models:
             spec = spec.with_models(default_models(panel))
+        if model_options:
+            spec = spec.with_models(override_models(spec.models, **model_options))
         steps.total = 5 + len(spec.models) + writes
         steps.step(f"loaded {len(panel):,} rows from {panel.metadata.source}", since=t0)
         results: dict[str, Any] = {}

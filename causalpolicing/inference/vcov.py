@@ -476,8 +476,11 @@ def compute_vcov(
             msg = (
                 f"Only {g_min} clusters ({' + '.join(request.clusters)}): cluster-robust "
                 f"standard errors are too small with fewer than {FEW_CLUSTERS} clusters. "
-                "Prefer CRV3 (res.with_cov({'CRV3': ...})) or the wild cluster bootstrap "
-                "(cp.inference.wild_bootstrap(res, 'x'))."
+                "Prefer CRV3 or the wild cluster bootstrap: in Python "
+                f"res.with_cov({{'CRV3': '{request.clusters[0]}'}}) or "
+                "cp.inference.wild_bootstrap(res, 'x', reps=9999); on the command line "
+                "`causalpolicing analyze ... --vcov CRV3` or `--bootstrap 9999`; in a spec "
+                f"`vcov = {{CRV3 = \"{request.clusters[0]}\"}}` or `bootstrap = 9999`."
             )
             if request.name == "CRV1":
                 warnings.warn(msg, FewClustersWarning, stacklevel=3)
