@@ -115,7 +115,7 @@ BAD_OPTIONS = [
     ("ssc", ("--ssc", "stata"), "fixest, stata_xtreg, stata_areg, linearmodels, none"),
     ("formula", ("--formula", "deaths ~ x +"), "--formula: In formula"),
     ("formula-code", ("--formula", "deaths ~ __import__('os').getcwd()"),
-     "--formula: In formula"),
+     "--formula: Unexpected character"),
     ("fe", ("--fe", "canton ++ year"), "--fe[0]: expected column names joined by '+' or '^'"),
     ("fe-between", ("--estimator", "between", "--fe", "canton"),
      "models that do: feols, fepois, fenegbin, febinomial"),
