@@ -323,7 +323,8 @@ def analyze(
     from dataclasses import replace
 
     from .analysis import analyze as run
-    from .spec import AnalysisSpec, ModelSpec, default_spec, override_models, spec_from_options
+    from .analysis.overrides import override_models
+    from .spec import AnalysisSpec, ModelSpec, default_spec, spec_from_options
 
     if config is not None and file is not None:
         raise typer.BadParameter("give either a data FILE with roles or --config, not both.")
@@ -334,10 +335,14 @@ def analyze(
             path=str(file), unit=unit, time=time, outcome=outcome, treatment=treatment,
             exposure=exposure, covariates=covariate, cluster=cluster, estimators=estimator,
             bootstrap=bootstrap or 0, format=format, na_values=na_value,
-            read_options=read_options, time_format=time_format,
-            vcov=None if vcov is None else _vcov_option(vcov, cluster=cluster, unit=unit,
-                                                        time=time),
-            ssc=ssc, formula=formula, fe=fe)
+            read_options=read_options, time_format=time_format)
+        if vcov is not None:
+            model_options["vcov"] = _vcov_option(vcov, cluster=cluster, unit=unit, time=time)
+        given = {"ssc": ssc, "formula": formula, "fe": fe}
+        model_options.update({k: v for k, v in given.items() if v is not None})
+        if model_options:
+            spec = spec.with_models(override_models(spec.models, **model_options))  # type: ignore[arg-type]
+            model_options = {}
     else:
         if config is not None:
             spec = AnalysisSpec.from_toml(config)

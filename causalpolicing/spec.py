@@ -705,19 +705,15 @@ def spec_from_options(
     na_values: Sequence[str] | None = None,
     read_options: Mapping[str, Any] | None = None,
     time_format: str | None = None,
-    vcov: str | Mapping[str, Any] | None = None,
-    ssc: str | None = None,
-    formula: str | None = None,
-    fe: Sequence[str] | None = None,
 ) -> AnalysisSpec:
     """The spec the command line builds from ``analyze FILE --unit ... --time ...``.
 
     Models default to linear two-way FE, plus Poisson FE with the exposure when
     ``exposure`` is given; every model uses unit and time effects with CRV1
-    clustered by ``cluster`` (default: the unit). ``vcov``, ``ssc``, ``formula``
-    and ``fe`` (``--vcov``, ``--ssc``, ``--formula``, ``--fe``) set those keys of
-    every model, as :func:`override_models` does; ``format``, ``na_values``,
+    clustered by ``cluster`` (default: the unit). ``format``, ``na_values``,
     ``read_options`` and ``time_format`` are the ``[data]`` keys of the same names.
+    The model options (``--vcov``, ``--ssc``, ``--formula``, ``--fe``) are applied
+    afterwards by :func:`causalpolicing.analysis.overrides.override_models`.
 
     Examples
     --------
@@ -740,100 +736,6 @@ def spec_from_options(
         if bootstrap and est in ("feols", "fepois"):
             m["bootstrap"] = bootstrap
         models.append(m)
-    spec = AnalysisSpec.from_dict({"data": {k: v for k, v in data.items() if v},
+    return AnalysisSpec.from_dict({"data": {k: v for k, v in data.items() if v},
                                    "models": models})
-    if any(v is not None for v in (vcov, ssc, formula, fe)):
-        spec = spec.with_models(override_models(spec.models, vcov=vcov, ssc=ssc,
-                                                formula=formula, fe=fe))
-    return spec
 
-
-def override_models(
-    models: Sequence[ModelSpec],
-    *,
-    vcov: str | Mapping[str, Any] | None = None,
-    ssc: str | None = None,
-    formula: str | None = None,
-    fe: Sequence[str] | None = None,
-    cluster: str | None = None,
-    bootstrap: int | None = None,
-) -> tuple[ModelSpec, ...]:
-    """The models with the command line's model options applied (``None``: keep).
-
-    The rule (``causalpolicing analyze --vcov/--ssc/--formula/--fe/--cluster/--bootstrap``
-    with ``--config`` or a FILE): ``vcov`` replaces every model's covariance; ``cluster``
-    (without ``vcov``) re-clusters every model whose covariance is clustered (CRV1,
-    CRV3); ``ssc``, ``formula``, ``fe`` and ``bootstrap`` replace those keys of the
-    models that take them (``ssc``: feols, fepois, between, first_difference;
-    ``formula``: all but distributed_lag; ``fe``: feols, fepois, fenegbin,
-    febinomial — in a model's formula they replace the part after ``|``;
-    ``bootstrap``: feols, fepois). An option that no model takes is an error. Each
-    new model is validated like a ``[[models]]`` table.
-
-    Examples
-    --------
-    >>> m = ModelSpec(name="Linear FE", estimator="feols", formula="y ~ x | unit + year")
-    >>> new = override_models([m], vcov={"CRV3": "unit"}, fe=["unit"], ssc="stata_xtreg")
-    >>> new[0].vcov, new[0].formula, new[0].ssc
-    ({'CRV3': 'unit'}, 'y ~ x | unit', 'stata_xtreg')
-    """
-    from .inference.vcov import SSC_CONVENTIONS
-
-    # the values themselves first, so that a bad one is named by its option
-    if vcov is not None:
-        _vcov(vcov, "--vcov")
-    _str(ssc, "--ssc", allowed=SSC_CONVENTIONS)
-    _str(cluster, "--cluster")
-    if bootstrap is not None:
-        _int(bootstrap, "--bootstrap")
-    if formula is not None:
-        from .formula import parse_formula
-
-        try:
-            parse_formula(_str(formula, "--formula") or "")
-        except FormulaError as exc:
-            raise _fail("--formula", str(exc)) from None
-    if fe is not None:
-        _fe(list(fe), "--fe")
-    takes = {"ssc": _WITH_SSC, "fe": _WITH_FE, "bootstrap": ("feols", "fepois"),
-             "formula": tuple(e for e in ESTIMATORS if e != "distributed_lag")}
-    given = {"ssc": ssc, "fe": fe, "bootstrap": bootstrap, "formula": formula}
-    for key, value in given.items():
-        if value is not None and models and not any(m.estimator in takes[key] for m in models):
-            raise SpecError(f"--{key}: no model of the spec takes it (models that do: "
-                            f"{', '.join(takes[key])}); the models are "
-                            f"{', '.join(m.estimator for m in models)}.")
-    out = []
-    for i, model in enumerate(models):
-        d = {k: v for k, v in asdict(model).items() if v is not None}
-        if vcov is not None:
-            d["vcov"] = vcov
-        elif cluster is not None and isinstance(model.vcov, Mapping):
-            (name,) = model.vcov
-            if str(name).upper() in ("CRV1", "CRV3"):
-                d["vcov"] = {name: cluster}
-        if ssc is not None and model.estimator in _WITH_SSC:
-            d["ssc"] = ssc
-        if bootstrap is not None and model.estimator in takes["bootstrap"]:
-            d["bootstrap"] = bootstrap
-        if formula is not None and model.estimator in takes["formula"]:
-            d["formula"] = formula
-            d.pop("fe", None)  # a formula brings its own fixed effects
-        if fe is not None and model.estimator in _WITH_FE:
-            d["fe"] = _fe(list(fe), "--fe")
-            if d.get("formula") is not None:  # the new fixed effects go into the formula
-                d["formula"] = _with_fe(d["formula"], d.pop("fe"), f"models[{i}].formula")
-        out.append(ModelSpec._parse(d, f"models[{i}] ({model.name})", i))
-    return tuple(out)
-
-
-def _with_fe(formula: str, fe: Sequence[str], path: str) -> str:
-    """``formula`` with its fixed effects (the part after the first ``|``) replaced by ``fe``."""
-    from .formula import parse_formula
-
-    try:
-        parsed = parse_formula(formula)
-        new = parse_formula(f"y ~ x | {' + '.join(fe)}").fixed_effects
-    except FormulaError as exc:
-        raise _fail(path, str(exc)) from None
-    return str(replace(parsed, fixed_effects=new))

@@ -20,8 +20,9 @@ import pandas as pd
 import pytest
 
 import causalpolicing as cp
+from causalpolicing.analysis.overrides import override_models
 from causalpolicing.exceptions import FewClustersWarning, SpecError
-from causalpolicing.spec import AnalysisSpec, ModelSpec, override_models
+from causalpolicing.spec import AnalysisSpec, ModelSpec
 
 ROLES = ("--unit", "canton", "--time", "year", "--outcome", "deaths", "--treatment", "x")
 

@@ -48,8 +48,9 @@ from typing import Any
 import pandas as pd
 
 from ..exceptions import CausalPolicingError, SpecError
-from ..spec import AnalysisSpec, ModelSpec, default_spec, override_models
+from ..spec import AnalysisSpec, ModelSpec, default_spec
 from ._treatment import check_treatment_estimated, check_treatments
+from .overrides import override_models
 from .progress import AnnouncedFigures, StepLog, resolve_mode
 
 __all__ = ["Analysis", "analyze", "default_models", "load_spec_data", "fit_model"]
