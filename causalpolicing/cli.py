@@ -344,6 +344,14 @@ def analyze(
             spec = spec.with_models(override_models(spec.models, **model_options))  # type: ignore[arg-type]
             model_options = {}
     else:
+        roles = [flag for flag, value in (
+            ("--unit", unit), ("--time", time), ("--outcome", outcome),
+            ("--treatment", treatment), ("--exposure", exposure), ("--covariate", covariate),
+            ("--estimator", estimator)) if value]
+        if roles:
+            raise typer.BadParameter(
+                f"{', '.join(roles)} describe a data FILE; give the FILE, or set them in the "
+                f"spec ([data] roles, [[models]] estimator) with --config.")
         if config is not None:
             spec = AnalysisSpec.from_toml(config)
         else:

@@ -166,6 +166,14 @@ def test_options_reach_the_default_models_of_a_config_without_models(tmp_path: P
     assert [(m.vcov, m.fe) for m in written.models] == [({"DK": "year"}, ("county",))]
 
 
+def test_file_roles_with_a_config_are_exit_2(tmp_path: Path) -> None:
+    spec = _nc_spec(tmp_path, "")
+    res = run("analyze", "--config", str(spec), "--estimator", "fepois", "--unit", "county",
+              "--out", str(tmp_path / "o"), "--no-progress")
+    assert res.returncode == 2, res.stderr
+    assert "--unit, --estimator describe a data FILE" in res.stderr
+
+
 def test_config_option_no_model_takes_is_exit_2(tmp_path: Path) -> None:
     spec = _nc_spec(tmp_path, '[[models]]\nestimator = "distributed_lag"\n')
     res = run("analyze", "--config", str(spec), "--formula", "lcrmrte ~ lprbarr",
