@@ -182,10 +182,11 @@ def _time_format(value: Any, path: str) -> str | None:
     return fmt
 
 
-def _fe(value: Any, path: str) -> tuple[str, ...]:
+def _fe(value: Any, path: str) -> tuple[str, ...] | None:
     """Fixed effects: names, ``"a + b"`` or ``"a^b"`` (interacted), checked by the formula grammar.
 
-    Names that are not identifiers are back-quoted (```my unit```).
+    Names that are not identifiers are back-quoted (```my unit```). ``None`` (or an
+    empty list): the default fixed effects.
     """
     terms: list[str] = []
     for i, item in enumerate(_str_list(value, path)):
@@ -203,7 +204,7 @@ def _fe(value: Any, path: str) -> tuple[str, ...]:
             parse_formula(f"y ~ x | {' + '.join(terms)}")
         except FormulaError as exc:
             raise _fail(path, str(exc)) from None
-    return tuple(terms)
+    return tuple(terms) or None
 
 
 def _vcov(value: Any, path: str) -> str | dict[str, Any] | None:
@@ -315,7 +316,7 @@ class ModelSpec:
     leads: int = 2
     bootstrap: int = 0
     bootstrap_weights: str = "webb"
-    fe: tuple[str, ...] = ()
+    fe: tuple[str, ...] | None = None
 
     _KEYS = ("name", "estimator", "formula", "vcov", "ssc", "exposure", "trials", "weights",
              "lags", "leads", "bootstrap", "bootstrap_weights", "fe")

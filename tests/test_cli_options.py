@@ -258,7 +258,7 @@ def test_override_models_rule() -> None:
     assert [m.vcov for m in new] == [{"CRV1": "r"}, "iid", None]
     assert [m.ssc for m in new] == ["stata_xtreg", "stata_xtreg", "stata_xtreg"]
     assert [m.formula for m in new] == ["y ~ x | u^t", None, None]
-    assert [m.fe for m in new] == [(), (), ("u^t",)]
+    assert [m.fe for m in new] == [None, None, ("u^t",)]
     with pytest.raises(SpecError, match="--bootstrap: no model of the spec takes it"):
         override_models(models[1:2], bootstrap=999)
 

@@ -102,7 +102,7 @@ def override_models(
             d.pop("fe", None)  # a formula brings its own fixed effects
         if fe is not None and model.estimator in _WITH_FE:
             d["fe"] = _fe(list(fe), "--fe")
-            if d.get("formula") is not None:  # the new fixed effects go into the formula
+            if d.get("formula") is not None and d["fe"]:  # the fixed effects go into it
                 d["formula"] = _with_fe(d["formula"], d.pop("fe"), f"models[{i}].formula")
         out.append(ModelSpec._parse(d, f"models[{i}] ({model.name})", i))
     return tuple(out)
