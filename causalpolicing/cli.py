@@ -119,9 +119,11 @@ def _vcov_option(text: str, *, cluster: str | None, unit: str | None,
     kinds = {alias.lower(): c for c in COVARIANCE_TYPES.values() for alias in (c.name, *c.aliases)}
     name, sep, column = (part.strip() for part in text.partition("="))
     entry = kinds.get(name.lower())
-    valid = (f"valid: {', '.join(c.name for c in COVARIANCE_TYPES.values())} (also hetero = "
-             f"HC1); CRV1 and CRV3 cluster by --cluster (default: the unit) or by "
-             f"CRV1=COLUMN / CRV1=a+b; DK uses the time column or DK=COLUMN.")
+    aliases = ", ".join(f"{a} = {c.name}" for c in COVARIANCE_TYPES.values()
+                        for a in c.aliases if a.lower() != c.name.lower())
+    valid = (f"valid: {', '.join(c.name for c in COVARIANCE_TYPES.values())} ({aliases}); "
+             f"CRV1 and CRV3 cluster by --cluster (default: the unit) or by CRV1=COLUMN / "
+             f"CRV1=a+b; DK uses the time column or DK=COLUMN.")
     if entry is None:
         raise SpecError(f"--vcov {text!r} is not a covariance type; {valid}")
     if entry.kind in ("iid", "hetero"):
@@ -344,13 +346,13 @@ def analyze(
             spec = spec.with_models(override_models(spec.models, **model_options))  # type: ignore[arg-type]
             model_options = {}
     else:
-        roles = [flag for flag, value in (
+        file_only = [flag for flag, value in (
             ("--unit", unit), ("--time", time), ("--outcome", outcome),
             ("--treatment", treatment), ("--exposure", exposure), ("--covariate", covariate),
             ("--estimator", estimator)) if value]
-        if roles:
+        if file_only:
             raise typer.BadParameter(
-                f"{', '.join(roles)} describe a data FILE; give the FILE, or set them in the "
+                f"{', '.join(file_only)} describe a data FILE; give the FILE, or set them in the "
                 f"spec ([data] roles, [[models]] estimator) with --config.")
         if config is not None:
             spec = AnalysisSpec.from_toml(config)
@@ -362,10 +364,10 @@ def analyze(
                               read_options=read_options, time_format=time_format)
         if vcov is not None:
             d = spec.data
-            roles = _dataset_roles(d.dataset) if d.dataset else {}
+            declared = _dataset_roles(d.dataset) if d.dataset else {}
             model_options["vcov"] = _vcov_option(
-                vcov, cluster=cluster or d.cluster or roles.get("cluster"),
-                unit=d.unit or roles.get("unit"), time=d.time or roles.get("time"))
+                vcov, cluster=cluster or d.cluster or declared.get("cluster"),
+                unit=d.unit or declared.get("unit"), time=d.time or declared.get("time"))
         given = {"ssc": ssc, "formula": formula, "fe": fe, "cluster": cluster,
                  "bootstrap": bootstrap}
         model_options.update({k: v for k, v in given.items() if v is not None})
