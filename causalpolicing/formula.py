@@ -1,4 +1,4 @@
-"""Model formulas in the fixest/pyfixest style, parsed (never evaluated).
+r"""Model formulas in the fixest/pyfixest style, parsed (never evaluated).
 
 Grammar (``[...]`` optional, ``*`` repeated)::
 
@@ -18,6 +18,22 @@ the command line cannot run code. Structural mistakes raise
 :class:`~causalpolicing.exceptions.FormulaError` naming the position and what was
 expected.
 
+Names. An *identifier* is a Python identifier in which ``.`` may also appear
+(``deaths``, ``rate.2020``, ``Todesfälle``: unicode letters need no quoting). Any
+other column name is written between back-ticks, as in fixest and pyfixest:
+``` `log(y)` ~ `C(x)` + w | `canton name` + year ```. A back-ticked name is
+always a plain column name, never a function call or an operator, so a column
+called ``log(y)`` and the transform ``log(y)`` of a column ``y`` are told
+apart. Inside back-ticks, ``\``` stands for a back-tick and ``\\`` for a
+backslash (any other backslash is literal). :func:`quote_name` writes a column
+name for a formula (back-ticked only when needed) and is what every formula the
+toolkit builds for the user goes through.
+
+Coefficient names. A term that is one column without a function is named by the
+column itself (``log(y)`` for `` `log(y)` ``, as pyfixest names it); other terms by
+their formula text (``log(w)``, ``x:`a b` ``). Two terms that would get the same
+name (the column `` `log(y)` `` next to the transform ``log(y)``) are an error.
+
 Examples
 --------
 >>> from causalpolicing.formula import parse_formula
@@ -28,6 +44,11 @@ Examples
 'y ~ w | unit^region + year | x1 + x2 ~ z1 + z2'
 >>> parse_formula("y ~ x + w").intercept
 True
+>>> g = parse_formula("`Todesfälle (n)` ~ `C(x)` + Jahr | `Kanton name`")
+>>> g.depvar.name, [t.name for t in g.exog], g.fixed_effects
+('Todesfälle (n)', ['C(x)', 'Jahr'], (('Kanton name',),))
+>>> str(g)
+'`Todesfälle (n)` ~ `C(x)` + Jahr | `Kanton name`'
 """
 
 from __future__ import annotations
@@ -37,7 +58,8 @@ from dataclasses import dataclass
 
 from .exceptions import FormulaError
 
-__all__ = ["Factor", "Term", "Formula", "parse_formula", "FUNCTIONS"]
+__all__ = ["Factor", "Term", "Formula", "parse_formula", "quote_name", "is_plain_name",
+           "FUNCTIONS"]
 
 #: The functions a formula may apply to a column (numpy equivalents are used).
 FUNCTIONS: tuple[str, ...] = ("log", "log1p", "exp", "sqrt", "abs")
@@ -45,14 +67,69 @@ FUNCTIONS: tuple[str, ...] = ("log", "log1p", "exp", "sqrt", "abs")
 _TOKEN_RE = re.compile(
     r"""
     (?P<ws>\s+)
-  | (?P<bq>`[^`]*`)
-  | (?P<name>[A-Za-z_.][A-Za-z0-9_.]*)
+  | (?P<bq>`(?:[^`\\]|\\.)*`)
+  | (?P<name>(?:[^\W\d]|\.)[\w.]*)
   | (?P<num>[0-9]+(?:\.[0-9]*)?)
   | (?P<op>[~|+\-:^(),])
     """,
-    re.VERBOSE,
+    re.VERBOSE | re.DOTALL,
 )
-_PLAIN_NAME = re.compile(r"^[A-Za-z_.][A-Za-z0-9_.]*$")
+_UNESCAPE = re.compile(r"\\([`\\])")
+_NEEDS_ESCAPE = re.compile(r"([`\\])")
+
+
+def is_plain_name(name: str) -> bool:
+    """Whether ``name`` can stand in a formula without back-ticks.
+
+    Plain names are Python identifiers in which ``.`` may also appear (as in R):
+    ``deaths``, ``rate.2020``, ``Todesfälle``. Names of numbers (``2020``),
+    with spaces, operators or parentheses are not.
+
+    Examples
+    --------
+    >>> [is_plain_name(n) for n in ["deaths", "Todesfälle", "rate.2020", "C(x)", "2020", "a b"]]
+    [True, True, True, False, False, False]
+    """
+    if not isinstance(name, str) or not name or name[0].isdigit():
+        return False
+    return name.replace(".", "_").isidentifier()
+
+
+def quote_name(name: str) -> str:
+    """A column name written for a formula: as is when plain, else between back-ticks.
+
+    Every formula the toolkit builds for the user (default models, the causal
+    step, diagnostics, refuters) writes its column names with this function, so
+    any column name a loader accepts can be used. Parsing the result gives back
+    the column: ``parse_formula(f"{quote_name(c)} ~ 1").depvar.name == c``.
+
+    Parameters
+    ----------
+    name
+        A column name (any non-empty string).
+
+    Raises
+    ------
+    FormulaError
+        If ``name`` is not a non-empty string, or is only white space.
+
+    Examples
+    --------
+    >>> quote_name("deaths"), quote_name("Todesfälle")
+    ('deaths', 'Todesfälle')
+    >>> print(quote_name("Kanton name"), quote_name("log(y)"), quote_name("2020"))
+    `Kanton name` `log(y)` `2020`
+    >>> print(quote_name("a`b"))
+    `a\\`b`
+    """
+    if not isinstance(name, str) or not name.strip():
+        raise FormulaError(
+            f"A column name in a formula must be a non-empty string; got {name!r}. "
+            "Rename the column (e.g. with DataFrame.rename) before using it in a model."
+        )
+    if is_plain_name(name):
+        return name
+    return "`" + _NEEDS_ESCAPE.sub(r"\\\1", name) + "`"
 
 
 @dataclass(frozen=True)
@@ -64,7 +141,8 @@ class Factor:
 
     @property
     def name(self) -> str:
-        col = self.column if _PLAIN_NAME.match(self.column) else f"`{self.column}`"
+        """The factor as written in a formula (the column back-ticked when needed)."""
+        col = quote_name(self.column)
         return f"{self.func}({col})" if self.func else col
 
 
@@ -76,6 +154,15 @@ class Term:
 
     @property
     def name(self) -> str:
+        """The coefficient name: the column itself for one column without a function,
+        else the formula text (``log(w)``, ``x:`a b```)."""
+        if len(self.factors) == 1 and self.factors[0].func is None:
+            return self.factors[0].column
+        return self.text
+
+    @property
+    def text(self) -> str:
+        """The term as written in a formula (names back-ticked when needed)."""
         return ":".join(f.name for f in self.factors)
 
     @property
@@ -119,7 +206,7 @@ class Formula:
         return tuple("^".join(fe) for fe in self.fixed_effects)
 
     def _fe_printed(self) -> tuple[str, ...]:
-        return tuple("^".join(Factor(c).name for c in fe) for fe in self.fixed_effects)
+        return tuple("^".join(quote_name(c) for c in fe) for fe in self.fixed_effects)
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -132,19 +219,19 @@ class Formula:
         return tuple(dict.fromkeys(cols))
 
     def __str__(self) -> str:
-        rhs = [t.name for t in self.exog]
+        rhs = [t.text for t in self.exog]
         if not self.intercept:
             rhs.append("0")
         if not rhs:
             rhs = ["1"]
-        parts = [f"{self.depvar.name} ~ {' + '.join(rhs)}"]
+        parts = [f"{self.depvar.text} ~ {' + '.join(rhs)}"]
         if self.fixed_effects:
             parts.append(" + ".join(self._fe_printed()))
         if self.endog:
             parts.append(
-                " + ".join(t.name for t in self.endog)
+                " + ".join(t.text for t in self.endog)
                 + " ~ "
-                + " + ".join(t.name for t in self.instruments)
+                + " + ".join(t.text for t in self.instruments)
             )
         return " | ".join(parts)
 
@@ -155,6 +242,7 @@ class _Tok:
     kind: str  # name, num, op, end
     value: str
     pos: int
+    quoted: bool = False  # a back-ticked name: always a column, never a function
 
 
 def _tokenize(text: str) -> list[_Tok]:
@@ -162,6 +250,11 @@ def _tokenize(text: str) -> list[_Tok]:
     pos = 0
     while pos < len(text):
         m = _TOKEN_RE.match(text, pos)
+        if m is None and text[pos] == "`":
+            raise FormulaError(
+                f"Unclosed back-tick at position {pos} in formula {text!r}: a back-ticked "
+                "column name ends with a second back-tick (write \\` for a back-tick inside it)."
+            )
         if m is None:
             raise FormulaError(
                 f"Unexpected character {text[pos]!r} at position {pos} in formula {text!r}. "
@@ -170,10 +263,15 @@ def _tokenize(text: str) -> list[_Tok]:
             )
         kind = m.lastgroup or ""
         if kind == "bq":
-            name = m.group()[1:-1]
+            name = _UNESCAPE.sub(r"\1", m.group()[1:-1])
             if not name.strip():
                 raise FormulaError(f"Empty back-ticked name at position {pos} in {text!r}.")
-            toks.append(_Tok("name", name, pos))
+            toks.append(_Tok("name", name, pos, quoted=True))
+        elif kind == "name" and not is_plain_name(m.group()):
+            raise FormulaError(
+                f"The name {m.group()!r} at position {pos} in formula {text!r} is not an "
+                f"identifier; write it between back-ticks: {quote_name(m.group())}."
+            )
         elif kind != "ws":
             toks.append(_Tok(kind, m.group(), pos))
         pos = m.end()
@@ -219,7 +317,7 @@ class _Parser:
         if t.kind != "name":
             raise self.error("a column name")
         self.i += 1
-        if self.at("("):
+        if self.at("(") and not t.quoted:
             if t.value not in FUNCTIONS:
                 self.i -= 1
                 raise FormulaError(
@@ -340,6 +438,15 @@ class _Parser:
             if self.at("~"):
                 raise self.error("'|' or the end of the formula (only one '~' per part)")
             raise self.error("'+', '|' or the end of the formula")
+        seen: dict[str, Term] = {}
+        for t in (*exog, *endog, *instr):
+            other = seen.setdefault(t.name, t)
+            if other != t:
+                raise FormulaError(
+                    f"The terms {other.text} and {t.text} of {self.text!r} would both be named "
+                    f"{t.name!r}; rename the column (e.g. with DataFrame.rename) so that "
+                    "coefficient names stay unique."
+                )
         all_rhs = [t.name for t in (*exog, *endog)]
         clash = {t.name for t in instr} & set(all_rhs)
         if clash:
