@@ -48,6 +48,7 @@ from typing import Any
 import pandas as pd
 
 from ..exceptions import CausalPolicingError, SpecError
+from ..formula import quote_name
 from ..spec import AnalysisSpec, ModelSpec, default_spec
 from ._treatment import check_treatment_estimated, check_treatments
 from .overrides import override_models
@@ -168,11 +169,14 @@ def _default_vcov(panel: Any) -> dict[str, str]:
 
 
 def _default_formula(panel: Any, model: ModelSpec) -> str:
-    rhs = " + ".join([*panel.treatments, *panel.covariates])
+    # column names that are not identifiers (`Kanton name`, `C(x)`) are back-ticked
+    q = quote_name
+    rhs = " + ".join(q(c) for c in [*panel.treatments, *panel.covariates])
     if model.estimator in ("between", "first_difference"):
-        return f"{panel.outcome} ~ {rhs}"
-    fe = " + ".join(model.fe) if model.fe else f"{panel.unit} + {panel.time}"
-    return f"{panel.outcome} ~ {rhs} | {fe}"
+        return f"{q(panel.outcome)} ~ {rhs}"
+    # model.fe (the spec's or --fe) is already quoted by spec._fe
+    fe = " + ".join(model.fe) if model.fe else f"{q(panel.unit)} + {q(panel.time)}"
+    return f"{q(panel.outcome)} ~ {rhs} | {fe}"
 
 
 def fit_model(panel: Any, model: ModelSpec) -> Any:

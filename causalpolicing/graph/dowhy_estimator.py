@@ -56,7 +56,7 @@ from dowhy.causal_estimator import CausalEstimate, CausalEstimator
 
 from ..exceptions import EstimationError, SpecError
 from .dag import CausalGraph, as_graph
-from .estimation import ESTIMATORS, _q, build_formula, prepare_data
+from .estimation import ESTIMATORS, build_formula, prepare_data
 from .identification import quiet_dowhy
 
 __all__ = ["PanelFEEstimator", "dowhy_model", "METHOD_NAME"]
@@ -151,7 +151,7 @@ class PanelFEEstimator(CausalEstimator):
             raise SpecError(f"Column(s) {missing} are not in the data; columns: "
                             f"{list(data.columns)}.")
         self.formula = build_formula(outcome, [treatment, *adjustment], self.fixed_effects)
-        self._term = _q(treatment)
+        self._term = treatment  # a one-column term is named by its column
         self._observed_common_causes_names = adjustment
         with quiet_dowhy():
             if self.estimator_name == "feols":

@@ -31,7 +31,6 @@ True
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -39,19 +38,14 @@ from typing import Any, Literal
 import pandas as pd
 
 from ..exceptions import ColumnNotFoundError, SpecError
+from ..formula import quote_name
 from ..results import EstimationResults
 from .dag import CausalGraph, as_graph
 from .identification import Identification, check_adjustment_set, identify
 
 __all__ = ["GraphEstimate", "estimate", "prepare_data", "build_formula", "build_iv_formula"]
 
-_PLAIN = re.compile(r"^[A-Za-z_.][A-Za-z0-9_.]*$")
 ESTIMATORS = ("feols", "fepois")
-
-
-def _q(col: str) -> str:
-    """A column as a formula name (back-ticked unless plain)."""
-    return col if _PLAIN.match(col) else f"`{col}`"
 
 
 @dataclass(frozen=True)
@@ -189,11 +183,11 @@ def build_iv_formula(outcome: str, controls: Sequence[str], fixed_effects: Seque
     >>> build_iv_formula("deaths", [], ["canton", "year"], "offences", ["budget_shock"])
     'deaths ~ 1 | canton + year | offences ~ budget_shock'
     """
-    rhs = " + ".join(_q(c) for c in controls) if controls else "1"
-    parts = [f"{_q(outcome)} ~ {rhs}"]
+    rhs = " + ".join(quote_name(c) for c in controls) if controls else "1"
+    parts = [f"{quote_name(outcome)} ~ {rhs}"]
     if fixed_effects:
-        parts.append(" + ".join(_q(c) for c in fixed_effects))
-    parts.append(f"{_q(treatment)} ~ " + " + ".join(_q(z) for z in instruments))
+        parts.append(" + ".join(quote_name(c) for c in fixed_effects))
+    parts.append(f"{quote_name(treatment)} ~ " + " + ".join(quote_name(z) for z in instruments))
     return " | ".join(parts)
 
 
@@ -204,11 +198,13 @@ def build_formula(outcome: str, regressors: Sequence[str], fixed_effects: Sequen
     --------
     >>> build_formula("deaths", ["offences", "market size"], ["canton", "year"])
     'deaths ~ offences + `market size` | canton + year'
+    >>> print(build_formula("Todesfälle (n)", ["C(x)"], ["Kanton name", "Jahr"]))
+    `Todesfälle (n)` ~ `C(x)` | `Kanton name` + Jahr
     """
-    rhs = " + ".join(_q(c) for c in regressors)
-    f = f"{_q(outcome)} ~ {rhs}"
+    rhs = " + ".join(quote_name(c) for c in regressors)
+    f = f"{quote_name(outcome)} ~ {rhs}"
     if fixed_effects:
-        f += " | " + " + ".join(_q(c) for c in fixed_effects)
+        f += " | " + " + ".join(quote_name(c) for c in fixed_effects)
     return f
 
 
@@ -323,7 +319,7 @@ def estimate(
     return GraphEstimate(
         results=res, identification=ident, treatment=treatment, outcome=outcome,
         treatment_column=tcol, outcome_column=ycol, adjustment=tuple(adj),
-        adjustment_columns=zcols, formula=formula, estimator=estimator, term=_q(tcol))
+        adjustment_columns=zcols, formula=formula, estimator=estimator, term=tcol)
 
 
 def _estimate_iv(data: Any, graph: CausalGraph, ident: Identification,
@@ -364,5 +360,5 @@ def _estimate_iv(data: Any, graph: CausalGraph, ident: Identification,
     return GraphEstimate(
         results=res, identification=ident, treatment=treatment, outcome=outcome,
         treatment_column=tcol, outcome_column=ycol, adjustment=controls,
-        adjustment_columns=ccols, formula=formula, estimator=estimator, term=_q(tcol),
+        adjustment_columns=ccols, formula=formula, estimator=estimator, term=tcol,
         method="iv", instruments=tuple(ident.instruments))

@@ -254,7 +254,7 @@ def _run_tests(graph: CausalGraph, data: Any, fes: tuple[str, ...],
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", CollinearityWarning)
             res = feols(formula, data, vcov="iid")
-        term = build_formula(xcol, [xcol], ()).split(" ~ ")[0]
+        term = xcol  # a one-column term is named by its column
         if term not in res.params.index:
             rows.append((str(imp), imp.x, imp.y, imp.given, np.nan, np.nan, np.nan, np.nan,
                          res.nobs))
