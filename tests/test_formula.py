@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from causalpolicing.exceptions import FormulaError
-from causalpolicing.formula import Factor, Formula, Term, parse_formula
+from causalpolicing.formula import Factor, Formula, Term, is_plain_name, parse_formula, quote_name
 
 
 def T(*cols: str) -> Term:
@@ -168,3 +170,113 @@ def test_code_cannot_run(text: str) -> None:
 def test_non_string_rejected() -> None:
     with pytest.raises(FormulaError, match="must be a string"):
         parse_formula(42)  # type: ignore[arg-type]
+
+
+# ------------------------------------------------- names that are not identifiers
+NAMES = [
+    pytest.param("deaths", "deaths", id="plain"),
+    pytest.param("rate.2020", "rate.2020", id="dotted"),
+    pytest.param("Todesfälle", "Todesfälle", id="unicode-identifier"),
+    pytest.param("Jahr_ö", "Jahr_ö", id="unicode-suffix"),
+    pytest.param("Kanton name", "`Kanton name`", id="space"),
+    pytest.param("C(x)", "`C(x)`", id="call-like"),
+    pytest.param("log(y)", "`log(y)`", id="function-like"),
+    pytest.param("2020", "`2020`", id="number"),
+    pytest.param("1st dose", "`1st dose`", id="leading-digit"),
+    pytest.param("a-b", "`a-b`", id="minus"),
+    pytest.param("x²", "`x²`", id="superscript"),
+    pytest.param("a`b", "`a\\`b`", id="backtick"),
+    pytest.param("a\\b", "`a\\\\b`", id="backslash"),
+]
+
+
+@pytest.mark.parametrize(("name", "quoted"), NAMES)
+def test_quote_name(name: str, quoted: str) -> None:
+    assert quote_name(name) == quoted
+
+
+@pytest.mark.parametrize(("name", "quoted"), NAMES)
+def test_quoted_name_parses_back_to_the_column(name: str, quoted: str) -> None:
+    text = f"{quoted} ~ {quoted}:w + sqrt({quoted}) | {quoted}^g | e ~ z"
+    f = parse_formula(text)
+    assert f.depvar == T(name)
+    assert f.depvar.name == name
+    assert f.exog == (T(name, "w"), Term((Factor(name, "sqrt"),)))
+    assert f.fixed_effects == ((name, "g"),)
+    assert str(f) == text
+    assert parse_formula(str(f)) == f
+    assert is_plain_name(name) == (quoted == name)
+
+
+def test_backticked_names_are_columns_not_functions() -> None:
+    f = parse_formula("`log(y)` ~ `C(x)` + log(w) + `log`:x | `canton name` + year")
+    assert f.depvar == T("log(y)")
+    assert f.exog == (T("C(x)"), Term((Factor("w", "log"),)), T("log", "x"))
+    assert f.fixed_effects == (("canton name",), ("year",))
+    assert f.columns == ("log(y)", "C(x)", "w", "log", "x", "canton name", "year")
+    # coefficient names: the column for one column, the formula text otherwise
+    assert [t.name for t in f.exog] == ["C(x)", "log(w)", "log:x"]
+    assert str(f) == "`log(y)` ~ `C(x)` + log(w) + log:x | `canton name` + year"
+
+
+def test_unicode_identifiers_need_no_backticks() -> None:
+    f = parse_formula("Todesfälle ~ Maßnahme | Kanton + Jahr")
+    assert f.columns == ("Todesfälle", "Maßnahme", "Kanton", "Jahr")
+
+
+def test_function_of_a_backticked_column() -> None:
+    f = parse_formula("y ~ log(`Einwohner (Mio)`)")
+    assert f.exog == (Term((Factor("Einwohner (Mio)", "log"),)),)
+    assert f.exog[0].name == "log(`Einwohner (Mio)`)"
+
+
+BAD_NAMES = [
+    pytest.param("y ~ `a b", "Unclosed back-tick at position 4", id="unclosed"),
+    pytest.param("y ~ x²", "write it between back-ticks: `x²`", id="not-identifier"),
+    pytest.param("y ~ `log`(x)", "position 9", id="backticked-function"),
+    pytest.param("y ~ `log(x)` + log(x)", "would both be named 'log(x)'", id="label-collision"),
+    pytest.param("y ~ `x:w` + x:w", "would both be named 'x:w'", id="interaction-collision"),
+]
+
+
+@pytest.mark.parametrize(("text", "what"), BAD_NAMES)
+def test_bad_names(text: str, what: str) -> None:
+    with pytest.raises(FormulaError) as exc:
+        parse_formula(text)
+    assert what in str(exc.value)
+
+
+@pytest.mark.parametrize("name", ["", "   ", None])
+def test_quote_name_rejects_empty(name: str) -> None:
+    with pytest.raises(FormulaError, match="non-empty string"):
+        quote_name(name)
+
+
+# ------------------------------------------------------------ hypothesis properties
+# any non-blank string a loader accepts as a column name (letters of any script,
+# digits, spaces, operators, back-ticks, backslashes, parentheses, newlines)
+column_names = st.text(min_size=1, max_size=12).filter(lambda s: s.strip() != "")
+
+
+@settings(max_examples=300, deadline=None)
+@given(y=column_names, x=column_names, fe=column_names)
+def test_any_column_name_round_trips_through_quote_and_parse(y: str, x: str, fe: str) -> None:
+    assume(len({y, x}) == 2)
+    f = parse_formula(f"{quote_name(y)} ~ {quote_name(x)} + log({quote_name(x)}) "
+                      f"| {quote_name(fe)}")
+    assert f.depvar.name == y
+    assert f.exog[0].name == x
+    assert f.exog[1].factors == (Factor(x, "log"),)
+    assert f.fixed_effects == ((fe,),)
+    assert parse_formula(str(f)) == f
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(alphabet=st.sampled_from(list("yxw `\\~|+-:^()01 log_é,.\n")),
+                    max_size=30))
+def test_any_text_parses_or_raises_formula_error(text: str) -> None:
+    try:
+        f = parse_formula(text)
+    except FormulaError:
+        return
+    assert parse_formula(str(f)) == f
