@@ -38,8 +38,9 @@ def load_graph(text: str, columns: Mapping[str, str] | None = None,
         path = Path(stripped)
         if not path.is_file():
             raise SpecError(f"causal.graph: file {stripped!r} not found.")
-        stripped = path.read_text(encoding="utf-8")
-    g = as_graph(stripped)
+        g = CausalGraph.from_file(path)  # text, size and nesting limits; errors name the file
+    else:
+        g = as_graph(stripped)
     if not isinstance(g, CausalGraph):  # pragma: no cover - as_graph returns CausalGraph
         raise SpecError("causal.graph: could not read the graph.")
     if latent:
@@ -87,6 +88,7 @@ def run_causal(spec: Any, panel: Any, results: Mapping[str, Any], *,
                 panel = panel.lag(base, k=k, name=col)
         out.update(graph=g, treatment=treatment, outcome=outcome, panel=panel)
         note("identification (DoWhy)")
+        g.validate(panel)  # every node has its column, checked before identification
         ident = cg.identify(g, treatment, outcome)
         out["identification"] = ident
         summary["Treatment -> outcome"] = f"{treatment} -> {outcome}"

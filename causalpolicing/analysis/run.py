@@ -296,6 +296,7 @@ def analyze(
         a folder, or cannot be written; raised before the analysis runs.
     """
     spec = _as_spec(spec)
+    _check_graph(spec)  # a bad [causal] graph fails before any folder or data work
     steps = StepLog(resolve_mode(progress), total=0)
     if out is None:
         staging: Any = nullcontext(None)
@@ -405,6 +406,13 @@ def _diagnostics(spec: AnalysisSpec, panel: Any) -> Any:
 
         warnings.warn(f"Feedback diagnostics not run: {exc}", DataWarning, stacklevel=3)
         return None
+
+
+def _check_graph(spec: AnalysisSpec) -> None:
+    if spec.causal is not None and spec.causal.graph is not None:
+        from .causal import load_graph
+
+        load_graph(spec.causal.graph, spec.causal.columns, spec.causal.latent)
 
 
 def _causal(spec: AnalysisSpec, panel: Any, results: Mapping[str, Any],

@@ -32,7 +32,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from .dag import CausalGraph, CycleError, GraphError, as_graph, parse_dot
+from .dag import (
+    MAX_DEPTH,
+    MAX_EDGES,
+    MAX_IDENTIFY_NODES,
+    MAX_NODES,
+    MAX_TEXT_CHARS,
+    CausalGraph,
+    CycleError,
+    GraphError,
+    as_graph,
+    parse_dot,
+)
 from .estimation import GraphEstimate, estimate
 from .identification import (
     Identification,
@@ -91,6 +102,11 @@ __all__ = [
     "CausalGraph",
     "CycleError",
     "GraphError",
+    "MAX_DEPTH",
+    "MAX_EDGES",
+    "MAX_IDENTIFY_NODES",
+    "MAX_NODES",
+    "MAX_TEXT_CHARS",
     "GraphEstimate",
     "Identification",
     "ImplicationTests",

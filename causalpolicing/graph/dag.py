@@ -14,6 +14,14 @@ recognised as the ``k``-period lag of ``<column>``: the toolkit's graph
 functions create the lagged column from the panel when it is not there yet
 (see :attr:`CausalGraph.lagged_nodes`).
 
+**Limits.** A graph has at most :data:`MAX_NODES` (2,000) nodes and
+:data:`MAX_EDGES` (20,000) edges, DOT/GML text at most :data:`MAX_TEXT_CHARS`
+(10 million) characters and :data:`MAX_DEPTH` (64) levels of nesting; larger
+inputs raise :class:`GraphError` before any expensive step (see
+``causalpolicing.graph._dot``). Identification (DoWhy's search for adjustment
+sets) takes graphs of at most :data:`MAX_IDENTIFY_NODES` (200) nodes. Causal
+graphs of real studies have tens of nodes.
+
 Examples
 --------
 >>> from causalpolicing.graph import CausalGraph
@@ -35,212 +43,30 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import networkx as nx
 
-from ..exceptions import CausalPolicingError, ColumnNotFoundError
+from ..exceptions import ColumnNotFoundError
+from ._dot import (
+    MAX_DEPTH,
+    MAX_EDGES,
+    MAX_IDENTIFY_NODES,
+    MAX_NODES,
+    MAX_TEXT_CHARS,
+    _is_latent_attr,
+    check_gml,
+    check_size,
+    parse_dot,
+    read_graph_file,
+)
+from .errors import CycleError, GraphError
 
-__all__ = ["CausalGraph", "GraphError", "CycleError", "as_graph", "parse_dot"]
+__all__ = ["CausalGraph", "GraphError", "CycleError", "as_graph", "parse_dot", "MAX_NODES",
+           "MAX_EDGES", "MAX_DEPTH", "MAX_TEXT_CHARS", "MAX_IDENTIFY_NODES"]
 
 _LAG_RE = re.compile(r"^(?P<base>.+)_lag(?P<k>[1-9][0-9]*)$")
-_TRUE = {"yes", "true", "1", "y"}
-_FALSE = {"no", "false", "0", "n"}
-
-
-class GraphError(CausalPolicingError, ValueError):
-    """A causal graph is malformed (bad DOT/GML, unknown node, cycle, ...)."""
-
-
-class CycleError(GraphError):
-    """The graph has a directed cycle (a causal graph must be acyclic)."""
-
-
-# ------------------------------------------------------------------ DOT parsing
-_DOT_TOKEN = re.compile(
-    r"""
-    (?P<ws>\s+)
-  | (?P<comment>//[^\n]*|\#[^\n]*|/\*.*?\*/)
-  | (?P<arrow>->|--)
-  | (?P<punct>[{}\[\];,=:])
-  | (?P<quoted>"(?:[^"\\]|\\.)*")
-  | (?P<html><[^<>]*>)
-  | (?P<id>-?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)|[A-Za-z_\x80-\uffff][A-Za-z0-9_\x80-\uffff]*)
-    """,
-    re.VERBOSE | re.DOTALL,
-)
-
-
-def _tokenize(text: str) -> list[tuple[str, str]]:
-    tokens: list[tuple[str, str]] = []
-    pos = 0
-    while pos < len(text):
-        m = _DOT_TOKEN.match(text, pos)
-        if m is None:
-            line = text.count("\n", 0, pos) + 1
-            raise GraphError(
-                f"Cannot read the DOT text at line {line}: {text[pos:pos + 30]!r}. Supported: "
-                "'digraph { a -> b; b -> c [label=x]; u [observed=\"no\"]; a -> {b c}; }'."
-            )
-        kind = m.lastgroup or ""
-        if kind == "quoted":
-            tokens.append(("id", m.group()[1:-1].replace('\\"', '"')))
-        elif kind == "html":
-            tokens.append(("id", m.group()[1:-1]))
-        elif kind not in ("ws", "comment"):
-            tokens.append((kind if kind != "punct" else m.group(), m.group()))
-        pos = m.end()
-    return tokens
-
-
-class _DotParser:
-    """Recursive-descent parser of the DOT subset: digraph, node and edge statements,
-    attribute lists, ``{a b}`` node groups; graph/node/edge defaults are ignored."""
-
-    def __init__(self, text: str) -> None:
-        self.toks = _tokenize(text)
-        self.i = 0
-        self.nodes: dict[str, dict[str, str]] = {}
-        self.edges: list[tuple[str, str]] = []
-
-    def peek(self, k: int = 0) -> tuple[str, str]:
-        j = self.i + k
-        return self.toks[j] if j < len(self.toks) else ("eof", "")
-
-    def take(self, kind: str | None = None) -> tuple[str, str]:
-        tok = self.peek()
-        if kind is not None and tok[0] != kind:
-            raise GraphError(f"DOT syntax error: expected {kind!r}, found {tok[1] or 'the end'!r} "
-                             f"(token {self.i + 1}).")
-        self.i += 1
-        return tok
-
-    def parse(self) -> None:
-        if self.peek()[0] == "id" and self.peek()[1].lower() == "strict":
-            self.take()
-        kind = self.take("id")[1].lower()
-        if kind == "graph":
-            raise GraphError("The DOT text declares an undirected 'graph'; a causal graph must be "
-                             "a 'digraph' with '->' edges.")
-        if kind != "digraph":
-            raise GraphError(f"DOT text must start with 'digraph'; found {kind!r}.")
-        if self.peek()[0] == "id":
-            self.take()
-        self.take("{")
-        self.statements()
-        self.take("}")
-        if self.peek()[0] != "eof":
-            raise GraphError(f"Unexpected text after the closing brace: {self.peek()[1]!r}.")
-
-    def statements(self) -> None:
-        while self.peek()[0] not in ("}", "eof"):
-            self.statement()
-            while self.peek()[0] in (";", ","):
-                self.take()
-
-    def attrs(self) -> dict[str, str]:
-        out: dict[str, str] = {}
-        while self.peek()[0] == "[":
-            self.take("[")
-            while self.peek()[0] != "]":
-                key = self.take("id")[1]
-                val = "true"
-                if self.peek()[0] == "=":
-                    self.take("=")
-                    val = self.take("id")[1]
-                out[key] = val
-                while self.peek()[0] in (",", ";"):
-                    self.take()
-            self.take("]")
-        return out
-
-    def group(self) -> list[str]:
-        tok = self.peek()
-        if tok[0] == "id" and tok[1].lower() == "subgraph":
-            self.take()
-            if self.peek()[0] == "id":
-                self.take()
-            tok = self.peek()
-        if tok[0] == "{":
-            self.take("{")
-            names: list[str] = []
-            while self.peek()[0] != "}":
-                t = self.peek()
-                if t[0] == "id":
-                    names.extend(self.group())
-                elif t[0] in (";", ","):
-                    self.take()
-                else:
-                    raise GraphError(f"DOT syntax error inside '{{...}}': unexpected {t[1]!r}.")
-            self.take("}")
-            return names
-        name = self.take("id")[1]
-        if self.peek()[0] == ":":  # ports (a:n) are ignored
-            self.take(":")
-            self.take("id")
-        self.nodes.setdefault(name, {})
-        return [name]
-
-    def statement(self) -> None:
-        tok = self.peek()
-        low = tok[1].lower() if tok[0] == "id" else ""
-        if low in ("graph", "node", "edge") and self.peek(1)[0] == "[":
-            self.take()
-            self.attrs()
-            return
-        if tok[0] == "id" and self.peek(1)[0] == "=":  # graph attribute a = b
-            self.take()
-            self.take("=")
-            self.take("id")
-            return
-        left = self.group()
-        chain = [left]
-        while self.peek()[0] == "arrow":
-            arrow = self.take()[1]
-            if arrow == "--":
-                raise GraphError(f"Undirected edge '--' after {left!r}: use '->' in a causal graph.")
-            chain.append(self.group())
-        attrs = self.attrs()
-        if len(chain) == 1:
-            for n in left:
-                self.nodes[n].update(attrs)
-        for a_group, b_group in zip(chain, chain[1:], strict=False):
-            for a in a_group:
-                for b in b_group:
-                    self.edges.append((a, b))
-
-
-def _is_latent_attr(attrs: Mapping[str, Any]) -> bool:
-    def norm(v: Any) -> str:
-        return str(v).strip().lower()
-
-    if "latent" in attrs and norm(attrs["latent"]) in _TRUE:
-        return True
-    if "observed" in attrs and norm(attrs["observed"]) in _FALSE:
-        return True
-    return False
-
-
-def parse_dot(text: str) -> tuple[list[str], list[tuple[str, str]], list[str]]:
-    """Parse a DOT digraph into ``(nodes, edges, latent_nodes)`` (nothing is executed).
-
-    Supported: ``strict``/``digraph`` headers, node statements with attribute
-    lists (``u [observed="no"]`` or ``u [latent=true]`` mark a latent node),
-    edge chains (``a -> b -> c``), node groups (``a -> {b c}``), comments,
-    quoted names; ``graph``/``node``/``edge`` default statements and other
-    attributes are read and ignored.
-
-    Examples
-    --------
-    >>> parse_dot('digraph { a -> {b c}; u [latent=true]; u -> a }')
-    (['a', 'b', 'c', 'u'], [('a', 'b'), ('a', 'c'), ('u', 'a')], ['u'])
-    """
-    if not isinstance(text, str):
-        raise GraphError(f"DOT input must be a string; got {type(text).__name__}.")
-    p = _DotParser(text)
-    p.parse()
-    latent = [n for n, a in p.nodes.items() if _is_latent_attr(a)]
-    return list(p.nodes), p.edges, latent
 
 
 # ---------------------------------------------------------------------- the graph
@@ -283,7 +109,7 @@ class CausalGraph:
     >>> CausalGraph([("a", "b"), ("b", "a")])
     Traceback (most recent call last):
     ...
-    causalpolicing.graph.dag.CycleError: The graph has a directed cycle: a -> b -> a. ...
+    causalpolicing.graph.errors.CycleError: The graph has a directed cycle: a -> b -> a. ...
     """
 
     __slots__ = ("_nodes", "_edges", "_latent", "_columns", "_g")
@@ -296,21 +122,23 @@ class CausalGraph:
         latent: Iterable[str] = (),
         columns: Mapping[str, str] | None = None,
     ) -> None:
-        edge_list: list[tuple[str, str]] = []
+        # sizes are checked while reading, before networkx (or DoWhy) sees the graph
+        unique: dict[tuple[str, str], None] = {}
+        order: dict[str, None] = {}
         for e in edges:
             if not isinstance(e, (tuple, list)) or len(e) != 2:
                 raise GraphError(f"Each edge must be a pair (cause, effect); got {e!r}.")
             a, b = _name(e[0], "An edge's cause"), _name(e[1], "An edge's effect")
-            if (a, b) not in edge_list:
-                edge_list.append((a, b))
-        order: dict[str, None] = {}
-        for a, b in edge_list:
+            unique.setdefault((a, b))
             order.setdefault(a)
             order.setdefault(b)
+            check_size(len(order), len(unique))
+        edge_list = list(unique)
         if isinstance(nodes, str):
             nodes = [nodes]
         for n in nodes:
             order.setdefault(_name(n, "A node"))
+            check_size(len(order), 0)
         if isinstance(latent, str):
             latent = [latent]
         lat = tuple(dict.fromkeys(_name(n, "A latent node") for n in latent))
@@ -380,6 +208,7 @@ class CausalGraph:
         """
         if not isinstance(text, str):
             raise GraphError(f"GML input must be a string; got {type(text).__name__}.")
+        check_gml(text)  # limits, before networkx parses
         try:
             g = nx.parse_gml(text, label="label")
         except nx.NetworkXError as exc:
@@ -392,11 +221,43 @@ class CausalGraph:
                    latent=[*lat, *extra], columns=columns)
 
     @classmethod
+    def from_file(cls, path: str | Path, *, latent: Iterable[str] = (),
+                  columns: Mapping[str, str] | None = None) -> CausalGraph:
+        """Read a graph from a DOT (``.dot``, ``.gv``) or GML (``.gml``) file.
+
+        The file must be UTF-8 text within the limits of the module docstring;
+        every error names the file.
+
+        Raises
+        ------
+        GraphError
+            ``Graph file 'path': ...`` for a missing, binary, non-UTF-8 or too
+            large file, malformed DOT/GML, or a graph beyond the limits.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> p = pathlib.Path(tempfile.mkdtemp()) / "g.dot"
+        >>> _ = p.write_text("digraph { x -> y }", encoding="utf-8")
+        >>> CausalGraph.from_file(p).edges
+        (('x', 'y'),)
+        """
+        text = read_graph_file(path)
+        gml = Path(path).suffix.lower() == ".gml" or re.match(r"graph\s*\[", text.lstrip())
+        try:
+            if gml:
+                return cls.from_gml(text, latent=latent, columns=columns)
+            return cls.from_dot(text, latent=latent, columns=columns)
+        except GraphError as exc:
+            raise type(exc)(f"Graph file {str(path)!r}: {exc}") from None
+
+    @classmethod
     def from_networkx(cls, g: nx.DiGraph, *, latent: Iterable[str] = (),
                       columns: Mapping[str, str] | None = None) -> CausalGraph:
         """Build a graph from a :class:`networkx.DiGraph` (node attribute ``latent`` honoured)."""
         if not isinstance(g, nx.DiGraph):
             raise GraphError(f"Expected a networkx.DiGraph; got {type(g).__name__}.")
+        check_size(g.number_of_nodes(), g.number_of_edges())
         lat = [str(n) for n, a in g.nodes(data=True) if _is_latent_attr(a)]
         extra = [latent] if isinstance(latent, str) else list(latent)
         return cls([(str(a), str(b)) for a, b in g.edges()], nodes=[str(n) for n in g.nodes],

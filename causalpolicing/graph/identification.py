@@ -52,7 +52,7 @@ from typing import Literal
 import networkx as nx
 
 from ..exceptions import CausalPolicingError
-from .dag import CausalGraph, GraphError, as_graph
+from .dag import MAX_IDENTIFY_NODES, CausalGraph, GraphError, as_graph
 
 __all__ = [
     "Identification",
@@ -403,6 +403,14 @@ def identify(graph: CausalGraph | str, treatment: str, outcome: str) -> Identifi
         ``backdoor_identified``); :meth:`Identification.adjustment_set` and
         :func:`~causalpolicing.graph.estimate` do.
 
+    Raises
+    ------
+    GraphError
+        For an unknown or latent treatment/outcome, and for a graph of more
+        than :data:`~causalpolicing.graph.MAX_IDENTIFY_NODES` (200) nodes,
+        checked before DoWhy's search (whose time grows faster than the square
+        of the number of nodes).
+
     Examples
     --------
     >>> from causalpolicing.graph import CausalGraph, identify
@@ -422,6 +430,12 @@ def identify(graph: CausalGraph | str, treatment: str, outcome: str) -> Identifi
     from dowhy.graph import get_instruments
 
     graph = as_graph(graph)
+    if len(graph.nodes) > MAX_IDENTIFY_NODES:  # before DoWhy's search, whose time explodes
+        raise GraphError(
+            f"The graph has {len(graph.nodes):,} nodes; identification takes at most "
+            f"{MAX_IDENTIFY_NODES} (causalpolicing.graph.MAX_IDENTIFY_NODES), as DoWhy's search "
+            "for adjustment sets grows faster than the square of the nodes. Keep the treatment, "
+            "the outcome, their causes and the paths between them; drop the other nodes.")
     for role, node in (("treatment", treatment), ("outcome", outcome)):
         graph._check_node(node)
         if node in graph.latent:
