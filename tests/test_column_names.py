@@ -21,6 +21,7 @@ import pandas as pd
 import pytest
 
 import causalpolicing as cp
+from causalpolicing.graph import CausalGraph
 
 UNIT, TIME, Y, X, W, M = "Kanton name", "Jahr", "Todesfälle (n)", "C(x)", "log(y)", "Anteil m (%)"
 ROLES = ["--unit", UNIT, "--time", TIME, "--outcome", Y, "--treatment", X, "--covariate", W]
@@ -113,9 +114,15 @@ def test_api_with_a_backticked_formula_and_graph(data: Path) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         res = cp.fepois("`Todesfälle (n)` ~ `C(x)` + `log(y)` | `Kanton name` + Jahr", panel)
-        graph = cp.graph.CausalGraph.from_dot(
+        graph = CausalGraph.from_dot(
             f'digraph {{ "{W}" -> "{X}"; "{W}" -> "{Y}"; "{X}" -> "{Y}"; }}')
         ge = cp.graph.estimate(panel, graph, treatment=X, outcome=Y)
+        dowhy = cp.graph.dowhy_model(panel, graph, X, Y)
+        dowhy_linear = dowhy.estimate_effect(dowhy.identify_effect(), "backdoor.linear_regression")
+    assert CausalGraph.from_dot(graph.to_dot()) == graph
+    assert ge.identification.minimal == (W,)
+    assert f"E[{Y}|{W}]" in ge.identification.estimand  # DoWhy's estimand, names as written
+    assert np.isfinite(dowhy_linear.value)
     assert list(res.params.index) == [X, W]
     assert res.spec["depvar"] == Y
     assert ge.formula == "`Todesfälle (n)` ~ `C(x)` + `log(y)` | `Kanton name` + Jahr"
