@@ -177,3 +177,16 @@ def test_analyze_with_a_bad_graph_file_exits_2(tmp_path: Path, name: str, conten
     assert message in errors[0]
     assert str(graph) in errors[0]
     assert not (tmp_path / "out" / "report.html").exists()
+
+
+def test_identify_keeps_the_interactive_display() -> None:
+    """DoWhy's import calls sympy.init_printing(), which replaced sys.displayhook (doctests
+    and Python sessions then printed every result with sympy)."""
+    code = ("import sys; hook = sys.displayhook\n"
+            "import causalpolicing as cp\n"
+            "cp.graph.identify(cp.graph.CausalGraph([('x', 'y')]), 'x', 'y')\n"
+            "cp.graph.dowhy_model\n"
+            "print(sys.displayhook is hook)\n")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=600)
+    assert res.stdout.strip() == "True", res.stderr

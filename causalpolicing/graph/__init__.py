@@ -129,6 +129,9 @@ __all__ = [
 def __getattr__(name: str) -> Any:
     # The DoWhy estimator subclasses dowhy's CausalEstimator: import DoWhy only when asked.
     if name in ("PanelFEEstimator", "dowhy_model"):
+        from .identification import import_dowhy
+
+        import_dowhy()  # DoWhy's import would replace sys.displayhook
         from . import dowhy_estimator
 
         return getattr(dowhy_estimator, name)

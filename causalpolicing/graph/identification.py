@@ -44,6 +44,7 @@ from __future__ import annotations
 import copy
 import itertools
 import logging
+import sys
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -70,6 +71,23 @@ Which = Literal["minimal", "default", "maximal"]
 
 class NotIdentifiedError(CausalPolicingError, ValueError):
     """The effect cannot be identified by adjustment (the message names an open path)."""
+
+
+def import_dowhy() -> None:
+    """Import DoWhy (once) without its side effect on the interactive display.
+
+    Importing DoWhy calls ``sympy.init_printing()``, which replaces
+    ``sys.displayhook``: every later result in a Python session or doctest would
+    then be printed by sympy (strings without quotes, wrapped at 80 columns).
+    The hook in place before the import is put back.
+    """
+    if "dowhy" in sys.modules:
+        return
+    hook = sys.displayhook
+    try:
+        import dowhy  # noqa: F401
+    finally:
+        sys.displayhook = hook
 
 
 @contextmanager
@@ -422,6 +440,7 @@ def identify(graph: CausalGraph | str, treatment: str, outcome: str) -> Identifi
     >>> print(res.explanation)  # doctest: +ELLIPSIS
     Not identified by adjustment: The back-door path offences <- u -> deaths is open ...
     """
+    import_dowhy()
     from dowhy.causal_identifier.auto_identifier import (
         EstimandType,
         identify_effect_auto,

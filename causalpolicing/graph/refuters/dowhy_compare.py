@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from ...exceptions import SpecError
+from ..identification import import_dowhy
 from ._model import PanelModel
 
 __all__ = ["dowhy_refuters", "dowhy_frame", "DOWHY_METHODS"]
@@ -117,6 +118,7 @@ def dowhy_refuters(
     frame, t, y, causes = dowhy_frame(model)
     import logging
 
+    import_dowhy()  # DoWhy's import would replace sys.displayhook
     from dowhy import CausalModel
 
     out: dict[str, Any] = {}
