@@ -190,3 +190,14 @@ def test_identify_keeps_the_interactive_display() -> None:
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=600)
     assert res.stdout.strip() == "True", res.stderr
+
+
+def test_analyze_checks_an_inline_graph_before_loading_data(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import causalpolicing as cp
+    import causalpolicing.analysis.run as run
+
+    monkeypatch.setattr(run, "load_spec_data", _fail)
+    spec = {"data": {"dataset": "nc_crime"}, "causal": {"graph": nested(5000)}}
+    with pytest.raises(GraphError, match=r"^causal.graph: The DOT text .* nested more than 64"):
+        cp.analyze(spec)

@@ -28,7 +28,7 @@ def load_graph(text: str, columns: Mapping[str, str] | None = None,
     ``"template:NAME"`` (with ``columns`` mapping its nodes to data columns), a
     path to a ``.dot``/``.gv``/``.gml`` file, or DOT/GML text.
     """
-    from ..graph import CausalGraph, as_graph, template
+    from ..graph import CausalGraph, GraphError, as_graph, template
 
     if text.startswith("template:"):
         g = template(text.split(":", 1)[1], latent=latent, **dict(columns or {}))
@@ -40,7 +40,10 @@ def load_graph(text: str, columns: Mapping[str, str] | None = None,
             raise SpecError(f"causal.graph: file {stripped!r} not found.")
         g = CausalGraph.from_file(path)  # text, size and nesting limits; errors name the file
     else:
-        g = as_graph(stripped)
+        try:
+            g = as_graph(stripped)
+        except GraphError as exc:  # say where the graph came from, as for a file
+            raise type(exc)(f"causal.graph: {exc}") from None
     if not isinstance(g, CausalGraph):  # pragma: no cover - as_graph returns CausalGraph
         raise SpecError("causal.graph: could not read the graph.")
     if latent:
