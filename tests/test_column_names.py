@@ -59,7 +59,7 @@ def test_analyze_with_roles_quotes_the_default_formulas(data: Path, tmp_path: Pa
               "--no-progress")
     assert res.returncode == 0, res.stderr
     assert (out / "report.html").is_file()
-    tidy = pd.read_csv(out / "results" / "tidy.csv")
+    tidy = pd.read_csv(next(out.rglob("tidy.csv")))
     assert set(tidy["term"]) == {X, W}  # coefficient names are the user's column names
     table = (out / "tables" / "estimates.md").read_text(encoding="utf-8")
     for name in (X, W, Y, f"{UNIT} FE", f"{TIME} FE"):
@@ -105,7 +105,7 @@ mediator = "{M}"
     assert pd.read_csv(out / "diagnostics" / "sensitivity.csv")["term"].tolist() == [X]
     assert (out / "diagnostics" / "mediation.csv").is_file()
     report = (out / "report.md").read_text(encoding="utf-8")
-    assert f"{X} -\\> {Y}" in report  # the causal section names the columns as written
+    assert f"The effect of '{X}' on '{Y}'" in report  # the causal section, names as written
     assert f"through {M}" in report
 
 
