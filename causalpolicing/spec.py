@@ -67,6 +67,7 @@ from typing import Any
 
 from .data._messages import close_matches
 from .exceptions import FormulaError, SpecError
+from .formula import parse_formula, quote_name
 
 __all__ = [
     "AnalysisSpec",
@@ -195,11 +196,8 @@ def _fe(value: Any, path: str) -> tuple[str, ...] | None:
             if not all(names):
                 raise _fail(f"{path}[{i}]", f"expected column names joined by '+' or '^', "
                                             f"got {item!r}.")
-            terms.append("^".join(n if n.startswith("`") or n.isidentifier() else f"`{n}`"
-                                  for n in names))
+            terms.append("^".join(n if n.startswith("`") else quote_name(n) for n in names))
     if terms:
-        from .formula import parse_formula
-
         try:
             parse_formula(f"y ~ x | {' + '.join(terms)}")
         except FormulaError as exc:
@@ -359,8 +357,6 @@ class ModelSpec:
             raise _fail(f"{path}.trials", "the binomial model needs 'trials' (the column with "
                                           "the population at risk, e.g. trials = \"users\").")
         if out.formula is not None:
-            from .formula import parse_formula
-
             try:
                 parse_formula(out.formula)
             except (SpecError, FormulaError) as exc:
