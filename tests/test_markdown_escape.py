@@ -133,3 +133,19 @@ def test_reproduce_cli_markdown_escapes_the_study_title(study_file: Path) -> Non
                          capture_output=True, text=True, timeout=300)
     assert "<script" not in res.stdout, res.stderr
     assert "&lt;script&gt;" in res.stdout
+
+
+@pytest.mark.parametrize("text", ["[x](javascript:alert(1))", "[x] [y]", "[x]: http://e.org",
+                                  "a ] (b"])
+def test_link_shaped_text_gets_its_brackets_escaped(text: str) -> None:
+    from causalpolicing.report.markdown_escape import md_escape
+
+    out = md_escape(text)
+    assert "\\[" in out or "\\]" in out
+    assert "](" not in out.replace("\\]", "")
+
+
+def test_an_interval_keeps_its_brackets() -> None:
+    from causalpolicing.report.markdown_escape import md_cell
+
+    assert md_cell("[1.027, 1.085]") == "[1.027, 1.085]"

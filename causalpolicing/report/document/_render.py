@@ -8,8 +8,8 @@ escapes its text with the ``md`` filter (table cells with ``mdcell``), the rule 
 
 Examples
 --------
->>> md_escape("a_b *c* [d] <e> | #")
-'a\\\\_b \\\\*c\\\\* \\\\[d\\\\] &lt;e&gt; \\\\| \\\\#'
+>>> md_escape("a_b *c* [d](e) <e> | #")
+'a\\\\_b \\\\*c\\\\* \\\\[d\\\\](e) &lt;e&gt; \\\\| \\\\#'
 >>> fence_for("no backticks"), fence_for("a ``` b")
 ('```', '````')
 """
