@@ -301,7 +301,8 @@ def test_metadata_of_a_file(tmp_path: Path) -> None:
     assert meta.reader == "csv"
     assert meta.n_source_rows == 2
     assert before <= datetime.fromisoformat(meta.loaded_at) <= datetime.now(UTC)
-    assert meta.reader_info == {"delimiter": ";", "encoding": "utf-8", "decimal": ".",
+    assert meta.reader_info == {"delimiter": ";", "encoding": "utf-8", "engine": "pyarrow",
+                                "decimal": ".",
                                 "thousands": None, "dropped_empty_columns": ()}
     with pytest.raises(TypeError):
         meta.reader_info["delimiter"] = ","  # type: ignore[index]

@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import EmptySourceError, ReaderError, UnsupportedFormatError
+from ._csv_arrow import _NON_SPACE, arrow_csv_frame
 from ._messages import close_matches, describe_rows, quote_list
 
 __all__ = [
@@ -386,9 +387,18 @@ def read_csv(
             raw = fh.read()
     except (OSError, EOFError, zlib.error) as exc:  # e.g. a corrupt .gz file
         raise ReaderError(f"{path.name!r} cannot be read: {exc}") from exc
-    if not raw.strip():
+    if not _NON_SPACE.search(raw):
         raise EmptySourceError(f"{path.name!r} holds no data (only blank space).")
+    fast = arrow_csv_frame(
+        raw, path, delimiter=delimiter, encoding=encoding, skiprows=skiprows, comment=comment,
+        detect_delimiter=_detect_delimiter, detect_encoding=detect_encoding,
+    )
+    if fast is not None:
+        frame, found = fast
+        _check_header_duplicates([str(c) for c in frame.columns], path)
+        return _csv_result(frame, path, {**found, "decimal": decimal, "thousands": thousands})
     text, enc = _decode(raw, encoding, path)
+    del raw
     if text.startswith("\ufeff"):
         text = text[1:]
     if skiprows:
@@ -402,12 +412,7 @@ def read_csv(
         raise EmptySourceError(f"{path.name!r} holds no data after skipping {skiprows} rows.")
     sep = delimiter or _detect_delimiter(body[:65536])
     header = _header_names(body, sep)
-    dup = sorted({h for h in header if h and header.count(h) > 1})
-    if dup:
-        raise ReaderError(
-            f"{path.name!r} has duplicate column names in its header: {quote_list(dup)}. "
-            "Rename them so that every column has its own name."
-        )
+    _check_header_duplicates(header, path)
     options = dict(sep=sep, dtype=str, keep_default_na=False, na_values=[""], comment=comment,
                    skip_blank_lines=False)
     try:
@@ -436,6 +441,26 @@ def read_csv(
             f"{path.name!r} could not be parsed with delimiter {sep!r}: {exc}. Check for rows "
             "with extra separators or unbalanced quotes, or pass delimiter= explicitly."
         ) from exc
+    del body, text
+    info = {"delimiter": sep, "encoding": enc, "engine": "pandas", "decimal": decimal,
+            "thousands": thousands}
+    return _csv_result(frame, path, info)
+
+
+def _check_header_duplicates(names: list[str], path: Path) -> None:
+    stripped = [n.strip() for n in names]
+    dup = sorted({h for h in stripped if h and stripped.count(h) > 1}) if len(
+        set(stripped)) < len(stripped) else []
+    if dup:
+        raise ReaderError(
+            f"{path.name!r} has duplicate column names in its header: {quote_list(dup)}. "
+            "Rename them so that every column has its own name."
+        )
+
+
+def _csv_result(frame: pd.DataFrame, path: Path, info: dict[str, Any]) -> ReadResult:
+    """The CSV reader's common end: empty unnamed columns, names, blank rows."""
+    blank_possible = info.pop("_blank_possible", True)
     # drop fully empty unnamed columns produced by a trailing separator ("a;b;")
     unnamed_empty = [
         c for c in frame.columns if str(c).startswith("Unnamed:") and frame[c].isna().all()
@@ -447,15 +472,8 @@ def read_csv(
         )
     frame.columns = [str(c).strip() for c in frame.columns]
     return _without_blank_rows(
-        frame,
-        reader="csv",
-        info={
-            "delimiter": sep,
-            "encoding": enc,
-            "decimal": decimal,
-            "thousands": thousands,
-            "dropped_empty_columns": unnamed_empty,
-        },
+        frame, reader="csv", info={**info, "dropped_empty_columns": unnamed_empty},
+        blank_possible=blank_possible,
     )
 
 
@@ -514,15 +532,18 @@ def _header_names(body: str, sep: str) -> list[str]:
     return names
 
 
-def _without_blank_rows(frame: pd.DataFrame, reader: str, info: dict[str, Any]) -> ReadResult:
+def _without_blank_rows(frame: pd.DataFrame, reader: str, info: dict[str, Any], *,
+                        blank_possible: bool = True) -> ReadResult:
     """Leave out rows whose every cell is empty, recording each in the drop log.
 
     A cell holding only spaces counts as empty here (a line of spaces in a text
     file); such a row is blank only if all its other cells are missing.
+    ``blank_possible=False`` says the caller knows there is none (a column other
+    than the first has no missing cell).
     """
     frame = frame.reset_index(drop=True)
     source_rows = np.arange(1, len(frame) + 1)
-    if frame.shape[1] == 0:
+    if frame.shape[1] == 0 or not blank_possible:
         return ReadResult(frame, source_rows, len(frame), reader, info=info)
     na = frame.isna()
     blank = na.all(axis=1).to_numpy().copy()

@@ -1,0 +1,139 @@
+"""The fast path of the CSV reader: pyarrow's columnar CSV parser, every cell as text.
+
+:func:`arrow_csv_frame` reads a UTF-8 delimited file with ``pyarrow.csv`` (in
+parallel, without decoding the file into one Python string) and returns a
+frame of text columns, or ``None`` when the file needs the pandas path of
+:func:`causalpolicing.data.readers.read_csv`. Every column is read as a string:
+nothing is inferred, so codes such as FIPS ``"01001"`` keep their leading zeros
+and no cell becomes a number or a missing value silently; numbers are parsed,
+with full error reporting, by ``load_panel``.
+
+The pandas path is used instead (``None`` is returned) for the cases where
+pyarrow's parser would behave differently, so that row numbers, the drop log
+and messages stay exactly as documented:
+
+* a ``comment`` character (pyarrow has no comment lines);
+* encodings other than UTF-8 (Latin-1, cp1252, UTF-16), detected or given;
+* empty lines inside the data (pyarrow would skip them without counting them,
+  which would shift source row numbers);
+* anything pyarrow refuses: rows with more or fewer fields than the header
+  (the pandas path explains them), invalid UTF-8 further down the file, a
+  header longer than 1 MiB, and so on.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+__all__ = ["arrow_csv_frame", "raw_header"]
+
+_UTF8 = {"utf-8", "utf8", "utf_8", "utf-8-sig", "utf_8_sig", "u8"}
+_HEAD_BYTES = (1 << 20) + 4
+_NON_SPACE = re.compile(rb"\S")
+
+
+def raw_header(head: str, sep: str) -> list[str] | None:
+    """The header's cells exactly as parsed (not stripped), or None if incomplete."""
+    try:
+        reader = csv.reader(io.StringIO(head), delimiter=sep)
+        names = next(reader)
+        next(reader)  # the header row ended inside the sample
+    except (StopIteration, csv.Error):
+        return None
+    return names
+
+
+def _body_bounds(raw: bytes, start: int, skiprows: int) -> tuple[int, int] | None:
+    """Byte range of the body: after ``skiprows`` lines, without blank lines at the end."""
+    for _ in range(skiprows):
+        nl = raw.find(b"\n", start)
+        if nl == -1:
+            return None
+        start = nl + 1
+    end = len(raw)
+    while True:  # blank lines at the very end of the file are not rows
+        nl = raw.rfind(b"\n", start, end)
+        if nl == -1 or _NON_SPACE.search(raw, nl + 1, end):
+            break
+        end = nl
+    while end > start and raw[end - 1:end] == b"\r":
+        end -= 1
+    if not _NON_SPACE.search(raw, start, end):
+        return None
+    return start, end
+
+
+def arrow_csv_frame(
+    raw: bytes, path: Path, *, delimiter: str | None, encoding: str | None, skiprows: int,
+    comment: str | None, detect_delimiter: Any, detect_encoding: Any,
+) -> tuple[pd.DataFrame, dict[str, Any]] | None:
+    """Read ``raw`` (a whole delimited file) with pyarrow, or None to use the pandas path.
+
+    Returns the frame (columns named as in the header, empty header cells named
+    ``"Unnamed: <position>"`` as pandas does, every cell text or missing when
+    empty) and the detected ``delimiter`` and ``encoding``.
+    """
+    if comment is not None:
+        return None
+    if encoding is not None:
+        if encoding.lower() not in _UTF8:
+            return None
+        enc = encoding
+    else:
+        enc = detect_encoding(raw[:262144])
+        if enc not in ("utf-8", "utf-8-sig"):
+            return None
+    start = 3 if raw.startswith(b"\xef\xbb\xbf") else 0
+    bounds = _body_bounds(raw, start, skiprows)
+    if bounds is None:
+        return None
+    start, end = bounds
+    if raw[start:start + 1] in (b"\n", b"\r") or raw.find(b"\n", start, end) == -1:
+        return None  # an empty header line, or no data line: the pandas path explains
+    if raw.find(b"\n\n", start, end) != -1 or raw.find(b"\n\r\n", start, end) != -1:
+        return None  # empty lines count as (blank) source rows; pyarrow would skip them
+    head = raw[start:min(end, start + _HEAD_BYTES)].decode("utf-8", errors="ignore")
+    sep = delimiter or detect_delimiter(head[:65536])
+    header = raw_header(head + "\n", sep)
+    if not header:
+        return None
+    try:
+        import pyarrow as pa
+        import pyarrow.csv as pacsv
+    except ImportError:  # pragma: no cover - pyarrow is a dependency
+        return None
+    body = pa.py_buffer(memoryview(raw)[start:end])
+    try:
+        table = pacsv.read_csv(
+            pa.BufferReader(body),
+            read_options=pacsv.ReadOptions(use_threads=True),
+            parse_options=pacsv.ParseOptions(
+                delimiter=sep, quote_char='"', double_quote=True, escape_char=False,
+                newlines_in_values=True, ignore_empty_lines=True,
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types={name: pa.string() for name in header},
+                null_values=[""], strings_can_be_null=True, quoted_strings_can_be_null=True,
+            ),
+        )
+    except (pa.ArrowException, UnicodeError, ValueError):
+        return None  # e.g. a row with an extra field: the pandas path names it
+    if table.column_names != header or not all(
+        pa.types.is_string(t) for t in table.schema.types
+    ):
+        return None  # pyarrow saw another header than the csv module: do not guess
+    table = table.rename_columns(
+        [name if name else f"Unnamed: {i}" for i, name in enumerate(header)]
+    )
+    # a blank row has no value in any column but (perhaps spaces in) the first
+    blank_possible = table.num_columns == 1 or table.column(1).null_count > 0
+    frame = table.to_pandas(split_blocks=True, self_destruct=True)
+    del table
+    return frame, {"delimiter": sep, "encoding": enc, "engine": "pyarrow",
+                   "_blank_possible": blank_possible}
