@@ -50,10 +50,29 @@ def _sort_key(units: pd.Series) -> np.ndarray:
     return codes
 
 
-def _check_duplicates(frame: pd.DataFrame, unit: str, time: str, rows: np.ndarray) -> None:
-    dup = frame.duplicated([unit, time], keep=False).to_numpy()
-    if not dup.any():
+def _key_order(frame: pd.DataFrame, unit: str, time: str) -> tuple[np.ndarray, np.ndarray]:
+    """Positions that sort the rows by unit, then time (stable), and the units' sort codes."""
+    ucodes = _sort_key(frame[unit])
+    return np.lexsort((frame[time].array.asi8, ucodes)), ucodes
+
+
+def _check_duplicates(
+    frame: pd.DataFrame, unit: str, time: str, rows: np.ndarray,
+    key: tuple[np.ndarray, np.ndarray] | None = None,
+) -> None:
+    """Each (unit, time) pair once; ``key`` is :func:`_key_order` of the frame.
+
+    With the rows sorted, duplicates are neighbours: one sort, no hashing of pairs.
+    """
+    order, ucodes = _key_order(frame, unit, time) if key is None else key
+    ucodes = ucodes[order]
+    times = frame[time].array.asi8[order]
+    same = (ucodes[1:] == ucodes[:-1]) & (times[1:] == times[:-1])
+    if not same.any():
         return
+    dup = np.zeros(len(frame), dtype=bool)
+    dup[order[1:][same]] = True
+    dup[order[:-1][same]] = True
     sub = pd.DataFrame({"u": frame[unit].to_numpy()[dup],
                         "t": frame[time].array[dup].astype(str),
                         "row": rows[dup]})

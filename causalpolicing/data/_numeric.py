@@ -56,6 +56,57 @@ def _numeric_hint(bad: list[str], decimal: str, thousands: str | None) -> str:
     )
 
 
+def _arrow_numbers(
+    values: pd.Series, markers: frozenset[str] | set[str], decimal: str, thousands: str | None,
+    *, codes_stay_text: bool,
+) -> np.ndarray | None:
+    """The fast path: float64 values of a text column, or None when it needs the slow path.
+
+    Cells are stripped, missing markers become missing, separators are applied and
+    the rest is cast with pyarrow. Any cell that does not cast cleanly (text, an
+    ambiguous ``NaN`` spelling), or a code with a leading zero when
+    ``codes_stay_text``, returns None: the pandas path then decides and names
+    the rows, so the fast path never changes what is accepted.
+    """
+    if not (pd.api.types.is_string_dtype(values) or pd.api.types.is_object_dtype(values)):
+        return None
+    try:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        arr = values.array
+        if isinstance(getattr(arr, "_pa_array", None), pa.ChunkedArray):
+            text = arr._pa_array
+        else:  # object columns: only plain strings and missing values
+            text = pa.array(values.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
+        if not codes_stay_text and not thousands and decimal == ".":
+            try:  # plain numbers and empty cells (the common case): one cast, no copies
+                out = pc.cast(text, pa.float64())
+            except pa.ArrowInvalid:
+                pass
+            else:
+                if not pc.any(pc.fill_null(pc.is_nan(out), False)).as_py():
+                    return out.to_numpy(zero_copy_only=False)
+        text = pc.utf8_trim_whitespace(text)
+        is_marker = pc.or_kleene(pc.is_null(text), pc.is_in(text, pa.array(sorted(markers))))
+        is_marker = pc.fill_null(is_marker, True)
+        if codes_stay_text and pc.any(pc.and_(
+            pc.invert(is_marker), pc.fill_null(pc.match_substring_regex(text, r"^-?0\d"), False)
+        )).as_py():
+            return None
+        if thousands:
+            text = pc.replace_substring(text, thousands, "")
+        if decimal != ".":
+            text = pc.replace_substring(text, decimal, ".")
+        text = pc.if_else(is_marker, pa.scalar(None, pa.string()), text)
+        out = pc.cast(text, pa.float64())
+        if pc.any(pc.fill_null(pc.is_nan(out), False)).as_py():
+            return None  # 'NAN', 'nan' spellings that are not markers: the slow path decides
+        return out.to_numpy(zero_copy_only=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, TypeError):
+        return None
+
+
 def _to_numeric(
     values: pd.Series, column: str, role: str, rows: np.ndarray, markers: frozenset[str] | set[str],
     decimal: str, thousands: str | None,
@@ -79,6 +130,9 @@ def _to_numeric(
         )
     if pd.api.types.is_numeric_dtype(values):
         out = values.astype("float64")
+    elif (fast := _arrow_numbers(values, markers, decimal, thousands,
+                                 codes_stay_text=False)) is not None:
+        out = pd.Series(fast, index=values.index)
     else:
         text = values.astype("string").str.strip()
         is_marker = text.isna() | text.isin(list(markers))
@@ -132,8 +186,15 @@ def infer_numeric(
         return values
     if not (pd.api.types.is_object_dtype(values) or pd.api.types.is_string_dtype(values)):
         return values
-    if not values.map(lambda v: v is None or isinstance(v, str) or v != v).all():
+    if pd.api.types.is_object_dtype(values) and not values.map(
+        lambda v: v is None or isinstance(v, str) or v != v
+    ).all():
         return values  # mixed Python objects (e.g. Excel cells): leave them as they are
+    fast = _arrow_numbers(values, markers, decimal, thousands, codes_stay_text=True)
+    if fast is not None:
+        if np.isinf(fast).any() or np.isnan(fast).all():
+            return values
+        return pd.Series(fast, index=values.index)
     text = values.astype("string").str.strip()
     is_marker = text.isna() | text.isin(list(markers))
     if is_marker.all():

@@ -52,7 +52,7 @@ from ..exceptions import (
     ZeroExposureError,
 )
 from ._drops import _drop_incomplete
-from ._keys import _check_duplicates, _check_keys_present, _normalise_units, _sort_key
+from ._keys import _check_duplicates, _check_keys_present, _key_order, _normalise_units
 from ._messages import describe_rows, quote_list
 from ._numeric import NA_MARKERS, _to_numeric, infer_numeric
 from ._roles import (
@@ -214,7 +214,8 @@ def load_panel(
         frame[time], column=time, rows=rows, freq=freq, time_format=time_format
     )
     frame[time] = periods.array  # a PeriodArray: no boxing of a million Period objects
-    _check_duplicates(frame, unit, time, rows)
+    key = _key_order(frame, unit, time)  # rows by unit, then time
+    _check_duplicates(frame, unit, time, rows, key)
 
     # --------------------------------------------------------------- numbers
     markers = NA_MARKERS | {str(v) for v in na_values}
@@ -223,12 +224,18 @@ def load_panel(
     numeric_cols = list(dict.fromkeys(
         [*outcome_spec, *treatment_spec, *([exposure] if exposure else []), *covariates]
     ))
-    for col in numeric_cols:
-        frame[col] = _to_numeric(frame[col], col, role_of[col], rows, markers, decimal, thousands)
+    converted = {
+        col: _to_numeric(frame[col], col, role_of[col], rows, markers, decimal, thousands)
+        for col in numeric_cols
+    }
     # columns without a role: numbers when every cell is one (codes with leading zeros stay text)
     for col in frame.columns:
         if col not in role_of:
-            frame[col] = infer_numeric(frame[col], markers, decimal, thousands)
+            converted[col] = infer_numeric(frame[col], markers, decimal, thousands)
+    # one new frame, not one column at a time (which is quadratic in wide files)
+    frame = pd.DataFrame(
+        {col: converted.get(col, frame[col]) for col in frame.columns}, index=frame.index
+    )
 
     for col in [*outcome_spec, *treatment_spec]:
         if frame[col].isna().all():
@@ -279,11 +286,9 @@ def load_panel(
     drop_log, keep = _drop_incomplete(frame, rows, panel_roles, role_of, drop_reasons)
     drop_log = pd.concat([read.drops, drop_log], ignore_index=True) if len(read.drops) else drop_log
 
-    kept = frame.loc[keep]
-    kept_rows = rows[keep]
-    order = np.lexsort((kept[time].array.asi8, _sort_key(kept[unit])))
-    kept = kept.iloc[order].reset_index(drop=True)
-    kept_rows = kept_rows[order]
+    order = key[0][keep[key[0]]]  # the kept rows, sorted by unit and time
+    kept = frame.take(order).reset_index(drop=True)
+    kept_rows = rows[order]
     drop_log = drop_log.sort_values("source_row", kind="stable").reset_index(drop=True)
 
     if len(kept) + len(drop_log) != read.n_source_rows:  # internal invariant
