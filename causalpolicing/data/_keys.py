@@ -45,14 +45,30 @@ def _normalise_units(values: pd.Series, column: str, rows: np.ndarray) -> pd.Ser
     return values.astype(str).str.strip().astype(object)
 
 
+def _unit_labels(values: pd.Series, column: str, rows: np.ndarray) -> tuple[pd.Series, np.ndarray]:
+    """:func:`_normalise_units` and the units' sort codes (:func:`_sort_key`).
+
+    Text held by pyarrow is stripped and numbered there (fast), before it becomes
+    Python strings.
+    """
+    if pd.api.types.is_string_dtype(values) and not pd.api.types.is_object_dtype(values):
+        stripped = values.str.strip()
+        return stripped.astype(object), _sort_key(stripped)
+    labels = _normalise_units(values, column, rows)
+    return labels, _sort_key(labels)
+
+
 def _sort_key(units: pd.Series) -> np.ndarray:
     codes, _ = pd.factorize(units, sort=True)
     return codes
 
 
-def _key_order(frame: pd.DataFrame, unit: str, time: str) -> tuple[np.ndarray, np.ndarray]:
+def _key_order(
+    frame: pd.DataFrame, unit: str, time: str, ucodes: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """Positions that sort the rows by unit, then time (stable), and the units' sort codes."""
-    ucodes = _sort_key(frame[unit])
+    if ucodes is None:
+        ucodes = _sort_key(frame[unit])
     return np.lexsort((frame[time].array.asi8, ucodes)), ucodes
 
 

@@ -52,7 +52,7 @@ from ..exceptions import (
     ZeroExposureError,
 )
 from ._drops import _drop_incomplete
-from ._keys import _check_duplicates, _check_keys_present, _key_order, _normalise_units
+from ._keys import _check_duplicates, _check_keys_present, _key_order, _unit_labels
 from ._messages import describe_rows, quote_list
 from ._numeric import NA_MARKERS, _to_numeric, infer_numeric
 from ._roles import (
@@ -209,12 +209,12 @@ def load_panel(
     # ------------------------------------------------------------------ keys
     frame = frame.copy()
     _check_keys_present(frame, unit, time, rows)
-    frame[unit] = _normalise_units(frame[unit], unit, rows)
+    frame[unit], unit_codes = _unit_labels(frame[unit], unit, rows)
     periods, found_freq = parse_time(
         frame[time], column=time, rows=rows, freq=freq, time_format=time_format
     )
     frame[time] = periods.array  # a PeriodArray: no boxing of a million Period objects
-    key = _key_order(frame, unit, time)  # rows by unit, then time
+    key = _key_order(frame, unit, time, unit_codes)  # rows by unit, then time
     _check_duplicates(frame, unit, time, rows, key)
 
     # --------------------------------------------------------------- numbers
@@ -319,13 +319,17 @@ def load_panel(
         ),
     )
     panel = Panel(kept, kept_rows, panel_roles, found_freq, drop_log, metadata, nb)
-    _warn_about(panel, kept)  # kept is the panel's frame; read only, not copied
+    _warn_about(panel, kept, key[1][order])  # kept is the panel's frame; read only, not copied
     return panel
 
 
 # ---------------------------------------------------------------------- warnings
-def _warn_about(panel: Panel, frame: pd.DataFrame) -> None:
-    """FewUnitsWarning, GapWarning and NoWithinVariationWarning, each only when it applies."""
+def _warn_about(panel: Panel, frame: pd.DataFrame, unit_codes: np.ndarray) -> None:
+    """FewUnitsWarning, GapWarning and NoWithinVariationWarning, each only when it applies.
+
+    ``frame`` is sorted by unit and time, ``unit_codes`` numbers its units in that order:
+    gaps and within-unit spans are then differences between neighbouring rows.
+    """
     if panel.n_units < FEW_UNITS:
         warnings.warn(
             f"The panel has only {panel.n_units} unit(s) (fewer than {FEW_UNITS}). Unit fixed "
@@ -334,7 +338,9 @@ def _warn_about(panel: Panel, frame: pd.DataFrame) -> None:
             "inference or synthetic control.",
             FewUnitsWarning, stacklevel=3,
         )
-    gaps = find_gaps(frame, panel.unit, panel.time)
+    same_unit = unit_codes[1:] == unit_codes[:-1]
+    steps = np.diff(frame[panel.time].array.asi8)
+    gaps = find_gaps(frame, panel.unit, panel.time) if (same_unit & (steps > 1)).any() else ()
     if len(gaps):
         shown = "; ".join(f"{r.unit!r}: {r.missing_periods}" for r in gaps.head(5).itertuples())
         warnings.warn(
@@ -343,9 +349,10 @@ def _warn_about(panel: Panel, frame: pd.DataFrame) -> None:
             "see panel.summary().gaps and panel.drop_log.",
             GapWarning, stacklevel=3,
         )
-    grouped = frame.groupby(panel.unit, sort=False)
+    starts = np.flatnonzero(np.r_[True, ~same_unit])
     for col in panel.treatments:
-        spans = grouped[col].max() - grouped[col].min()
+        x = frame[col].to_numpy(dtype=float)  # no missing values: those rows were dropped
+        spans = np.maximum.reduceat(x, starts) - np.minimum.reduceat(x, starts)
         if (spans == 0).all():
             warnings.warn(
                 f"Treatment {col!r} never changes within any unit, so unit fixed effects absorb "
