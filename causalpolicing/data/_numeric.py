@@ -8,16 +8,76 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import InfiniteValueError, NonNumericError
-from ._messages import describe_rows, quote_list
+from ._messages import describe_rows, format_hint, quote_list, read_options_hint
 
 #: Cell texts read as missing in numeric columns (besides empty cells).
 NA_MARKERS: frozenset[str] = frozenset(
     {"", "NA", "N/A", "n/a", "NaN", "nan", "NULL", "null", "None", "#N/A"}
 )
 
-_DECIMAL_COMMA = re.compile(r"^-?\d+,\d+$")
-_THOUSANDS = re.compile(r"^-?\d{1,3}(?P<sep>[,'. ])\d{3}(?:(?P=sep)\d{3})*(?:[.,]\d+)?$")
 _CDC_CODES = {"Suppressed", "Unreliable", "Not Applicable", "Missing"}
+# numbers with a thousands separator: groups of three digits, perhaps a decimal part
+_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(?P<sep>[,'. ])\d{3}(?:(?P=sep)\d{3})*(?:[.,]\d+)?$")
+# one comma, then not three digits, or an integer part no grouping allows: a decimal comma
+_DECIMAL_COMMA = re.compile(r"^[+-]?(?:\d+,(?:\d{1,2}|\d{4,})|(?:0|\d{4,}|0\d+),\d+)$")
+# one comma followed by exactly three digits: 5,346 is 5346 or 5.346
+_EITHER = re.compile(r"^[+-]?[1-9]\d{0,2},\d{3}$")
+
+
+def _grouped(thousands: str, decimal: str) -> re.Pattern[str]:
+    """Numbers whose every ``thousands`` separator separates groups of three digits."""
+    return re.compile(_grouped_pattern(thousands, decimal))
+
+
+def _grouped_pattern(thousands: str, decimal: str) -> str:
+    """The pattern of :func:`_grouped` (also valid for pyarrow's RE2)."""
+    t, d = (f"[\\{c}]" if c in "]^\\-" else f"[{c}]" for c in (thousands, decimal))
+    return rf"^[+-]?(?:\d{{1,3}}(?:{t}\d{{3}})+|\d+)(?:{d}\d*)?(?:[eE][+-]?\d+)?$"
+
+
+def _separator_hint(bad: list[str]) -> str | None:
+    """Thousands separators or decimal commas: the fix the column's values support."""
+    decimal_like = [v for v in bad if _DECIMAL_COMMA.match(v)]
+    either = [v for v in bad if _EITHER.match(v)]
+    grouped = [v for v in bad if _THOUSANDS.match(v) and v not in either]
+    by_sep: dict[str, list[str]] = {}
+    for v in grouped:
+        m = _THOUSANDS.match(v)
+        if m:
+            by_sep.setdefault(m.group("sep"), []).append(v)
+    comma_groups = by_sep.pop(",", [])
+    if by_sep and not decimal_like:  # 1.234.567, 1'234 or 1 234 (perhaps with ,5 decimals)
+        sep = sorted(by_sep)[0]
+        example = by_sep[sep][0]
+        options: dict[str, object] = {"thousands": sep}
+        if sep == "." or any(v.rsplit(sep, 1)[-1].count(",") for v in by_sep[sep]):
+            options["decimal"] = ","
+        return (f" They look like numbers with thousands separators (e.g. {example!r}): "
+                f"{read_options_hint(options)}.")
+    decimal_hint = read_options_hint({"decimal": ","})
+    thousands_hint = read_options_hint({"thousands": ","})
+    if decimal_like and not comma_groups:
+        also = (f" Values such as {either[0]!r} then read as {either[0].replace(',', '.')}, "
+                "as the rest of the column suggests." if either else "")
+        return (f" They look like decimal commas (e.g. {decimal_like[0]!r}): "
+                f"{decimal_hint}.{also}")
+    if comma_groups and not decimal_like:
+        return (f" They look like numbers with thousands separators (e.g. "
+                f"{comma_groups[0]!r}): {thousands_hint}.")
+    if decimal_like and comma_groups:
+        return (f" The column mixes decimal commas (e.g. {decimal_like[0]!r}) and thousands "
+                f"separators (e.g. {comma_groups[0]!r}), so no one setting reads every value: "
+                f"correct the source, or {decimal_hint} if ',' marks decimals, or "
+                f"{thousands_hint} if it separates thousands.")
+    if either:
+        v = either[0]
+        return (f" Every such value has one comma followed by three digits (e.g. {v!r}), which "
+                f"reads as {v.replace(',', '')} with a thousands separator or as "
+                f"{v.replace(',', '.')} with a decimal comma; nothing in the column decides "
+                f"which (a value like '0,5' or '12,75' would mean decimals, one like "
+                f"'1,234,567' thousands). If ',' separates thousands, {thousands_hint}; if it "
+                f"marks decimals, {decimal_hint}.")
+    return None
 
 
 def _numeric_hint(bad: list[str], decimal: str, thousands: str | None) -> str:
@@ -27,7 +87,7 @@ def _numeric_hint(bad: list[str], decimal: str, thousands: str | None) -> str:
     if any(v in _CDC_CODES or v.endswith("(Unreliable)") for v in bad):
         found = sorted({v for v in bad if v in _CDC_CODES or v.endswith("(Unreliable)")})
         use = (
-            "load the export with format='cdc_wonder'"
+            "load the export with " + format_hint("cdc_wonder")
             if "cdc_wonder" in available_readers()
             else "pass na_values=[...] to drop those rows (knowing that dropping censored "
             "small counts biases totals and rates)"
@@ -36,23 +96,29 @@ def _numeric_hint(bad: list[str], decimal: str, thousands: str | None) -> str:
             f" These are CDC WONDER codes ({quote_list(found)}): 'Suppressed' marks counts "
             f"of 1-9 (censored, not zero and not missing); {use}."
         )
-    thousand_like = [v for v in bad if _THOUSANDS.match(v)]
-    if thousand_like:
-        seps = sorted({m.group("sep") for v in thousand_like if (m := _THOUSANDS.match(v))})
-        sep = seps[0]
-        dec = "," if sep == "." else "."
-        return (
-            f" They look like numbers with thousands separators (e.g. {thousand_like[0]!r}): "
-            f"pass read_options={{'thousands': {sep!r}"
-            + (f", 'decimal': {dec!r}" if dec != "." else "")
-            + "}. If the separator is a decimal comma instead, pass "
-            "read_options={'decimal': ','}."
-        )
-    if any(_DECIMAL_COMMA.match(v) for v in bad):
-        return " They look like decimal commas: pass read_options={'decimal': ','}."
+    if thousands:
+        misgrouped = [v for v in bad if thousands in v]
+        if misgrouped:
+            hint = (f" With thousands={thousands!r}, every {thousands!r} must separate groups of "
+                    f"three digits, as in '1{thousands}234{thousands}567'; "
+                    f"{misgrouped[0]!r} does not.")
+            if thousands == "," and any(_DECIMAL_COMMA.match(v) for v in misgrouped):
+                hint += (f" It looks like a decimal comma: "
+                         f"{read_options_hint({'decimal': ','})} instead.")
+            return hint
+    if decimal == "." and not thousands:
+        found_hint = _separator_hint(bad)
+        if found_hint:
+            return found_hint
+    elif any(_THOUSANDS.match(v) for v in bad):
+        sep = next(m.group("sep") for v in bad if (m := _THOUSANDS.match(v)))
+        if sep != decimal:
+            return (f" They look like numbers with thousands separators: "
+                    f"{read_options_hint({'thousands': sep, 'decimal': decimal})}.")
     return (
-        " If these mark missing values, pass na_values=[...] to read them as missing (the "
-        "rows are then dropped and logged); otherwise correct them in the source."
+        " If these mark missing values, pass na_values=[...] to read them as missing "
+        "(command line: --na-value TEXT ; spec [data]: na_values = [...]); the rows are then "
+        "dropped and logged. Otherwise correct them in the source."
     )
 
 
@@ -95,6 +161,13 @@ def _arrow_numbers(
         )).as_py():
             return None
         if thousands:
+            misgrouped = pc.and_(pc.invert(is_marker), pc.and_(
+                pc.fill_null(pc.match_substring(text, thousands), False),
+                pc.invert(pc.fill_null(pc.match_substring_regex(
+                    text, _grouped_pattern(thousands, decimal)), False)),
+            ))
+            if pc.any(misgrouped).as_py():
+                return None  # e.g. '0,5' with thousands=',': the slow path names the rows
             text = pc.replace_substring(text, thousands, "")
         if decimal != ".":
             text = pc.replace_substring(text, decimal, ".")
@@ -107,6 +180,13 @@ def _arrow_numbers(
         return None
 
 
+def _misgrouped(text: pd.Series, is_marker: pd.Series, thousands: str, decimal: str) -> np.ndarray:
+    """Cells holding ``thousands`` that are not numbers in groups of three digits."""
+    has = text.str.contains(thousands, regex=False).fillna(False)
+    ok = text.str.match(_grouped_pattern(thousands, decimal)).fillna(False)
+    return (has & ~ok & ~is_marker).to_numpy(dtype=bool)
+
+
 def _to_numeric(
     values: pd.Series, column: str, role: str, rows: np.ndarray, markers: frozenset[str] | set[str],
     decimal: str, thousands: str | None,
@@ -117,8 +197,8 @@ def _to_numeric(
     if isinstance(values.dtype, pd.CategoricalDtype):
         raise NonNumericError(
             f"{role.capitalize()} {column!r} holds labelled categories "
-            f"({quote_list(values.cat.categories[:5])}), not numbers. For Stata files pass "
-            "read_options={'convert_categoricals': False} to get the codes."
+            f"({quote_list(values.cat.categories[:5])}), not numbers. For Stata files "
+            f"{read_options_hint({'convert_categoricals': False})} to get the codes."
         )
     if pd.api.types.is_datetime64_any_dtype(values) or pd.api.types.is_timedelta64_dtype(
         values
@@ -143,6 +223,8 @@ def _to_numeric(
             cleaned = cleaned.str.replace(decimal, ".", regex=False)
         out = pd.to_numeric(cleaned, errors="coerce").astype("float64")
         bad = (out.isna() & ~is_marker).to_numpy()
+        if thousands:  # '0,5' with thousands=',' is not 5: a separator must group 3 digits
+            bad |= _misgrouped(text, is_marker, thousands, decimal)
         if bad.any():
             bad_vals = [str(v) for v in values.to_numpy()[bad]]
             hint = _numeric_hint([v.strip() for v in bad_vals], decimal, thousands)
@@ -208,5 +290,7 @@ def infer_numeric(
         cleaned = cleaned.str.replace(decimal, ".", regex=False)
     out = pd.to_numeric(cleaned, errors="coerce").astype("float64")
     if (out.isna() & ~is_marker).any() or np.isinf(out.to_numpy()).any():
+        return values
+    if thousands and _misgrouped(text, is_marker, thousands, decimal).any():
         return values
     return out

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import ColumnNotFoundError, NegativeValueError, NonIntegerCountError, RoleError
-from ._messages import close_matches, describe_rows, quote_list
+from ._messages import close_matches, describe_rows, quote_list, read_options_hint
 from ._numeric import NA_MARKERS, _to_numeric
 from ._source import _name
 
@@ -147,13 +147,13 @@ def _check_columns_exist(frame: pd.DataFrame, role_of: Mapping[str, str], source
     if len(columns) > 1 and len(unnamed) >= len(columns) / 2:
         msg += (
             f" {len(unnamed)} of the {len(columns)} header cells are empty ('Unnamed: ...'), so "
-            "the first row is probably a title, not the header: pass "
-            "read_options={'skiprows': <number of rows above the header>}."
+            "the first row is probably a title, not the header: "
+            f"{read_options_hint({'skiprows': 1})}, with the number of rows above the header."
         )
     if len(columns) == 1 and any(d in columns[0] for d in ",;\t|"):
-        found = [repr(d) for d in (",", ";", "\t", "|") if d in columns[0]]
+        found = [d for d in (",", ";", "\t", "|") if d in columns[0]]
         msg += (
             f" The whole header was read as one column, so the delimiter is probably wrong: "
-            f"pass read_options={{'delimiter': {found[0]}}}."
+            f"{read_options_hint({'delimiter': found[0]})}."
         )
     raise ColumnNotFoundError(msg)

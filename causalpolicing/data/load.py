@@ -234,7 +234,8 @@ def load_panel(
             converted[col] = infer_numeric(frame[col], markers, decimal, thousands)
     # one new frame, not one column at a time (which is quadratic in wide files)
     frame = pd.DataFrame(
-        {col: converted.get(col, frame[col]) for col in frame.columns}, index=frame.index
+        {col: converted.get(col, frame[col]) for col in frame.columns}, index=frame.index,
+        copy=False,
     )
 
     for col in [*outcome_spec, *treatment_spec]:

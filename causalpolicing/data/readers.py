@@ -37,7 +37,7 @@ import pandas as pd
 
 from ..exceptions import EmptySourceError, ReaderError, UnsupportedFormatError
 from ._csv_arrow import _NON_SPACE, arrow_csv_frame
-from ._messages import close_matches, describe_rows, quote_list
+from ._messages import close_matches, describe_rows, format_hint, quote_list, read_options_hint
 
 __all__ = [
     "DROP_LOG_COLUMNS",
@@ -210,8 +210,8 @@ def _choose_reader(path: Path) -> Reader:
     known = sorted({e for r in _READERS.values() for e in r.extensions})
     raise UnsupportedFormatError(
         f"No reader for {path.name!r} (extension {ext or '(none)'!r}). Supported extensions: "
-        f"{', '.join(known)}. Pass format= one of {quote_list(sorted(_READERS))} to choose "
-        "a reader yourself, or load the file with pandas and pass the DataFrame."
+        f"{', '.join(known)}. To choose a reader yourself ({quote_list(sorted(_READERS))}), "
+        f"{format_hint('csv')}; or load the file with pandas and pass the DataFrame."
     )
 
 
@@ -430,8 +430,8 @@ def read_csv(
                     f"{path.name!r}: the header has {len(header)} columns but "
                     f"{describe_rows(rows)} {'holds' if len(rows) == 1 else 'hold'} "
                     f"{len(header) + 1} values. Check for a "
-                    "missing header name, an unquoted separator inside a value, or pass the "
-                    "right delimiter=."
+                    "missing header name, an unquoted separator inside a value, or give the "
+                    f"right delimiter: e.g. {read_options_hint({'delimiter': ';'})}."
                 )
             frame = frame.drop(columns="(extra)")
     except pd.errors.EmptyDataError as exc:
@@ -439,7 +439,8 @@ def read_csv(
     except pd.errors.ParserError as exc:
         raise ReaderError(
             f"{path.name!r} could not be parsed with delimiter {sep!r}: {exc}. Check for rows "
-            "with extra separators or unbalanced quotes, or pass delimiter= explicitly."
+            "with extra separators or unbalanced quotes, or give the delimiter: e.g. "
+            f"{read_options_hint({'delimiter': ';'})}."
         ) from exc
     del body, text
     info = {"delimiter": sep, "encoding": enc, "engine": "pandas", "decimal": decimal,
@@ -617,7 +618,8 @@ def read_excel(path: Path, *, sheet: str | int = 0, skiprows: int = 0, header: i
             raise ReaderError(
                 f"{path.name!r} has no sheet {sheet!r}"
                 + (f" (did you mean {', '.join(map(repr, hint))}?)" if hint else "")
-                + f"; sheets: {quote_list(names)}. Pass read_options={{'sheet': <name>}}."
+                + f"; sheets: {quote_list(names)}. To choose one, "
+                + read_options_hint({"sheet": (hint or names)[0]}) + "."
             )
         if isinstance(sheet, int) and not 0 <= sheet < len(names):
             raise ReaderError(

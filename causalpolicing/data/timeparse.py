@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import TimeParseError
-from ._messages import describe_rows
+from ._messages import describe_rows, time_format_hint
 
 __all__ = ["FREQUENCIES", "parse_time", "normalise_freq"]
 
@@ -109,8 +109,22 @@ def _fail(
         f"Column {column!r} (time): {why}: {describe_rows(rows[idx], list(values.iloc[idx]))}. "
         "Accepted: years (1990), months ('2017-01', '2017/01', '2017M01', 201701), quarters "
         "('2017Q1', 'Q1 2017'), ISO dates ('2017-01-31') or datetime values. Fix the values, "
-        "or pass time_format='%d.%m.%Y' (a strptime format) for other layouts."
+        f"or for other layouts {time_format_hint(_guess_format(values.iloc[idx]))} (a "
+        "strptime format)."
     )
+
+
+def _guess_format(values: pd.Series) -> str:
+    """A strptime format matching the first value when it is a common date layout."""
+    text = str(values.iloc[0]).strip() if len(values) else ""
+    for pattern, fmt in (
+        (r"\d{1,2}\.\d{1,2}\.\d{4}", "%d.%m.%Y"), (r"\d{1,2}/\d{1,2}/\d{4}", "%d/%m/%Y"),
+        (r"\d{1,2}-\d{1,2}-\d{4}", "%d-%m-%Y"), (r"\d{4}\.\d{1,2}\.\d{1,2}", "%Y.%m.%d"),
+        (r"\d{1,2} [A-Za-z]{3} \d{4}", "%d %b %Y"), (r"[A-Za-z]{3} \d{4}", "%b %Y"),
+    ):
+        if re.fullmatch(pattern, text):
+            return fmt
+    return "%d.%m.%Y"
 
 
 def _from_datetimes(dt: pd.Series, freq: str | None) -> tuple[pd.Series, str]:
@@ -221,7 +235,8 @@ def parse_time(
         parsed = pd.to_datetime(text, format=time_format, errors="coerce")
         bad = parsed.isna().to_numpy()
         if bad.any():
-            fail_unique(bad, f"values do not match time_format={time_format!r}")
+            fail_unique(bad, f"values do not match time_format={time_format!r} (command line: "
+                             f"--time-format; spec [data]: time_format)")
         per, found = _from_datetimes(parsed, freq)
         return _take(per, codes), found
 
