@@ -299,11 +299,42 @@ def test_excel_bad_sheet(tmp_path: Path, sheet: object, texts: list[str]) -> Non
 
 
 def test_excel_corrupt_file(tmp_path: Path) -> None:
-    path = write(tmp_path / "bad.xlsx", "this is not a workbook")
+    path = tmp_path / "bad.xlsx"
+    path.write_bytes(b"PK\x03\x04" + b"not really a zip archive" * 10)
     with pytest.raises(ReaderError) as info:
         read_table(path)
     assert type(info.value) is ReaderError
     assert "'bad.xlsx' is not a readable Excel workbook" in str(info.value)
+
+
+def test_fake_xlsx_holding_text_names_the_real_problem(tmp_path: Path) -> None:
+    path = write(tmp_path / "fake.xlsx", "u,t,y,x\nA,2000,1,2\n")
+    with pytest.raises(ReaderError) as info:
+        read_table(path)
+    msg = str(info.value)
+    assert "'fake.xlsx' is not an Excel workbook (zip signature missing)" in msg
+    assert "pass format='csv'" in msg and "--format csv" in msg
+
+
+@pytest.mark.parametrize(
+    ("content", "found"),
+    [
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(100), "byte 0: a PNG image"),
+        (b"\x1f\x8b\x08\x00" + bytes(range(256)), "byte 0: a gzip-compressed file"),
+        (bytes(np.random.default_rng(1).integers(0, 256, 4000, dtype=np.uint8)), "binary content"),
+        (b"u,t,y\nA,2000,1\n" + b"\x00\x01" * 50, "byte 15: a NUL byte"),
+    ],
+    ids=["png", "gzip-without-gz", "random-bytes", "nul-bytes"],
+)
+def test_binary_file_named_csv_is_refused(tmp_path: Path, content: bytes, found: str) -> None:
+    path = tmp_path / "data.csv"
+    path.write_bytes(content)
+    with pytest.raises(ReaderError) as info:
+        read_table(path)
+    msg = str(info.value)
+    assert "'data.csv' does not look like CSV text" in msg
+    assert found in msg
+    assert "compressed or another format" in msg
 
 
 # -------------------------------------------------------------- Parquet, Stata

@@ -269,9 +269,9 @@ def infer_numeric(
     if not (pd.api.types.is_object_dtype(values) or pd.api.types.is_string_dtype(values)):
         return values
     if pd.api.types.is_object_dtype(values) and not values.map(
-        lambda v: v is None or isinstance(v, str) or v != v
+        lambda v: v is None or isinstance(v, str) or (isinstance(v, float) and v != v)
     ).all():
-        return values  # mixed Python objects (e.g. Excel cells): leave them as they are
+        return values  # mixed Python objects (Excel cells, Parquet lists): leave them as they are
     fast = _arrow_numbers(values, markers, decimal, thousands, codes_stay_text=True)
     if fast is not None:
         if np.isinf(fast).any() or np.isnan(fast).all():

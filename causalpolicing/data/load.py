@@ -42,6 +42,7 @@ import pandas as pd
 
 from ..exceptions import (
     AllMissingError,
+    DataWarning,
     EmptySourceError,
     FewUnitsWarning,
     GapWarning,
@@ -205,6 +206,20 @@ def load_panel(
     for c in clusters:
         role_of.setdefault(c, "cluster")
     _check_columns_exist(frame, role_of, source)
+    nested = [c for c in read.info.get("nested_columns", ()) if c in role_of]
+    if read.info.get("nested_columns") and not nested:
+        warnings.warn(
+            f"{_name(source)} has nested column(s) {quote_list(read.info['nested_columns'])} "
+            "(lists or records per cell); they play no role and are carried unchanged, not "
+            "validated.", DataWarning, stacklevel=2,
+        )
+    if nested:
+        c = nested[0]
+        raise RoleError(
+            f"Column {c!r} of {_name(source)} is nested (each cell holds a list or a record), so "
+            f"it cannot be the {role_of[c]}. Give the {role_of[c]} role to a column of plain "
+            "values, or flatten the column first (e.g. pandas explode or json_normalize)."
+        )
 
     # ------------------------------------------------------------------ keys
     frame = frame.copy()

@@ -38,6 +38,7 @@ import pandas as pd
 from ..exceptions import EmptySourceError, ReaderError, UnsupportedFormatError
 from ._csv_arrow import _NON_SPACE, arrow_csv_frame
 from ._messages import close_matches, describe_rows, format_hint, quote_list, read_options_hint
+from ._signatures import refuse_binary, refuse_non_excel
 
 __all__ = [
     "DROP_LOG_COLUMNS",
@@ -389,6 +390,7 @@ def read_csv(
         raise ReaderError(f"{path.name!r} cannot be read: {exc}") from exc
     if not _NON_SPACE.search(raw):
         raise EmptySourceError(f"{path.name!r} holds no data (only blank space).")
+    refuse_binary(raw[:65536], path, encoding, sorted(_READERS))
     fast = arrow_csv_frame(
         raw, path, delimiter=delimiter, encoding=encoding, skiprows=skiprows, comment=comment,
         detect_delimiter=_detect_delimiter, detect_encoding=detect_encoding,
@@ -586,12 +588,34 @@ def _finish(frame: pd.DataFrame, path: Path, reader: str, info: dict[str, Any]) 
     description="Apache Parquet (pyarrow).",
 )
 def read_parquet(path: Path, *, columns: list[str] | None = None) -> ReadResult:
-    """Read a Parquet file."""
+    """Read a Parquet file.
+
+    Nested columns (lists, structs, maps) are carried as Python objects and listed
+    in ``info["nested_columns"]``; they cannot play a role (``load_panel`` says so),
+    but an unused one does not stop the file from loading.
+    """
     try:
+        import pyarrow.parquet as pq
+
+        schema = pq.read_schema(path)
         frame = pd.read_parquet(path, columns=columns)
     except Exception as exc:  # pyarrow raises several types for corrupt files
         raise ReaderError(f"{path.name!r} is not a readable Parquet file: {exc}") from exc
-    return _finish(frame, path, "parquet", {})
+    nested = [f.name for f in schema if pa_nested(f.type) and f.name in frame.columns]
+    return _finish(frame, path, "parquet", {"nested_columns": nested})
+
+
+def pa_nested(arrow_type: Any) -> bool:
+    """True for Arrow list, struct, map and union types (one cell holds several values)."""
+    import pyarrow.types as pat
+
+    return bool(
+        pat.is_list(arrow_type) or pat.is_large_list(arrow_type)
+        or pat.is_fixed_size_list(arrow_type) or pat.is_struct(arrow_type)
+        or pat.is_map(arrow_type) or pat.is_union(arrow_type)
+        or getattr(pat, "is_list_view", lambda _t: False)(arrow_type)
+        or getattr(pat, "is_large_list_view", lambda _t: False)(arrow_type)
+    )
 
 
 @register_reader(
@@ -602,6 +626,7 @@ def read_parquet(path: Path, *, columns: list[str] | None = None) -> ReadResult:
 )
 def read_excel(path: Path, *, sheet: str | int = 0, skiprows: int = 0, header: int = 0) -> ReadResult:
     """Read one sheet of an Excel workbook (title rows can be skipped with ``skiprows``)."""
+    refuse_non_excel(path)
     try:
         book = pd.ExcelFile(path)
     except Exception as exc:
