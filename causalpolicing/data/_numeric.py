@@ -224,7 +224,7 @@ def _to_numeric(
         out = pd.to_numeric(cleaned, errors="coerce").astype("float64")
         bad = (out.isna() & ~is_marker).to_numpy()
         if thousands:  # '0,5' with thousands=',' is not 5: a separator must group 3 digits
-            bad |= _misgrouped(text, is_marker, thousands, decimal)
+            bad = bad | _misgrouped(text, is_marker, thousands, decimal)
         if bad.any():
             bad_vals = [str(v) for v in values.to_numpy()[bad]]
             hint = _numeric_hint([v.strip() for v in bad_vals], decimal, thousands)
