@@ -122,17 +122,25 @@ def _numeric_hint(bad: list[str], decimal: str, thousands: str | None) -> str:
     )
 
 
+# every spelling pandas.to_numeric reads as a number (a superset): a cell that does not
+# match this is text for certain
+_NUMBER_LIKE = r"(?i)^[+-]?(?:\d+\.?\d*(?:e[+-]?\d+)?|\.\d+(?:e[+-]?\d+)?|inf|infinity|nan)$"
+KEEP_TEXT = "text"
+
+
 def _arrow_numbers(
     values: pd.Series, markers: frozenset[str] | set[str], decimal: str, thousands: str | None,
     *, codes_stay_text: bool,
-) -> np.ndarray | None:
+) -> np.ndarray | str | None:
     """The fast path: float64 values of a text column, or None when it needs the slow path.
 
     Cells are stripped, missing markers become missing, separators are applied and
     the rest is cast with pyarrow. Any cell that does not cast cleanly (text, an
-    ambiguous ``NaN`` spelling), or a code with a leading zero when
-    ``codes_stay_text``, returns None: the pandas path then decides and names
-    the rows, so the fast path never changes what is accepted.
+    ambiguous ``NaN`` spelling) returns None: the pandas path then decides and
+    names the rows, so the fast path never changes what is accepted. With
+    ``codes_stay_text`` (columns without a role), :data:`KEEP_TEXT` is returned
+    when the column certainly stays text: a code with a leading zero, or a cell
+    that no number spelling matches.
     """
     if not (pd.api.types.is_string_dtype(values) or pd.api.types.is_object_dtype(values)):
         return None
@@ -145,12 +153,16 @@ def _arrow_numbers(
             text = arr._pa_array
         else:  # object columns: only plain strings and missing values
             text = pa.array(values.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
-        if not codes_stay_text and not thousands and decimal == ".":
+        if not thousands and decimal == ".":
             try:  # plain numbers and empty cells (the common case): one cast, no copies
                 out = pc.cast(text, pa.float64())
             except pa.ArrowInvalid:
                 pass
             else:
+                if codes_stay_text and pc.any(pc.fill_null(
+                    pc.match_substring_regex(text, r"^-?0\d"), False
+                )).as_py():
+                    return KEEP_TEXT
                 if not pc.any(pc.fill_null(pc.is_nan(out), False)).as_py():
                     return out.to_numpy(zero_copy_only=False)
         text = pc.utf8_trim_whitespace(text)
@@ -159,7 +171,7 @@ def _arrow_numbers(
         if codes_stay_text and pc.any(pc.and_(
             pc.invert(is_marker), pc.fill_null(pc.match_substring_regex(text, r"^-?0\d"), False)
         )).as_py():
-            return None
+            return KEEP_TEXT
         if thousands:
             misgrouped = pc.and_(pc.invert(is_marker), pc.and_(
                 pc.fill_null(pc.match_substring(text, thousands), False),
@@ -167,12 +179,19 @@ def _arrow_numbers(
                     text, _grouped_pattern(thousands, decimal)), False)),
             ))
             if pc.any(misgrouped).as_py():
-                return None  # e.g. '0,5' with thousands=',': the slow path names the rows
+                return KEEP_TEXT if codes_stay_text else None  # e.g. '0,5' with thousands=','
             text = pc.replace_substring(text, thousands, "")
         if decimal != ".":
             text = pc.replace_substring(text, decimal, ".")
         text = pc.if_else(is_marker, pa.scalar(None, pa.string()), text)
-        out = pc.cast(text, pa.float64())
+        try:
+            out = pc.cast(text, pa.float64())
+        except pa.ArrowInvalid:
+            if codes_stay_text and pc.any(pc.invert(pc.fill_null(
+                pc.match_substring_regex(text, _NUMBER_LIKE), True
+            ))).as_py():
+                return KEEP_TEXT  # a cell no number spelling matches: text for certain
+            return None
         if pc.any(pc.fill_null(pc.is_nan(out), False)).as_py():
             return None  # 'NAN', 'nan' spellings that are not markers: the slow path decides
         return out.to_numpy(zero_copy_only=False)
@@ -210,8 +229,8 @@ def _to_numeric(
         )
     if pd.api.types.is_numeric_dtype(values):
         out = values.astype("float64")
-    elif (fast := _arrow_numbers(values, markers, decimal, thousands,
-                                 codes_stay_text=False)) is not None:
+    elif isinstance(fast := _arrow_numbers(values, markers, decimal, thousands,
+                                           codes_stay_text=False), np.ndarray):
         out = pd.Series(fast, index=values.index)
     else:
         text = values.astype("string").str.strip()
@@ -273,6 +292,8 @@ def infer_numeric(
     ).all():
         return values  # mixed Python objects (Excel cells, Parquet lists): leave them as they are
     fast = _arrow_numbers(values, markers, decimal, thousands, codes_stay_text=True)
+    if isinstance(fast, str):  # KEEP_TEXT
+        return values
     if fast is not None:
         if np.isinf(fast).any() or np.isnan(fast).all():
             return values

@@ -30,6 +30,7 @@ DataFrame and 4-9 s from a CSV file on two cores), however many rows are dropped
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
@@ -175,6 +176,9 @@ def load_panel(
     read = _read(source, format, read_options)
     frame = read.frame
     rows = read.source_rows
+    # keep the reader's result without its frame: the text columns can be freed as
+    # soon as they are converted
+    read = dataclasses.replace(read, frame=frame.iloc[:0])
     if len(frame) == 0:
         raise EmptySourceError(
             f"{_name(source)} has no data rows (its {read.n_source_rows} row(s) are all blank)."
@@ -222,7 +226,7 @@ def load_panel(
         )
 
     # ------------------------------------------------------------------ keys
-    frame = frame.copy()
+    frame = frame.copy(deep=False)  # columns are replaced, never written into
     _check_keys_present(frame, unit, time, rows)
     frame[unit], unit_codes = _unit_labels(frame[unit], unit, rows)
     periods, found_freq = parse_time(
