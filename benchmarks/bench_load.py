@@ -59,7 +59,7 @@ def make_long(path: Path, rows: int, seed: int = 0) -> None:
     units = 50_000 if rows >= 50_000 else max(rows // 10, 1)
     years = -(-rows // units)
     n = units * years
-    codes = np.array([f"{s:02d}{c:03d}" for s in range(1, 51) for c in range(1, 1001)])[:units]
+    codes = np.array([f"{s:02d}{c:03d}" for s in range(1, 51) for c in range(1000)])[:units]
     states = np.array([f"S{s:02d}" for s in range(1, 51) for _ in range(1000)])[:units]
     table = pa.table({
         "fips": np.repeat(codes, years),

@@ -307,7 +307,10 @@ def load_panel(
     drop_log = pd.concat([read.drops, drop_log], ignore_index=True) if len(read.drops) else drop_log
 
     order = key[0][keep[key[0]]]  # the kept rows, sorted by unit and time
-    kept = frame.take(order).reset_index(drop=True)
+    if len(order) == len(frame) and (order[1:] > order[:-1]).all():
+        kept = frame.reset_index(drop=True)  # already sorted, nothing dropped: no copy
+    else:
+        kept = frame.take(order).reset_index(drop=True)
     kept_rows = rows[order]
     drop_log = drop_log.sort_values("source_row", kind="stable").reset_index(drop=True)
 

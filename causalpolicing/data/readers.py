@@ -396,6 +396,7 @@ def read_csv(
         detect_delimiter=_detect_delimiter, detect_encoding=detect_encoding,
     )
     if fast is not None:
+        del raw  # parsed: pyarrow holds its own copy of the cells
         frame, found = fast
         _check_header_duplicates([str(c) for c in frame.columns], path)
         return _csv_result(frame, path, {**found, "decimal": decimal, "thousands": thousands})
