@@ -24,8 +24,24 @@ Row numbers (``source_row``) count data rows from 1, the first row below the
 header: for a DataFrame, its positions; for a text file, its lines below the
 header, blank lines included (the reader drops and logs those).
 
-Everything is vectorised: a million rows load in seconds (about 1-2 s from a
-DataFrame and 4-9 s from a CSV file on two cores), however many rows are dropped.
+Everything is vectorised, with no work per row or per pair of columns: CSV
+files are parsed by pyarrow's multi-threaded reader (every cell as text, so
+nothing is inferred silently; see :func:`causalpolicing.data.readers.read_csv`
+for the few cases read by pandas instead), text becomes numbers with pyarrow,
+and keys are checked on one sort by unit and time. Time grows linearly with
+rows and with columns; ``benchmarks/bench_load.py`` compares it with
+``pandas.read_csv(engine="pyarrow")`` (figures in ``benchmarks/README.md``).
+
+Separators: ``thousands`` must separate groups of three digits (``"1,234,567"``);
+a cell such as ``"0,5"`` with ``thousands=","`` is an error naming the row, not
+the number 5. When text in a numeric column looks like decimal commas or
+thousands separators, the error suggests the setting the rest of the column
+supports, in the three forms a user can give it (Python ``read_options=``, the
+command line ``--read-option``, a spec's ``[data]`` table).
+
+Nested Parquet columns (lists, structs) play no role: they are carried
+unchanged with a :class:`~causalpolicing.exceptions.DataWarning`; giving one a
+role is a :class:`~causalpolicing.exceptions.RoleError`.
 """
 
 from __future__ import annotations

@@ -24,7 +24,6 @@ True
 
 from __future__ import annotations
 
-import csv
 import io
 import zlib
 from collections.abc import Callable, Mapping
@@ -37,6 +36,15 @@ import pandas as pd
 
 from ..exceptions import EmptySourceError, ReaderError, UnsupportedFormatError
 from ._csv_arrow import _NON_SPACE, arrow_csv_frame
+from ._csv_text import (
+    _check_char_option,
+    _decode,
+    _detect_delimiter,
+    _header_names,
+    _strip_trailing_blank_lines,
+    detect_encoding,
+    pa_nested,
+)
 from ._messages import close_matches, describe_rows, format_hint, quote_list, read_options_hint
 from ._signatures import refuse_binary, refuse_non_excel
 
@@ -287,44 +295,6 @@ def _checked(result: Any, name: str) -> ReadResult:
 
 
 # ----------------------------------------------------------------------------- CSV
-def detect_encoding(raw: bytes) -> str:
-    """Detect UTF-8 (with or without BOM), UTF-16 (with BOM) or fall back to Latin-1.
-
-    Examples
-    --------
-    >>> detect_encoding("Zürich".encode("utf-8")), detect_encoding("Zürich".encode("latin-1"))
-    ('utf-8', 'cp1252')
-    """
-    if raw.startswith(b"\xef\xbb\xbf"):
-        return "utf-8-sig"
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return "utf-16"
-    try:
-        raw.decode("utf-8")
-        return "utf-8"
-    except UnicodeDecodeError as exc:
-        # a multi-byte character cut at the end of the sample is still UTF-8
-        if exc.start >= len(raw) - 3 and exc.reason == "unexpected end of data":
-            return "utf-8"
-    try:
-        raw.decode("cp1252")
-        return "cp1252"
-    except UnicodeDecodeError:
-        return "latin-1"
-
-
-def _detect_delimiter(sample: str) -> str:
-    lines = [ln for ln in sample.splitlines() if ln.strip()][:50]
-    if not lines:
-        return ","
-    try:
-        return csv.Sniffer().sniff("\n".join(lines), delimiters=",;\t|").delimiter
-    except csv.Error:
-        counts = {d: lines[0].count(d) for d in ",;\t|"}
-        best = max(counts, key=lambda d: counts[d])
-        return best if counts[best] > 0 else ","
-
-
 @register_reader(
     "csv",
     extensions=(".csv", ".tsv", ".tab", ".txt", ".csv.gz", ".tsv.gz", ".txt.gz"),
@@ -355,6 +325,17 @@ def read_csv(
 
     A trailing separator on every line (``a;b;``, as in EMCDDA exports) does not
     create a phantom column.
+
+    Engine: UTF-8 files (with or without BOM) are parsed by pyarrow's columnar CSV
+    reader, every column as text (``info["engine"] == "pyarrow"``). pandas' parser
+    is used instead (``"pandas"``) where pyarrow would read differently: with a
+    ``comment`` character, other encodings (Latin-1, cp1252, UTF-16), empty lines
+    inside the data, or any row pyarrow refuses (e.g. more fields than the header;
+    the pandas path then explains it). Both paths give the same frame, row numbers
+    and drop log.
+
+    A binary file (an image, a gzip archive without ``.gz``, random bytes) is
+    refused with a message saying what it looks like.
 
     Examples
     --------
@@ -481,61 +462,6 @@ def _csv_result(frame: pd.DataFrame, path: Path, info: dict[str, Any]) -> ReadRe
     )
 
 
-def _strip_trailing_blank_lines(body: str) -> str:
-    """Remove whitespace-only lines at the end of the text (they are not rows)."""
-    end = len(body)
-    while True:
-        nl = body.rfind("\n", 0, end)
-        if nl == -1 or body[nl + 1:end].strip():
-            break
-        end = nl
-    return body[:end].rstrip("\r") + "\n"
-
-
-def _check_char_option(value: Any, name: str, path: Path, *, allow_none: bool) -> Any:
-    if value is None and allow_none:
-        return None
-    if not isinstance(value, str) or len(value) != 1 or value in "\r\n\"":
-        raise ReaderError(
-            f"{name} must be a single character (e.g. ',', ';', '\\t', '|'); got {value!r} "
-            f"for {path.name!r}."
-        )
-    return value
-
-
-def _decode(raw: bytes, encoding: str | None, path: Path) -> tuple[str, str]:
-    """Decode the file: the given encoding, or the detected one with fallbacks."""
-    if encoding is not None:
-        try:
-            return raw.decode(encoding), encoding
-        except LookupError as exc:
-            raise ReaderError(f"Unknown encoding {encoding!r} for {path.name!r}.") from exc
-        except UnicodeDecodeError as exc:
-            raise ReaderError(
-                f"{path.name!r} is not valid {encoding} (byte {exc.start}). Leave encoding "
-                "unset to detect it, or pass the file's real encoding (e.g. 'latin-1')."
-            ) from exc
-    enc = detect_encoding(raw[:262144])
-    for candidate in dict.fromkeys([enc, "cp1252", "latin-1"]):
-        try:
-            return raw.decode(candidate), candidate
-        except UnicodeDecodeError:  # a non-UTF-8 byte after the sampled head
-            continue
-    raise ReaderError(f"{path.name!r} cannot be decoded; pass encoding=.")  # pragma: no cover
-
-
-def _header_names(body: str, sep: str) -> list[str]:
-    """The header's column names as written (stripped), trailing empty names removed."""
-    try:
-        names = next(csv.reader(io.StringIO(body[:1 << 20]), delimiter=sep))
-    except (StopIteration, csv.Error):
-        return []
-    names = [n.strip() for n in names]
-    while names and not names[-1]:
-        names.pop()
-    return names
-
-
 def _without_blank_rows(frame: pd.DataFrame, reader: str, info: dict[str, Any], *,
                         blank_possible: bool = True) -> ReadResult:
     """Leave out rows whose every cell is empty, recording each in the drop log.
@@ -604,19 +530,6 @@ def read_parquet(path: Path, *, columns: list[str] | None = None) -> ReadResult:
         raise ReaderError(f"{path.name!r} is not a readable Parquet file: {exc}") from exc
     nested = [f.name for f in schema if pa_nested(f.type) and f.name in frame.columns]
     return _finish(frame, path, "parquet", {"nested_columns": nested})
-
-
-def pa_nested(arrow_type: Any) -> bool:
-    """True for Arrow list, struct, map and union types (one cell holds several values)."""
-    import pyarrow.types as pat
-
-    return bool(
-        pat.is_list(arrow_type) or pat.is_large_list(arrow_type)
-        or pat.is_fixed_size_list(arrow_type) or pat.is_struct(arrow_type)
-        or pat.is_map(arrow_type) or pat.is_union(arrow_type)
-        or getattr(pat, "is_list_view", lambda _t: False)(arrow_type)
-        or getattr(pat, "is_large_list_view", lambda _t: False)(arrow_type)
-    )
 
 
 @register_reader(
