@@ -49,10 +49,10 @@ def test_plain_csv_is_read_by_pyarrow_not_pandas(tmp_path: Path, monkeypatch) ->
     [
         ("u;t;y\n# note\nA;2000;1\n", {"comment": "#"}),
         ("u;t;y\nZ\xfcrich;2000;1\n", {"encoding": "latin-1"}),
-        ("u;t;y\nA;2000;1\n\nB;2000;2\n", {}),
+        ("u;t;y\nA;2000;1\n   \nB;2000;2\n", {}),
         ("u;t;y\nA;2000;1;\nB;2000;2;\n", {}),
     ],
-    ids=["comment", "latin-1", "empty-line-inside", "extra-field-on-data-rows"],
+    ids=["comment", "latin-1", "line-of-spaces-inside", "extra-field-on-data-rows"],
 )
 def test_cases_pyarrow_cannot_take_use_the_pandas_path(tmp_path: Path, text: str,
                                                        options: dict) -> None:
@@ -69,6 +69,8 @@ CASES = {
     "tabs-and-trailing-blank-lines": "u\tt\ty\nA\t2000\t1\nB\t2000\t2\n\n  \n",
     "spaces-kept-in-cells": "u,t,y\n A ,2000, 1\nB,2000,\n",
     "one-column": "u\nA\n   \nB\n",
+    "empty-lines-inside": "u;t;y\nA;2000;1\n\nB;2000;2\r\n\r\nC;2000;3\n",
+    "empty-line-in-one-column": "u\nA\n\nB\n",
     "empty-header-cell": "u,,y\nA,1,2\nB,3,4\n",
 }
 

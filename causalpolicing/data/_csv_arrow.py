@@ -14,8 +14,7 @@ and messages stay exactly as documented:
 
 * a ``comment`` character (pyarrow has no comment lines);
 * encodings other than UTF-8 (Latin-1, cp1252, UTF-16), detected or given;
-* empty lines inside the data (pyarrow would skip them without counting them,
-  which would shift source row numbers);
+* lines of spaces inside the data of a file with several columns;
 * anything pyarrow refuses: rows with more or fewer fields than the header
   (the pandas path explains them), invalid UTF-8 further down the file, a
   header longer than 1 MiB, and so on.
@@ -96,8 +95,6 @@ def arrow_csv_frame(
     start, end = bounds
     if raw[start:start + 1] in (b"\n", b"\r") or raw.find(b"\n", start, end) == -1:
         return None  # an empty header line, or no data line: the pandas path explains
-    if raw.find(b"\n\n", start, end) != -1 or raw.find(b"\n\r\n", start, end) != -1:
-        return None  # empty lines count as (blank) source rows; pyarrow would skip them
     head = raw[start:min(end, start + _HEAD_BYTES)].decode("utf-8", errors="ignore")
     sep = delimiter or detect_delimiter(head[:65536])
     header = raw_header(head + "\n", sep)
@@ -115,7 +112,7 @@ def arrow_csv_frame(
             read_options=pacsv.ReadOptions(use_threads=True),
             parse_options=pacsv.ParseOptions(
                 delimiter=sep, quote_char='"', double_quote=True, escape_char=False,
-                newlines_in_values=True, ignore_empty_lines=True,
+                newlines_in_values=True, ignore_empty_lines=False,  # blank lines are rows
             ),
             convert_options=pacsv.ConvertOptions(
                 column_types={name: pa.string() for name in header},

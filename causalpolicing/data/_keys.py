@@ -18,7 +18,10 @@ def _check_keys_present(frame: pd.DataFrame, unit: str, time: str, rows: np.ndar
         if not pd.api.types.is_numeric_dtype(values) and not isinstance(
             values.dtype, pd.PeriodDtype | pd.DatetimeTZDtype
         ) and not pd.api.types.is_datetime64_any_dtype(values):
-            text = values.astype("string").str.strip()
+            if not (pd.api.types.is_string_dtype(values)
+                    and not pd.api.types.is_object_dtype(values)):
+                values = values.astype("string")  # pyarrow-backed text is used as it is
+            text = values.str.strip()
             missing = missing | (text == "").fillna(True).to_numpy(dtype=bool)
         if missing.any():
             problems.append(f"{role} column {col!r} is empty in {describe_rows(rows[missing])}")

@@ -329,8 +329,8 @@ def read_csv(
     Engine: UTF-8 files (with or without BOM) are parsed by pyarrow's columnar CSV
     reader, every column as text (``info["engine"] == "pyarrow"``). pandas' parser
     is used instead (``"pandas"``) where pyarrow would read differently: with a
-    ``comment`` character, other encodings (Latin-1, cp1252, UTF-16), empty lines
-    inside the data, or any row pyarrow refuses (e.g. more fields than the header;
+    ``comment`` character, other encodings (Latin-1, cp1252, UTF-16), lines of
+    spaces inside the data, or any row pyarrow refuses (e.g. more fields than the header;
     the pandas path then explains it). Both paths give the same frame, row numbers
     and drop log.
 
