@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..exceptions import DuplicateKeyError, MissingKeyError, RoleError
 from ._messages import describe_rows
@@ -18,11 +20,15 @@ def _check_keys_present(frame: pd.DataFrame, unit: str, time: str, rows: np.ndar
         if not pd.api.types.is_numeric_dtype(values) and not isinstance(
             values.dtype, pd.PeriodDtype | pd.DatetimeTZDtype
         ) and not pd.api.types.is_datetime64_any_dtype(values):
-            if not (pd.api.types.is_string_dtype(values)
-                    and not pd.api.types.is_object_dtype(values)):
-                values = values.astype("string")  # pyarrow-backed text is used as it is
-            text = values.str.strip()
-            missing = missing | (text == "").fillna(True).to_numpy(dtype=bool)
+            arrow = getattr(values.array, "_pa_array", None)
+            if arrow is not None and pa.types.is_string(arrow.type):
+                # pyarrow text: empty or only spaces, without making stripped copies
+                blank = pc.or_(pc.equal(pc.utf8_length(arrow), 0), pc.utf8_is_space(arrow))
+                blank = pc.fill_null(blank, True).to_numpy(zero_copy_only=False)
+            else:
+                text = values.astype("string").str.strip()
+                blank = (text == "").fillna(True).to_numpy(dtype=bool)
+            missing = missing | blank
         if missing.any():
             problems.append(f"{role} column {col!r} is empty in {describe_rows(rows[missing])}")
     if problems:
