@@ -78,7 +78,17 @@ def _key_order(
     """Positions that sort the rows by unit, then time (stable), and the units' sort codes."""
     if ucodes is None:
         ucodes = _sort_key(frame[unit])
-    return np.lexsort((frame[time].array.asi8, ucodes)), ucodes
+    times = frame[time].array.asi8
+    if len(times) == 0:
+        return np.arange(0), ucodes
+    lo, span = int(times.min()), int(times.max()) - int(times.min()) + 1
+    if (int(ucodes.max()) + 1) * span < 2**62:
+        # one integer key: a stable sort of it is fast, and linear when already sorted
+        key = ucodes.astype(np.int64) * span + (times - lo)
+        if (key[1:] >= key[:-1]).all():
+            return np.arange(len(key)), ucodes
+        return np.argsort(key, kind="stable"), ucodes
+    return np.lexsort((times, ucodes)), ucodes
 
 
 def _check_duplicates(
@@ -90,8 +100,9 @@ def _check_duplicates(
     With the rows sorted, duplicates are neighbours: one sort, no hashing of pairs.
     """
     order, ucodes = _key_order(frame, unit, time) if key is None else key
-    ucodes = ucodes[order]
-    times = frame[time].array.asi8[order]
+    times = frame[time].array.asi8
+    if len(order) and (order[0] != 0 or (np.diff(order) != 1).any()):
+        ucodes, times = ucodes[order], times[order]
     same = (ucodes[1:] == ucodes[:-1]) & (times[1:] == times[:-1])
     if not same.any():
         return

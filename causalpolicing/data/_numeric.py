@@ -128,6 +128,17 @@ _NUMBER_LIKE = r"(?i)^[+-]?(?:\d+\.?\d*(?:e[+-]?\d+)?|\.\d+(?:e[+-]?\d+)?|inf|in
 KEEP_TEXT = "text"
 
 
+def _text_for_certain(text: object, markers: frozenset[str] | set[str]) -> bool:
+    """True when some cell of ``text`` (a pyarrow array) is neither a marker nor number-like."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    trimmed = pc.utf8_trim_whitespace(text)
+    is_marker = pc.fill_null(pc.is_in(trimmed, pa.array(sorted(markers))), True)
+    number_like = pc.fill_null(pc.match_substring_regex(trimmed, _NUMBER_LIKE), True)
+    return bool(pc.any(pc.and_(pc.invert(is_marker), pc.invert(number_like))).as_py())
+
+
 def _arrow_numbers(
     values: pd.Series, markers: frozenset[str] | set[str], decimal: str, thousands: str | None,
     *, codes_stay_text: bool,
@@ -157,7 +168,8 @@ def _arrow_numbers(
             try:  # plain numbers and empty cells (the common case): one cast, no copies
                 out = pc.cast(text, pa.float64())
             except pa.ArrowInvalid:
-                pass
+                if codes_stay_text and _text_for_certain(text.slice(0, 10_000), markers):
+                    return KEEP_TEXT  # e.g. labels: decided on the first rows
             else:
                 if codes_stay_text and pc.any(pc.fill_null(
                     pc.match_substring_regex(text, r"^-?0\d"), False
