@@ -75,13 +75,18 @@ CASES = {
 }
 
 
+@pytest.mark.parametrize("via", ["file", "bytes"])
 @pytest.mark.parametrize("text", list(CASES.values()), ids=list(CASES))
 def test_pyarrow_and_pandas_paths_read_the_same(tmp_path: Path, monkeypatch,
-                                                text: str) -> None:
+                                                text: str, via: str) -> None:
     path = write(tmp_path / "f.csv", text)
-    fast = read_table(path)
+    with monkeypatch.context() as patch:
+        if via == "bytes":  # pyarrow on the bytes in memory (as for .gz files, skiprows)
+            patch.setattr(readers, "arrow_csv_file", lambda *a, **k: None)
+        fast = read_table(path)
     assert fast.info["engine"] == "pyarrow"
     monkeypatch.setattr(readers, "arrow_csv_frame", lambda *a, **k: None)
+    monkeypatch.setattr(readers, "arrow_csv_file", lambda *a, **k: None)
     slow = read_table(path)
     assert slow.info["engine"] == "pandas"
     pd.testing.assert_frame_equal(fast.frame, slow.frame)

@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import EmptySourceError, ReaderError, UnsupportedFormatError
-from ._csv_arrow import _NON_SPACE, arrow_csv_frame
+from ._csv_arrow import _NON_SPACE, arrow_csv_file, arrow_csv_frame
 from ._csv_text import (
     _check_char_option,
     _decode,
@@ -59,6 +59,9 @@ __all__ = [
     "empty_drop_log",
     "detect_encoding",
 ]
+
+_HEAD = (1 << 20) + 4  # bytes read to detect the encoding, delimiter and header
+_TAIL = 1 << 16  # bytes read to find blank lines at the end of a file
 
 DROP_LOG_COLUMNS = ["source_row", "unit", "time", "column", "reason", "stage"]
 
@@ -363,7 +366,26 @@ def read_csv(
             "(e.g. decimal=',' with thousands='.')."
         )
 
-    opener = gzip.open if path.suffix.lower() == ".gz" else open
+    compressed = path.suffix.lower() == ".gz"
+    if not compressed and not skiprows and comment is None:
+        # the common case: pyarrow reads the file from disk; Python reads only its ends
+        size = path.stat().st_size
+        with open(path, "rb") as fh:
+            head = fh.read(_HEAD)
+            fh.seek(max(size - _TAIL, 0))
+            tail = fh.read()
+        if _NON_SPACE.search(head):
+            refuse_binary(head[:65536], path, encoding, sorted(_READERS))
+            fast = arrow_csv_file(
+                path, head, tail, size, delimiter=delimiter, encoding=encoding,
+                detect_delimiter=_detect_delimiter, detect_encoding=detect_encoding,
+            )
+            if fast is not None:
+                frame, found = fast
+                _check_header_duplicates([str(c) for c in frame.columns], path)
+                return _csv_result(frame, path, {**found, "decimal": decimal,
+                                                 "thousands": thousands})
+    opener = gzip.open if compressed else open
     try:
         with opener(path, "rb") as fh:
             raw = fh.read()
