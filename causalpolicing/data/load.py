@@ -369,15 +369,16 @@ def _warn_about(panel: Panel, frame: pd.DataFrame, unit_codes: np.ndarray) -> No
     ``frame`` is sorted by unit and time, ``unit_codes`` numbers its units in that order:
     gaps and within-unit spans are then differences between neighbouring rows.
     """
-    if panel.n_units < FEW_UNITS:
+    same_unit = unit_codes[1:] == unit_codes[:-1]
+    n_units = int(len(unit_codes) - same_unit.sum()) if len(unit_codes) else 0
+    if n_units < FEW_UNITS:
         warnings.warn(
-            f"The panel has only {panel.n_units} unit(s) (fewer than {FEW_UNITS}). Unit fixed "
+            f"The panel has only {n_units} unit(s) (fewer than {FEW_UNITS}). Unit fixed "
             "effects and cluster-robust inference need many units; with one unit use "
             "time-series designs (interrupted time series), with few use randomization "
             "inference or synthetic control.",
             FewUnitsWarning, stacklevel=3,
         )
-    same_unit = unit_codes[1:] == unit_codes[:-1]
     steps = np.diff(frame[panel.time].array.asi8)
     gaps = find_gaps(frame, panel.unit, panel.time) if (same_unit & (steps > 1)).any() else ()
     if len(gaps):
