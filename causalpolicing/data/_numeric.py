@@ -128,6 +128,16 @@ _NUMBER_LIKE = r"(?i)^[+-]?(?:\d+\.?\d*(?:e[+-]?\d+)?|\.\d+(?:e[+-]?\d+)?|inf|in
 KEEP_TEXT = "text"
 
 
+def _leading_zero(text: object) -> bool:
+    """True when a cell of ``text`` (pyarrow strings) is a number with a leading zero."""
+    import pyarrow.compute as pc
+
+    maybe = pc.fill_null(pc.or_(pc.starts_with(text, "0"), pc.starts_with(text, "-0")), False)
+    if not pc.any(maybe).as_py():  # the usual case, without a regular expression
+        return False
+    return bool(pc.any(pc.match_substring_regex(pc.filter(text, maybe), r"^-?0\d")).as_py())
+
+
 def _text_for_certain(text: object, markers: frozenset[str] | set[str]) -> bool:
     """True when some cell of ``text`` (a pyarrow array) is neither a marker nor number-like."""
     import pyarrow as pa
@@ -171,18 +181,14 @@ def _arrow_numbers(
                 if codes_stay_text and _text_for_certain(text.slice(0, 10_000), markers):
                     return KEEP_TEXT  # e.g. labels: decided on the first rows
             else:
-                if codes_stay_text and pc.any(pc.fill_null(
-                    pc.match_substring_regex(text, r"^-?0\d"), False
-                )).as_py():
+                if codes_stay_text and _leading_zero(text):
                     return KEEP_TEXT
                 if not pc.any(pc.fill_null(pc.is_nan(out), False)).as_py():
                     return out.to_numpy(zero_copy_only=False)
         text = pc.utf8_trim_whitespace(text)
         is_marker = pc.or_kleene(pc.is_null(text), pc.is_in(text, pa.array(sorted(markers))))
         is_marker = pc.fill_null(is_marker, True)
-        if codes_stay_text and pc.any(pc.and_(
-            pc.invert(is_marker), pc.fill_null(pc.match_substring_regex(text, r"^-?0\d"), False)
-        )).as_py():
+        if codes_stay_text and _leading_zero(pc.filter(text, pc.invert(is_marker))):
             return KEEP_TEXT
         if thousands:
             misgrouped = pc.and_(pc.invert(is_marker), pc.and_(
