@@ -74,6 +74,7 @@ _TOKEN_RE = re.compile(
     """,
     re.VERBOSE | re.DOTALL,
 )
+_PLAIN_RE = re.compile(r"(?:[^\W\d]|\.)[\w.]*")  # the grammar's name token
 _UNESCAPE = re.compile(r"\\([`\\])")
 _NEEDS_ESCAPE = re.compile(r"([`\\])")
 
@@ -89,10 +90,14 @@ def is_plain_name(name: str) -> bool:
     --------
     >>> [is_plain_name(n) for n in ["deaths", "Todesfälle", "rate.2020", "C(x)", "2020", "a b"]]
     [True, True, True, False, False, False]
+    >>> is_plain_name("A·")  # an identifier, but not a name token: back-ticked
+    False
     """
     if not isinstance(name, str) or not name or name[0].isdigit():
         return False
-    return name.replace(".", "_").isidentifier()
+    # both an identifier and one name token of the grammar: some identifier characters
+    # (the middle dot '·', combining marks) are not word characters for the tokenizer
+    return name.replace(".", "_").isidentifier() and _PLAIN_RE.fullmatch(name) is not None
 
 
 def quote_name(name: str) -> str:
