@@ -471,6 +471,29 @@ def test_build_script_check_detects_a_changed_file(tmp_path: Path,
     assert module.main(["--check", "simulated_crackdown"]) == 1
 
 
+def _build_module():  # type: ignore[no-untyped-def]
+    spec = importlib.util.spec_from_file_location("_build3", ROOT / "build.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_build_check_accepts_another_pandas_float_text() -> None:
+    # pandas 2.2 prints 0.0398848988115787 where pandas 3 prints 0.03988489881157875
+    old = "a,b,c\n1,0.0398848988115787,x\n2,,y\n"
+    new = "a,b,c\n1,0.03988489881157875,x\n2,,y\n"
+    assert _build_module().same_values(old, new)
+
+
+@pytest.mark.parametrize("new", ["a,b,c\n1,0.0398848988116787,x\n2,,y\n",  # a value, not a print
+                                 "a,b,c\n1,0.0398848988115787,z\n2,,y\n",   # text
+                                 "a,b,c\n1,0.0398848988115787,x\n2,0,y\n",  # missing -> 0
+                                 "a,c,b\n1,x,0.0398848988115787\n2,y,\n"],  # column order
+                         ids=["value", "text", "missing", "columns"])
+def test_build_check_rejects_changed_values(new: str) -> None:
+    assert not _build_module().same_values("a,b,c\n1,0.0398848988115787,x\n2,,y\n", new)
+
+
 @pytest.mark.parametrize("name", ["simulated_cantons", "simulated_crackdown", "nc_crime", "castle"])
 def test_loaded_panel_carries_its_card_through_transforms(name: str) -> None:
     panel = cp.datasets.load(name)
