@@ -14,20 +14,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, replace
 from typing import Any
 
+from .._spec_fields import _fail, _fe, _int, _str, _vcov
 from ..exceptions import FormulaError, SpecError
 from ..formula import parse_formula
 from ..inference.vcov import SSC_CONVENTIONS
-from ..spec import (
-    _WITH_FE,
-    _WITH_SSC,
-    ESTIMATORS,
-    ModelSpec,
-    _fail,
-    _fe,
-    _int,
-    _str,
-    _vcov,
-)
+from ..spec import _WITH_FE, _WITH_SSC, ESTIMATORS, ModelSpec
 
 __all__ = ["override_models"]
 

@@ -174,7 +174,7 @@ def _default_formula(panel: Any, model: ModelSpec) -> str:
     rhs = " + ".join(q(c) for c in [*panel.treatments, *panel.covariates])
     if model.estimator in ("between", "first_difference"):
         return f"{q(panel.outcome)} ~ {rhs}"
-    # model.fe (the spec's or --fe) is already quoted by spec._fe
+    # model.fe (the spec's or --fe) is already quoted by _spec_fields._fe
     fe = " + ".join(model.fe) if model.fe else f"{q(panel.unit)} + {q(panel.time)}"
     return f"{q(panel.outcome)} ~ {rhs} | {fe}"
 
