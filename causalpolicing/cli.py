@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from ._warnings import record_warnings
 from .exceptions import CausalPolicingError
 
 if TYPE_CHECKING:
@@ -200,8 +201,7 @@ def validate(
     drop_log: Annotated[Path | None, typer.Option(help="Also write the full drop log to this CSV file.")] = None,
 ) -> None:
     """Load a panel, print its summary and the rows left out (the drop log)."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    with record_warnings() as caught:
         if file is None:
             from . import datasets
 

@@ -47,6 +47,7 @@ from typing import Any
 
 import pandas as pd
 
+from .._warnings import record_warnings
 from ..exceptions import CausalPolicingError, SpecError
 from ..formula import quote_name
 from ..spec import AnalysisSpec, ModelSpec, default_spec
@@ -343,8 +344,7 @@ def _run(spec: AnalysisSpec, steps: StepLog, command_line: str | None, *,
          writes: bool, model_options: Mapping[str, Any] | None = None) -> Analysis:
     """Everything of :func:`analyze` but writing the outputs."""
     started = time.time()
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    with record_warnings() as caught:
         t0 = steps.now()
         panel = load_spec_data(spec)
         check_treatments(panel)

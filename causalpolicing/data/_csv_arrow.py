@@ -28,6 +28,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 __all__ = ["arrow_csv_file", "arrow_csv_frame", "raw_header"]
@@ -90,6 +91,8 @@ def _parse(source: Any, sep: str, header: list[str], trailing_blank: int = 0
     ``trailing_blank`` lines at the end of the file are blank (not rows): pyarrow
     reads them as rows, so that many rows are cut off (after checking they are blank).
     """
+    if len(set(header)) != len(header):
+        return None  # duplicate names: the pandas path names them (older pyarrow cannot convert)
     try:
         import pyarrow as pa
         import pyarrow.compute as pc
@@ -129,7 +132,12 @@ def _parse(source: Any, sep: str, header: list[str], trailing_blank: int = 0
     )
     # a blank row has no value in any column but (perhaps spaces in) the first
     blank_possible = table.num_columns == 1 or table.column(1).null_count > 0
+    with_nulls = [name for name, col in zip(table.column_names, table.columns, strict=True)
+                  if col.null_count]
     frame = table.to_pandas(split_blocks=True, self_destruct=True)
+    for name in with_nulls:  # pyarrow < 15 gives None in object columns; the pandas path NaN
+        if frame[name].dtype == object:
+            frame[name] = frame[name].where(frame[name].notna(), np.nan)
     return frame, blank_possible
 
 

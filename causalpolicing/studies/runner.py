@@ -17,7 +17,6 @@ Examples
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
@@ -26,6 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._warnings import record_warnings
 from ..exceptions import DatasetError, FormulaError, SpecError
 from .comparison import COLUMNS, Comparison, ModelRun, matches_at_rounding
 from .expressions import ExpressionError, evaluate
@@ -464,8 +464,7 @@ def reproduce(study: str | Path | Study, *, data: Any = None) -> Comparison:
     """
     s = load_study(study)
     messages: list[str] = []
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    with record_warnings() as caught:
         panel, source, user_data = _load_data(s, data)
         for step in s.data.steps:
             panel = _apply_step(panel, step, s)
@@ -473,8 +472,7 @@ def reproduce(study: str | Path | Study, *, data: Any = None) -> Comparison:
     fits: dict[str, Any] = {}
     runs: list[ModelRun] = []
     for m in s.models:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
+        with record_warnings() as caught:
             sub = panel
             if m.sample is not None:
                 try:
