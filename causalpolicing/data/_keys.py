@@ -21,7 +21,8 @@ def _check_keys_present(frame: pd.DataFrame, unit: str, time: str, rows: np.ndar
             values.dtype, pd.PeriodDtype | pd.DatetimeTZDtype
         ) and not pd.api.types.is_datetime64_any_dtype(values):
             arrow = getattr(values.array, "_pa_array", None)
-            if arrow is not None and pa.types.is_string(arrow.type):
+            if arrow is not None and (pa.types.is_string(arrow.type)
+                                     or pa.types.is_large_string(arrow.type)):
                 # pyarrow text: empty or only spaces, without making stripped copies
                 blank = pc.or_(pc.equal(pc.utf8_length(arrow), 0), pc.utf8_is_space(arrow))
                 blank = pc.fill_null(blank, True).to_numpy(zero_copy_only=False)

@@ -201,7 +201,7 @@ def _arrow_numbers(
             text = pc.replace_substring(text, thousands, "")
         if decimal != ".":
             text = pc.replace_substring(text, decimal, ".")
-        text = pc.if_else(is_marker, pa.scalar(None, pa.string()), text)
+        text = pc.if_else(is_marker, pa.scalar(None, text.type), text)
         try:
             out = pc.cast(text, pa.float64())
         except pa.ArrowInvalid:
