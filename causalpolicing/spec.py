@@ -458,7 +458,11 @@ class AnalysisSpec:
             p = Path(source)
             if not p.is_file():
                 raise SpecError(f"spec file {str(p)!r} not found.")
-            text = p.read_text(encoding="utf-8")
+            try:
+                text = p.read_text(encoding="utf-8")
+            except UnicodeDecodeError as exc:
+                raise SpecError(f"spec file {str(p)!r} is not UTF-8 text (byte {exc.start}): a "
+                                "spec is a TOML text file; is this the data file?") from None
         else:
             text = source
         try:

@@ -27,7 +27,7 @@ def test_other_libraries_deprecations_are_not_recorded() -> None:
         warnings.warn_explicit("soon", PendingDeprecationWarning, "x.py", 1, module="pandas")
         warnings.warn_explicit("ours", DeprecationWarning, "run.py", 1,
                                module="causalpolicing.analysis.run")
-        warnings.warn("data problem", UserWarning)
+        warnings.warn("data problem", UserWarning, stacklevel=1)
     assert [str(w.message) for w in caught] == ["ours", "data problem"]
 
 
@@ -37,7 +37,7 @@ def test_analysis_lists_its_own_warnings_not_library_deprecations(monkeypatch) -
     def noisy(*args, **kwargs):  # type: ignore[no-untyped-def]
         warnings.warn_explicit("'resetCache' deprecated", DeprecationWarning, "core.py", 1,
                                module="matplotlib.style.core")
-        warnings.warn("a caveat about the data", UserWarning)
+        warnings.warn("a caveat about the data", UserWarning, stacklevel=1)
         return original(*args, **kwargs)
 
     monkeypatch.setattr(run_module, "_diagnostics", noisy)

@@ -178,3 +178,18 @@ def test_specs_are_frozen() -> None:
 def test_example_spec_file_is_the_default_analysis() -> None:
     example = Path(__file__).parents[1] / "docs" / "examples" / "simulated_cantons.toml"
     assert AnalysisSpec.from_toml(example) == default_spec()
+
+
+def test_binary_spec_file_is_a_spec_error(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "spec.toml"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\xff\xfe")
+    with pytest.raises(SpecError, match=r"not UTF-8 text \(byte 0\)"):
+        AnalysisSpec.from_toml(path)
+
+
+def test_binary_spec_file_on_the_command_line_is_exit_2(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from causalpolicing.cli import main
+
+    path = tmp_path / "spec.toml"
+    path.write_bytes(b"\xff\xfe\x00binary")
+    assert main(["analyze", "--config", str(path), "--out", str(tmp_path / "o")]) == 2
