@@ -53,7 +53,9 @@ CASES = [
                  "canton", id="time-invariant-treatment"),
     pytest.param(make(10, 6, "per-unit"), True,
                  "the treatment 'enforcement' was dropped as absorbed by the fixed effects: it "
-                 "does not vary over time within any canton", id="time-invariant-with-covariate"),
+                 "does not vary within canton, so its effect is not identified in this model. "
+                 "To estimate it, use a treatment that changes over time",
+                 id="time-invariant-with-covariate"),
 ]
 
 

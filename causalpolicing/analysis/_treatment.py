@@ -7,7 +7,7 @@ and fail much later, while drawing a figure of a coefficient that does not exist
 >>> import pandas as pd
 >>> _variation(pd.DataFrame({"u": [1, 1, 2, 2], "t": [1, 2, 1, 2], "x": [0, 0, 1, 1]}),
 ...            "x", "u", "t")
-'it does not vary over time within any u (each u has one value)'
+'it does not vary within u'
 """
 
 from __future__ import annotations
@@ -16,21 +16,20 @@ from typing import Any
 
 import pandas as pd
 
+from ..estimators._common import absorbed_detail
 from ..exceptions import SpecError
 
 __all__ = ["check_treatments", "check_treatment_estimated"]
 
 
 def _variation(frame: pd.DataFrame, column: str, unit: str, time: str) -> str:
-    """What variation ``column`` lacks ('' when it varies within units and within periods)."""
+    """What variation ``column`` lacks, in the estimators' words (:func:`absorbed_detail`);
+    '' when it varies within units and within periods."""
     values = frame[[unit, time, column]].dropna()
-    if values[column].nunique() <= 1:
-        return "it is constant"
-    if (values.groupby(unit, observed=True)[column].nunique() <= 1).all():
-        return f"it does not vary over time within any {unit} (each {unit} has one value)"
-    if (values.groupby(time, observed=True)[column].nunique() <= 1).all():
-        return f"it is the same in every {unit} in each {time}"
-    return ""
+    codes = [pd.factorize(values[c])[0] for c in (unit, time)]
+    why = absorbed_detail(values[column].to_numpy(dtype=float), codes, (unit, time))
+    # it varies within units and periods: collinear with other regressors, say nothing more
+    return "" if why.startswith("the fixed effects") else why
 
 
 def check_treatments(panel: Any) -> None:
@@ -64,10 +63,12 @@ def check_treatment_estimated(res: Any, panel: Any, where: str) -> None:
             continue
         why = _variation(panel.to_frame(), t, panel.unit, panel.time)
         fix = {
-            "over time": (f"use a treatment that changes over time, or a model without "
-                          f"{panel.unit} fixed effects (estimator = \"between\")"),
-            "same in every": (f"use a treatment that differs between {panel.unit}s, or a "
-                              f"model without {panel.time} fixed effects"),
+            f"does not vary within {panel.unit}": (
+                f"use a treatment that changes over time, or a model without {panel.unit} "
+                "fixed effects (estimator = \"between\")"),
+            f"does not vary within {panel.time}": (
+                f"use a treatment that differs between {panel.unit}s, or a model without "
+                f"{panel.time} fixed effects"),
         }
         hint = next((v for k, v in fix.items() if k in why),
                     "remove the regressors or fixed effects it is collinear with")
