@@ -28,7 +28,7 @@ import pandas as pd
 import pytest
 
 import causalpolicing as cp
-from causalpolicing.estimators._demean import demean, factorize
+from causalpolicing.core.demean import demean, factorize
 from causalpolicing.exceptions import SpecError
 from causalpolicing.inference import _wild_engine as bs
 from causalpolicing.inference._wild_engine import _wild_core
@@ -53,7 +53,7 @@ def make_panel(n_units: int, n_years: int, seed: int, beta: float = 0.0) -> pd.D
     return df
 
 
-def fit(df: pd.DataFrame, formula: str, **kw) -> cp.estimators.feols.FEOLSResults:
+def fit(df: pd.DataFrame, formula: str, **kw) -> cp.estimators.FEOLSResults:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return cp.feols(formula, df, **kw)

@@ -1,4 +1,4 @@
-"""Tests of the within transformation (causalpolicing.estimators._demean).
+"""Tests of the within transformation (causalpolicing.core.demean).
 
 Reference: the residual of a least-squares regression on the full dummy matrix
 (numpy.linalg.lstsq), to 1e-8 absolute on unit-scale data.
@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from causalpolicing.estimators._demean import (
+from causalpolicing.core.demean import (
     FixedEffects,
     demean,
     drop_singletons,
@@ -191,7 +191,7 @@ def test_components_match_scipy(seed: int) -> None:
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
 
-    from causalpolicing.estimators._demean import _n_components
+    from causalpolicing.core.demean import _n_components
 
     rng = np.random.default_rng(seed)
     a = factorize(rng.integers(0, 60, 50))[0]
@@ -202,7 +202,7 @@ def test_components_match_scipy(seed: int) -> None:
 
 
 def test_components_long_chain() -> None:
-    from causalpolicing.estimators._demean import _n_components
+    from causalpolicing.core.demean import _n_components
 
     # a_i - b_i - a_{i+1} - ...: one component spanning 2 x 1000 levels
     a = np.r_[np.arange(1000), np.arange(1, 1000)]
@@ -214,7 +214,7 @@ def test_components_long_chain() -> None:
 def rowwise_reference(x: np.ndarray, codes: list[np.ndarray], w: np.ndarray | None = None
                       ) -> np.ndarray:
     """The row-wise MAP (one column at a time, n-vectors) at a tighter tolerance."""
-    from causalpolicing.estimators._demean import _FE, _map_column
+    from causalpolicing.core.demean import _FE, _map_column
 
     fes = [_FE(np.asarray(c, dtype=np.int64), w) for c in codes]
     out, _, crit, ok = _map_column(x, fes, 1e-14, 100_000, float(np.sqrt(np.mean(x * x))))
@@ -450,7 +450,7 @@ def test_direct_one_dimensional_and_out_in_place() -> None:
 )
 def test_direct_threshold_boundary(monkeypatch: pytest.MonkeyPatch, max_levels: int,
                                    max_work: int, expected: str) -> None:
-    from causalpolicing.estimators import _demean
+    from causalpolicing.core import demean as _demean
 
     monkeypatch.setattr(_demean, "DIRECT_MAX_LEVELS", max_levels)
     monkeypatch.setattr(_demean, "DIRECT_MAX_WORK", max_work)

@@ -420,7 +420,7 @@ def test_precheck_skip_leaves_the_canton_fit_bit_identical(monkeypatch) -> None:
 def test_string_level_codes_match_pandas_sorted_factorize(kind: str) -> None:
     """The fixed-effect codes of string columns (factorized unsorted, then the levels
     sorted) equal pandas' ``factorize(sort=True)`` codes exactly."""
-    from causalpolicing.estimators._fe_structure import factorize
+    from causalpolicing.core.fe_structure import factorize
 
     rng = np.random.default_rng(7)
     pool = np.array(["b", "a", "Z", "é", "a b", "", "10", "9", "ä", "B"], dtype=object)

@@ -287,8 +287,8 @@ def reverse_regression(
     >>> r.regressor, r.coefficients["term"].tolist(), r.verdict
     ('deaths_per_100k', ['deaths_per_100k_lag1', 'deaths_per_100k_lag2'], 'feedback detected')
     """
-    from ..estimators.feols import feols
     from ..estimators.lags import add_shifts
+    from ..estimators.linear import feols
     from ..inference.wald import wald_test
 
     _check_panel(panel, "reverse_regression")

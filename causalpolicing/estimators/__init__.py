@@ -1,8 +1,8 @@
 """Estimators: one per module, each returning a results object of the common contract.
 
-Estimator functions named like their module (``feols`` in ``feols.py``) are
-imported eagerly: otherwise importing the submodule would shadow the function.
-Post-estimation helpers are imported on first use.
+No module is named like a function it defines (``feols`` lives in ``linear.py``,
+``fepois`` in ``poisson.py``), so ``causalpolicing.estimators.feols`` is always the
+function. The core estimators are imported eagerly, the rest on first use.
 
 >>> import causalpolicing as cp
 >>> cp.estimators.FEOLS("y ~ x | unit").formula.fe_names
@@ -14,10 +14,10 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from .between import between
-from .feols import FEOLS, FEOLSResults, feols
-from .fepois import FEPoisson, FEPoissonResults, fepois
-from .first_difference import first_difference
+from .between_means import between
+from .first_differences import first_difference
+from .linear import FEOLS, FEOLSResults, feols
+from .poisson import FEPoisson, FEPoissonResults, fepois
 
 # public name -> module that defines it (imported on first use)
 _EXPORTS: dict[str, str] = {

@@ -18,10 +18,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..core.fe_structure import factorize
 from ..exceptions import SpecError
 from ..formula import Formula
 from ..inference.vcov import VcovRequest, VcovResult
-from ._fe_structure import factorize
 
 #: Relative tolerance of the collinearity / absorption checks.
 COLLIN_TOL = 1e-10

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ..core.fe_structure import drop_singletons, factorize, recode
 from ..data._messages import close_matches
 from ..exceptions import (
     DataWarning,
@@ -27,7 +28,6 @@ from ..exceptions import (
     SpecError,
 )
 from ..formula import Factor, Formula, Term
-from ._fe_structure import drop_singletons, factorize, recode
 
 __all__ = ["Design", "build_design", "describe_rows", "DROP_LOG_COLUMNS"]
 

@@ -20,6 +20,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..core.demean import demean
+from ..core.fe_structure import factorize
 from ..exceptions import (
     CollinearityWarning,
     ConvergenceWarning,
@@ -38,9 +40,7 @@ from ._common import (
     frame_of,
     no_regressor_message,
 )
-from ._demean import demean
 from ._design import DROP_LOG_COLUMNS, build_design
-from ._fe_structure import factorize
 
 __all__ = [
     "GLMData",

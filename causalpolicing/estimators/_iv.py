@@ -1,4 +1,4 @@
-"""Instrumental-variables helpers for :class:`~causalpolicing.estimators.feols.FEOLS`.
+"""Instrumental-variables helpers for :class:`~causalpolicing.estimators.linear.FEOLS`.
 
 The two-stage least-squares solve and the first-stage diagnostics: the partial
 F of the excluded instruments per endogenous regressor (with the covariance of

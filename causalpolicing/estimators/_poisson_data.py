@@ -1,4 +1,4 @@
-"""Data preparation for :class:`~causalpolicing.estimators.fepois.FEPoisson`.
+"""Data preparation for :class:`~causalpolicing.estimators.poisson.FEPoisson`.
 
 The offset (log exposure plus a user offset) with the rows it cannot use, the
 rows that make the maximum likelihood estimate not exist (fixed-effect levels
@@ -17,6 +17,8 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from ..core.demean import FixedEffects
+from ..core.fe_structure import drop_singletons, factorize
 from ..exceptions import (
     ConvergenceWarning,
     DataWarning,
@@ -25,9 +27,7 @@ from ..exceptions import (
     SpecError,
     ZeroExposureError,
 )
-from ._demean import FixedEffects
 from ._design import DROP_LOG_COLUMNS, _is_bool_dtype, _is_numeric_dtype, describe_rows
-from ._fe_structure import drop_singletons, factorize
 from ._poisson_irls import _all_zero_rows, _relu_separation
 
 

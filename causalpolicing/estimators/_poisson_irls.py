@@ -1,9 +1,9 @@
-"""The Poisson IRLS engine of :class:`~causalpolicing.estimators.fepois.FEPoisson`.
+"""The Poisson IRLS engine of :class:`~causalpolicing.estimators.poisson.FEPoisson`.
 
 The IRLS loop with weighted within transformations, the deviance, the checks
 for fixed-effect levels with an all-zero outcome and for separation (iterative
 rectifier), the re-estimation closures used by CRV3 and the score
-bootstrap, and the covariance with the Poisson dispersion fixed at one. The method is described in :mod:`causalpolicing.estimators.fepois`.
+bootstrap, and the covariance with the Poisson dispersion fixed at one. The method is described in :mod:`causalpolicing.estimators.poisson`.
 
 >>> import numpy as np
 >>> y = np.array([0.0, 0.0, 1.0, 2.0])
@@ -22,11 +22,11 @@ from typing import Any
 
 import numpy as np
 
+from ..core.demean import FixedEffects, demean, demean_two_inplace
+from ..core.fe_structure import factorize
 from ..exceptions import EstimationError, SpecError
 from ..inference.vcov import VcovInput, VcovRequest, compute_vcov
 from ._common import COLLIN_TOL, _inv_psd, _select_columns, no_regressor_message
-from ._demean import FixedEffects, demean, demean_two_inplace
-from ._fe_structure import factorize
 
 #: Tolerance of the ReLU separation check (as ppmlhdfe and pyfixest).
 SEPARATION_TOL = 1e-4

@@ -303,11 +303,11 @@ def distributed_lag(
         fixed_effects=tuple((c,) for c in fe_cols),
     )
     if estimator == "feols":
-        from .feols import feols
+        from .linear import feols
 
         inner = feols(formula, panel, vcov=vcov)
     else:
-        from .fepois import fepois
+        from .poisson import fepois
 
         inner = fepois(formula, panel, vcov=vcov, exposure=exposure)
     shifts = {**{n: k for k, n in enumerate(lag_names, start=1)},

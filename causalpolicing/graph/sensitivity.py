@@ -360,7 +360,7 @@ def ovb_sensitivity(results: Any, data: Any = None, *, treatment: str | None = N
     >>> s.dof, round(s.rv_q, 3), list(s.bounds["bound"])
     (798.0, 0.071, ['1x unemployment', '5x unemployment'])
     """
-    from ..estimators.feols import FEOLSResults
+    from ..estimators.linear import FEOLSResults
 
     if not isinstance(results, FEOLSResults) or results.estimator not in ("FEOLS", "OLS"):
         raise SpecError(
@@ -440,7 +440,7 @@ def _benchmark_r2(results: Any, data: Any, term: str, covs: list[str]
     # the treatment regressed on the other covariates in the estimation rows
     sub = model.frame.iloc[model.positions]
     f_d = dataclasses.replace(model.formula, depvar=tf, exog=tuple(others))
-    from ..estimators.feols import feols
+    from ..estimators.linear import feols
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

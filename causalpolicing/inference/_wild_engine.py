@@ -133,7 +133,7 @@ def _fe_correction(
         inv = sparse.diags(1.0 / cnt)
         gram = gram - (c.T @ inv @ c).toarray()
     elif len(nested) > 1:
-        from ..estimators._demean import demean
+        from ..core.demean import demean
 
         dense_cols = d.shape[1]
         w = None if sqrt_w is None else sqrt_w**2

@@ -343,7 +343,7 @@ def wild_bootstrap(
     inference: a guide to empirical practice", J. Econometrics 232(2).
     """
     from ..estimators._common import _codes_for, _is_panel
-    from ..estimators.feols import FEOLSResults
+    from ..estimators.linear import FEOLSResults
 
     if not isinstance(results, FEOLSResults):
         raise SpecError(

@@ -442,7 +442,7 @@ def compute_vcov(
         if request.name == "CRV1":
             terms: list[tuple[float, np.ndarray]] = [(1.0, c) for c in codes]
             if len(codes) == 2:
-                from ..estimators._fe_structure import factorize
+                from ..core.fe_structure import factorize
 
                 inter, _ = factorize([codes[0], codes[1]])
                 terms.append((-1.0, inter))

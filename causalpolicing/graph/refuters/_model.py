@@ -9,7 +9,7 @@ reported estimate (so the wrong data cannot slip through).
 Linear models: the fast paths
 -----------------------------
 Write the within-transformed model as ``y~ = t~ b + W~ g + e`` (``~``: the
-fixed effects projected out, see :mod:`causalpolicing.estimators._demean`; ``W``:
+fixed effects projected out, see :mod:`causalpolicing.core.demean`; ``W``:
 the other regressors). By Frisch-Waugh-Lovell, the coefficient of a column
 ``t*`` put in place of ``t`` is
 
@@ -41,9 +41,9 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from ...estimators._demean import FixedEffects, demean
+from ...core.demean import FixedEffects, demean
+from ...core.fe_structure import drop_singletons, factorize, recode
 from ...estimators._design import build_design
-from ...estimators._fe_structure import drop_singletons, factorize, recode
 from ...exceptions import EstimationError, SpecError
 from ...formula import Factor, Formula, Term, parse_formula
 
@@ -76,8 +76,8 @@ def _panel_roles(data: Any) -> tuple[str | None, str | None]:
 
 
 def _family(results: Any) -> Family:
-    from ...estimators.feols import FEOLSResults
-    from ...estimators.fepois import FEPoissonResults
+    from ...estimators.linear import FEOLSResults
+    from ...estimators.poisson import FEPoissonResults
 
     if isinstance(results, FEPoissonResults):
         return "poisson"
@@ -256,8 +256,8 @@ class PanelModel:
     def refit(self, frame: pd.DataFrame, formula: Formula | None = None, *,
               quiet: bool = True) -> Any:
         """Refit the same estimator and options on ``frame`` (warnings silenced if quiet)."""
-        from ...estimators.feols import feols
-        from ...estimators.fepois import fepois
+        from ...estimators.linear import feols
+        from ...estimators.poisson import fepois
 
         fn = feols if self.family == "linear" else fepois
         f = self.formula if formula is None else formula

@@ -340,7 +340,7 @@ def lead_values(model: PanelModel, k: int) -> np.ndarray:
 
 
 def _codes(s: Any) -> np.ndarray:
-    from ...estimators._fe_structure import factorize
+    from ...core.fe_structure import factorize
 
     return factorize(s)[0]
 

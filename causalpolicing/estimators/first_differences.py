@@ -9,7 +9,7 @@ periods. Rows without a difference (each unit's first period, and a period
 that follows a gap) are recorded in the drop log with the reason. A fixed-effects part in the formula, typically
 ``| year``, adds those effects to the *differenced* equation (period dummies,
 as in Wooldridge's Example 13.9); without one an intercept is estimated. The
-regression is an ordinary :func:`~causalpolicing.estimators.feols.feols` fit, so
+regression is an ordinary :func:`~causalpolicing.estimators.linear.feols` fit, so
 the results follow the same contract; ``nobs`` counts differenced rows.
 
 Examples
@@ -34,7 +34,7 @@ import pandas as pd
 
 from ..exceptions import FormulaError, SpecError
 from ..formula import Formula, parse_formula
-from .feols import FEOLS, FEOLSResults, relabel
+from .linear import FEOLS, FEOLSResults, relabel
 
 __all__ = ["first_difference"]
 
@@ -70,7 +70,7 @@ def first_difference(
     unit, time
         Panel keys.
     vcov, ssc
-        As in :func:`~causalpolicing.estimators.feols.feols`; default ``None``:
+        As in :func:`~causalpolicing.estimators.linear.feols`; default ``None``:
         CRV1 by unit for a Panel, ``"iid"`` for a DataFrame.
     """
     from ..data.panel import Panel

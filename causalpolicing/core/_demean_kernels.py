@@ -1,9 +1,9 @@
-"""Iterative kernels of the within transformation (split out of :mod:`._demean`).
+"""Iterative kernels of the within transformation (split out of :mod:`.demean`).
 
 Alternating projections (MAP) with Irons-Tuck acceleration for one column and any
 number of fixed effects, the accelerated fixed-point iteration on the coefficients
 of two fixed effects (all columns at once), and the LSMR fallback for fixed effects
-that MAP cannot resolve (low mobility). :mod:`._demean` chooses among them.
+that MAP cannot resolve (low mobility). :mod:`.demean` chooses among them.
 """
 
 from __future__ import annotations

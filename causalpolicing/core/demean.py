@@ -45,7 +45,7 @@ product) and large dense products run on one BLAS thread (no hashing, no
 thread-dependent reductions).
 
 Level codes, singletons and the degrees of freedom absorbed by the fixed effects
-are in :mod:`causalpolicing.estimators._fe_structure` (re-exported here).
+are in :mod:`causalpolicing.core.fe_structure` (re-exported here).
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ from ._demean_kernels import (
     _lsmr_column,
     _map_column,
 )
-from ._fe_structure import (  # noqa: F401  (re-exported: the older import path)
+from .fe_structure import (  # noqa: F401  (re-exported: the older import path)
     _n_components,
     drop_singletons,
     factorize,

@@ -11,7 +11,7 @@ The model
 :math:`o`) is estimated by iteratively reweighted least squares (IRLS) in which
 every iteration demeans the working dependent variable and the regressors with
 weights :math:`\mu` (the weighted within transformation of
-:mod:`causalpolicing.estimators._demean`), as in fixest, pyfixest and ppmlhdfe
+:mod:`causalpolicing.core.demean`), as in fixest, pyfixest and ppmlhdfe
 (Correia, Guimarães & Zylkin 2020, *Stata Journal* 20:95). Each iteration's
 within transformation starts from the previous one (the projection of
 :math:`x - D\alpha` equals that of :math:`x`), so later iterations need few
@@ -78,6 +78,8 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from ..core.demean import FixedEffects
+from ..core.fe_structure import factorize, fe_dof
 from ..exceptions import (
     CollinearityWarning,
     ConvergenceWarning,
@@ -102,9 +104,7 @@ from ._common import (
     default_cluster,
     frame_of,
 )
-from ._demean import FixedEffects
 from ._design import build_design, describe_rows
-from ._fe_structure import factorize, fe_dof
 from ._poisson_data import _concat_log, drop_problem_rows, exposure_offset, reason_frames
 from ._poisson_irls import (
     SEPARATION_TOL,

@@ -7,7 +7,7 @@ r"""The between estimator: OLS on unit means.
 Every variable of the formula is averaged over each unit's rows that have no
 missing value in any of them (listwise, as Stata ``xtreg, be`` and linearmodels
 ``BetweenOLS``); the regression on the unit means is then an ordinary
-:func:`~causalpolicing.estimators.feols.feols` fit without fixed effects, so the
+:func:`~causalpolicing.estimators.linear.feols` fit without fixed effects, so the
 results follow the same contract. ``nobs`` is the number of units.
 
 Examples
@@ -31,7 +31,7 @@ import pandas as pd
 from ..exceptions import FormulaError, SpecError
 from ..formula import Formula, parse_formula
 from ._design import build_design
-from .feols import FEOLS, FEOLSResults, relabel
+from .linear import FEOLS, FEOLSResults, relabel
 
 __all__ = ["between"]
 

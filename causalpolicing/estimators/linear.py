@@ -7,7 +7,7 @@ The model
     y_{it} = x_{it}'\beta + \alpha_{g_1(it)} + \gamma_{g_2(it)} + \dots + \varepsilon_{it}
 
 is estimated by the within transformation (fixed effects are projected out,
-see :mod:`causalpolicing.estimators._demean`) followed by least squares on the
+see :mod:`causalpolicing.core.demean`) followed by least squares on the
 demeaned data (Frisch-Waugh-Lovell). With endogenous regressors,
 ``y ~ w | fe | x ~ z``, two-stage least squares uses the exogenous regressors
 and the excluded instruments as instruments.
@@ -43,6 +43,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..core.demean import DEFAULT_TOL, demean
 from ..exceptions import CollinearityWarning, EstimationError, SpecError
 from ..formula import Formula, parse_formula
 from ..inference.vcov import (
@@ -69,7 +70,6 @@ from ._common import (
     frame_of,
     no_regressor_message,
 )
-from ._demean import DEFAULT_TOL, demean
 from ._design import Design, build_design
 from ._iv import WEAK_IV_F, _two_sls
 from ._iv import first_stage as _first_stage_table
@@ -450,7 +450,7 @@ class FEOLS(FrozenSettings):
         resid = yw - xw @ beta
 
         # fixed-effect bookkeeping
-        from ._fe_structure import fe_dof
+        from ..core.fe_structure import fe_dof
 
         dof_fe, levels = fe_dof(list(d.fe_codes))
         k = len(beta)
