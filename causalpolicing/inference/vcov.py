@@ -104,6 +104,8 @@ __all__ = [
     "parse_vcov",
     "DEFAULT_SSC",
     "FEW_CLUSTERS",
+    "VCOV_FAMILIES",
+    "check_vcov",
 ]
 
 SSCName = Literal["fixest", "stata_xtreg", "stata_areg", "linearmodels", "none"]
@@ -531,3 +533,49 @@ def cov_label(request: VcovRequest, ssc: str = DEFAULT_SSC) -> str:
     """
     base = request.label()
     return base if ssc == DEFAULT_SSC else f"{base} ({ssc})"
+
+
+# ------------------------------------------------------------ model families
+#: Which covariance types each model family supports. Every estimator belongs to
+#: one family (the estimator registry says which), so a ``vcov`` is checked the
+#: same way in Python, in a spec, in a study file and on the command line.
+VCOV_FAMILIES: dict[str, tuple[str, ...]] = {
+    "linear": ("iid", "HC1", "HC3", "CRV1", "CRV3", "DK"),
+    "poisson": ("iid", "HC1", "CRV1", "CRV3", "DK"),
+    "glm": ("iid", "HC0", "HC1", "CRV1", "HAC"),
+}
+
+
+def check_vcov(vcov: Any, *, family: str, estimator: str = "this estimator") -> Any:
+    """Parse ``vcov`` and check that the model family supports it.
+
+    Returns the parsed request. Raises :class:`SpecError` naming the estimator, the
+    covariance type and the types it does support.
+
+    >>> check_vcov({"CRV1": "unit"}, family="glm", estimator="fenegbin").label()
+    'CRV1 by unit'
+    >>> check_vcov({"DK": "year"}, family="glm", estimator="fenegbin")
+    Traceback (most recent call last):
+    ...
+    causalpolicing.exceptions.SpecError: vcov={'DK': 'year'} (DK) is not available for fenegbin; it takes iid, HC0, HC1, CRV1, HAC.
+    """
+    if family not in VCOV_FAMILIES:
+        raise SpecError(f"unknown model family {family!r}; known: {', '.join(VCOV_FAMILIES)}.")
+    allowed = VCOV_FAMILIES[family]
+    # TODO(#11, covariance registry): one parser for every name; this stub tries both.
+    from ..estimators._glm import parse_glm_vcov
+
+    try:
+        req: Any = parse_vcov(vcov)
+    except SpecError as first:
+        try:
+            req = parse_glm_vcov(vcov)
+        except SpecError:
+            raise first from None
+    if req.name not in allowed:
+        shown = dict(vcov) if isinstance(vcov, Mapping) else vcov
+        raise SpecError(f"vcov={shown!r} ({req.name}) is not available for {estimator}; it "
+                        f"takes {', '.join(allowed)}.")
+    if family == "glm":
+        return parse_glm_vcov(vcov)
+    return req
