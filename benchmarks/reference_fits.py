@@ -130,7 +130,7 @@ def collect() -> dict[str, Any]:
         for name, fit in cases().items():
             try:
                 out[name] = _results(fit())
-            except Exception as exc:  # noqa: BLE001 - a refusal is a result too
+            except Exception as exc:  # a refusal is a result too
                 out[name] = {"error": f"{type(exc).__name__}: {exc}"}
         for name, run in bootstraps().items():
             b = run()
