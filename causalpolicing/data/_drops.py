@@ -7,7 +7,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from .panel import Roles
+from ._records import Roles
 from .readers import DROP_LOG_COLUMNS, empty_drop_log
 
 

@@ -9,6 +9,7 @@ import pandas as pd
 
 from ..exceptions import InfiniteValueError, NonNumericError
 from ._messages import describe_rows, format_hint, quote_list, read_options_hint
+from .readers import available_readers
 
 #: Cell texts read as missing in numeric columns (besides empty cells).
 NA_MARKERS: frozenset[str] = frozenset(
@@ -82,8 +83,6 @@ def _separator_hint(bad: list[str]) -> str | None:
 
 def _numeric_hint(bad: list[str], decimal: str, thousands: str | None) -> str:
     """What the text in a numeric column probably is, and the option that reads it."""
-    from .readers import available_readers
-
     if any(v in _CDC_CODES or v.endswith("(Unreliable)") for v in bad):
         found = sorted({v for v in bad if v in _CDC_CODES or v.endswith("(Unreliable)")})
         use = (

@@ -73,6 +73,7 @@ from ._drops import _drop_incomplete
 from ._keys import _check_duplicates, _check_keys_present, _key_order, _unit_labels
 from ._messages import describe_rows, quote_list
 from ._numeric import NA_MARKERS, _to_numeric, infer_numeric
+from ._records import OUTCOME_KINDS, TREATMENT_KINDS, PanelMetadata, Roles
 from ._roles import (
     RoleSpec,
     _as_tuple,
@@ -84,7 +85,7 @@ from ._roles import (
 )
 from ._source import _name, _read, _sha256
 from .neighbours import parse_neighbours
-from .panel import OUTCOME_KINDS, TREATMENT_KINDS, Panel, PanelMetadata, Roles
+from .panel import Panel
 from .summary import find_gaps
 from .timeparse import parse_time
 

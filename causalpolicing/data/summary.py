@@ -2,15 +2,110 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import html
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-if TYPE_CHECKING:
-    from .panel import Panel, PanelSummary
+from .timeparse import FREQUENCIES
 
-__all__ = ["summarise", "find_gaps", "variation_table"]
+if TYPE_CHECKING:  # the Panel is passed in, never built here
+    from .panel import Panel
+
+__all__ = ["PanelSummary", "summarise", "find_gaps", "variation_table"]
+
+
+@dataclass(frozen=True, eq=False)
+class PanelSummary:
+    """What :meth:`Panel.summary` returns; prints as text, renders as HTML in notebooks."""
+
+    n_rows: int
+    n_units: int
+    n_periods: int
+    first_period: str
+    last_period: str
+    freq: str
+    balanced: bool
+    n_source_rows: int
+    n_dropped: int
+    gaps: pd.DataFrame
+    missingness: pd.DataFrame
+    variation: pd.DataFrame
+    roles: Mapping[str, Any]
+    drop_reasons: pd.DataFrame
+    source: str
+    aggregated_from: str | None = None
+
+    def __str__(self) -> str:
+        lines = [
+            f"Panel from {self.source}",
+            f"  {self.n_units} units x {self.n_periods} {FREQUENCIES[self.freq]} "
+            f"({self.first_period} to {self.last_period}), {self.n_rows} rows; "
+            f"{'balanced' if self.balanced else 'unbalanced'}",
+            self._accounting_line(),
+            f"  roles: {dict(self.roles)}",
+        ]
+        if len(self.gaps):
+            lines.append(f"  gaps: {len(self.gaps)} unit(s) miss periods inside their span")
+            for _, row in self.gaps.head(10).iterrows():
+                lines.append(f"    {row['unit']}: {row['missing_periods']}")
+        else:
+            lines.append("  gaps: none")
+        if len(self.drop_reasons):
+            lines.append("  dropped rows by reason:")
+            for _, row in self.drop_reasons.iterrows():
+                lines.append(f"    {row['n_rows']:>6}  {row['reason']}")
+        lines.append("  missingness (in panel rows / dropped for this column):")
+        lines.append(_indent(self.missingness.to_string(index=False), 4))
+        if len(self.variation):
+            lines.append("  treatment variation (SD; within = after removing unit means):")
+            lines.append(_indent(self.variation.to_string(index=False, float_format=_fmt), 4))
+        return "\n".join(lines)
+
+    def _accounting_line(self) -> str:
+        if self.aggregated_from is None:
+            return (f"  source rows: {self.n_source_rows} = {self.n_rows} in panel + "
+                    f"{self.n_dropped} dropped")
+        return (f"  source rows: {self.n_source_rows}; aggregated from {self.aggregated_from} "
+                f"to {FREQUENCIES[self.freq]}: {self.n_rows} rows in panel, {self.n_dropped} "
+                "source rows dropped (see drop_log)")
+
+    def _repr_html_(self) -> str:
+        parts = [f"<pre>{html.escape(str(self))}</pre>"]
+        return "".join(parts)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-dict form (tables as lists of records)."""
+        return {
+            "n_rows": self.n_rows,
+            "n_units": self.n_units,
+            "n_periods": self.n_periods,
+            "first_period": self.first_period,
+            "last_period": self.last_period,
+            "freq": self.freq,
+            "balanced": self.balanced,
+            "n_source_rows": self.n_source_rows,
+            "n_dropped": self.n_dropped,
+            "gaps": self.gaps.astype(str).to_dict("records"),
+            "missingness": self.missingness.to_dict("records"),
+            "variation": self.variation.to_dict("records"),
+            "roles": dict(self.roles),
+            "drop_reasons": self.drop_reasons.to_dict("records"),
+            "source": self.source,
+            "aggregated_from": self.aggregated_from,
+        }
+
+
+def _fmt(x: float) -> str:
+    return f"{x:.4g}"
+
+
+def _indent(text: str, n: int) -> str:
+    pad = " " * n
+    return "\n".join(pad + line for line in text.splitlines())
 
 
 def find_gaps(frame: pd.DataFrame, unit: str, time: str) -> pd.DataFrame:
@@ -127,9 +222,7 @@ def variation_table(frame: pd.DataFrame, unit: str, columns: tuple[str, ...]) ->
 
 
 def summarise(panel: Panel) -> PanelSummary:
-    """Build the :class:`~causalpolicing.data.panel.PanelSummary` of a panel."""
-    from .panel import PanelSummary
-
+    """Build the :class:`PanelSummary` of a panel (what :meth:`Panel.summary` returns)."""
     frame = panel.to_frame()
     drops = panel.drop_log
     t = frame[panel.time]

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from ...exceptions import ColumnNotFoundError, NonNumericError, TimeParseError, TransformError
 from .._messages import close_matches, quote_list
-from ..panel import Panel, TransformRecord
+from .._records import Roles, TransformRecord
 from ..timeparse import _RANK, FREQUENCIES, parse_time
+
+if TYPE_CHECKING:  # transforms take a Panel but never import the module that defines it
+    from ..panel import Panel
 
 
 def _frame(panel: Panel) -> pd.DataFrame:
@@ -21,7 +24,9 @@ def _frame(panel: Panel) -> pd.DataFrame:
 
 
 def _check_panel(panel: Any, what: str) -> None:
-    if not isinstance(panel, Panel):
+    # Duck-typed: a Panel is what carries Roles (this package does not import the
+    # Panel class, which itself calls the transforms).
+    if not isinstance(getattr(panel, "roles", None), Roles):
         raise TransformError(
             f"{what}() needs a causalpolicing Panel as its first argument; got "
             f"{type(panel).__name__}. Build one with causalpolicing.load_panel(...)."

@@ -7,11 +7,15 @@ otherwise.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
 
-from ..panel import Panel
 from ._common import _frame
+
+if TYPE_CHECKING:  # transforms take a Panel but never import the module that defines it
+    from ..panel import Panel
 
 # Row lookups by (unit, period) use a dense unit x period table when it has at most
 # max(_DENSE_ROWS_FACTOR * rows, _DENSE_MIN_CELLS) cells, a sorted key otherwise.

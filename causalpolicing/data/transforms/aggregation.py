@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
 
 from ...exceptions import NonNumericError, TransformError
 from .._messages import quote_list
-from ..panel import Panel, TransformRecord
+from .._records import TransformRecord
 from ..readers import DROP_LOG_COLUMNS
 from ..timeparse import _RANK, FREQUENCIES, normalise_freq
 from ._common import _check_column, _check_names, _check_panel, _frame, _scalar
 from ._lookup import _keys
+
+if TYPE_CHECKING:  # transforms take a Panel but never import the module that defines it
+    from ..panel import Panel
 
 __all__ = ["aggregate", "AGGREGATION_RULES"]
 

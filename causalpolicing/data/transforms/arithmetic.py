@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
 from ...exceptions import TransformError
 from .._messages import quote_list
-from ..panel import Panel
 from ._common import (
     _add_columns,
     _check_names,
@@ -18,6 +17,9 @@ from ._common import (
     _positive_number,
     _where,
 )
+
+if TYPE_CHECKING:  # transforms take a Panel but never import the module that defines it
+    from ..panel import Panel
 
 __all__ = ["rate", "per_capita", "log"]
 

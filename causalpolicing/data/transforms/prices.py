@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
 from ...exceptions import TransformError
 from .._messages import quote_list
-from ..panel import Panel
 from ..timeparse import FREQUENCIES
 from ._common import _add_columns, _check_names, _check_panel, _numeric, _parse_period, _where
 from ._lookup import _keys
+
+if TYPE_CHECKING:  # transforms take a Panel but never import the module that defines it
+    from ..panel import Panel
 
 __all__ = ["deflate", "pure_price"]
 

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
 
 from ...exceptions import TransformError
-from ..panel import Panel
 from ._common import _add_columns, _check_names, _check_panel, _numeric
 from ._lookup import _keys, _neighbour_totals
+
+if TYPE_CHECKING:  # transforms take a Panel but never import the module that defines it
+    from ..panel import Panel
 
 __all__ = ["neighbour_mean", "neighbour_sum"]
 

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
 from ...exceptions import TransformError
-from ..panel import Panel
 from ._common import (
     _add_columns,
     _check_names,
@@ -20,6 +19,9 @@ from ._common import (
     _positive_number,
 )
 from ._lookup import _keys, _locate
+
+if TYPE_CHECKING:  # transforms take a Panel but never import the module that defines it
+    from ..panel import Panel
 
 __all__ = ["lag", "lead", "lags", "diff", "harmonic"]
 
