@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import functools
 import importlib.resources
+import textwrap
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -273,8 +274,6 @@ def _md(text: str) -> str:
 
 
 def _wrap(text: str, indent: int, hang: int = 0) -> str:
-    import textwrap
-
     paras = [p.strip() for p in str(text).strip().split("\n\n")]
     pad = " " * indent
     return "\n\n".join(
@@ -310,15 +309,13 @@ def data_root() -> Path:
     >>> (data_root() / "castle" / "card.toml").is_file()
     True
     """
-    import causalpolicing
-
     bundled: Path | None
     try:
         res = importlib.resources.files("causalpolicing") / "_bundled_datasets"
         bundled = Path(str(res))
     except (ModuleNotFoundError, TypeError):  # pragma: no cover - exotic loaders
         bundled = None
-    checkout = Path(causalpolicing.__file__).resolve().parents[1] / "datasets"
+    checkout = Path(__file__).resolve().parents[1] / "datasets"  # beside causalpolicing/
     return find_root(bundled, checkout)
 
 

@@ -16,7 +16,9 @@ from typing import Any
 
 import pandas as pd
 
+from .. import graph as cg
 from ..exceptions import SpecError
+from ..graph import CausalGraph, GraphError, as_graph, template
 
 __all__ = ["run_causal", "load_graph"]
 
@@ -28,8 +30,6 @@ def load_graph(text: str, columns: Mapping[str, str] | None = None,
     ``"template:NAME"`` (with ``columns`` mapping its nodes to data columns), a
     path to a ``.dot``/``.gv``/``.gml`` file, or DOT/GML text.
     """
-    from ..graph import CausalGraph, GraphError, as_graph, template
-
     if text.startswith("template:"):
         g = template(text.split(":", 1)[1], latent=latent, **dict(columns or {}))
         return g
@@ -71,8 +71,6 @@ def run_causal(spec: Any, panel: Any, results: Mapping[str, Any], *,
     ``progress`` shows the draw loops' progress bars; ``note`` (progress lines) is
     called with the name of each check before it runs.
     """
-    from .. import graph as cg
-
     note = note or (lambda text: None)
     c = spec.causal
     out: dict[str, Any] = {}

@@ -12,6 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from ..report import plots
+from .progress import AnnouncedModule
+
 __all__ = ["draw_figures", "is_binary_treatment", "is_count_model"]
 
 _COUNT_WORDS = ("poisson", "negbin", "negative binomial", "binomial", "glm")
@@ -52,12 +55,7 @@ def draw_figures(spec: Any, panel: Any, results: Mapping[str, Any],
 
     ``note`` (progress) is called with the kind of each figure before it is drawn.
     """
-    from ..report import plots
-
-    if note is not None:
-        from .progress import AnnouncedModule
-
-        plots = AnnouncedModule(plots, note)
+    draw = plots if note is None else AnnouncedModule(plots, note)
 
     wanted = set(spec.report.figures)
     level = spec.report.level
@@ -70,12 +68,12 @@ def draw_figures(spec: Any, panel: Any, results: Mapping[str, Any],
              if any(t in r.params.index for r in plain.values())]
     if "coefficients" in wanted and terms:
         if linear:
-            figs["Coefficients of the linear models"] = plots.coefficient_plot(
+            figs["Coefficients of the linear models"] = draw.coefficient_plot(
                 linear, terms=[t for t in terms if any(t in r.params.index
                                                        for r in linear.values())],
                 level=level)
         if counts:
-            figs["Rate ratios of the count models"] = plots.coefficient_plot(
+            figs["Rate ratios of the count models"] = draw.coefficient_plot(
                 counts, terms=[t for t in terms if any(t in r.params.index
                                                        for r in counts.values())],
                 level=level, rate_ratio=True)
@@ -84,22 +82,22 @@ def draw_figures(spec: Any, panel: Any, results: Mapping[str, Any],
                      if treatment in r.params.index), None)
         if pick is not None:
             name, res = pick
-            figs[f"Dose-response: {treatment} ({name})"] = plots.dose_response_plot(
+            figs[f"Dose-response: {treatment} ({name})"] = draw.dose_response_plot(
                 res, treatment, data=panel.to_frame(), level=level)
     if "event_study" in wanted:
         for name, res in results.items():
             if _is_lag_model(res):
                 # with leads, every period is estimated: no omitted reference period
                 ref = None if len(res.lead_terms) else -1
-                figs[f"Leads and lags of {res.treatment} ({name})"] = plots.event_study_plot(
+                figs[f"Leads and lags of {res.treatment} ({name})"] = draw.event_study_plot(
                     res, level=level, reference=ref)
     if "panel_overview" in wanted:
-        figs["The panel: outcome and treatment over time"] = plots.panel_overview_plot(panel)
+        figs["The panel: outcome and treatment over time"] = draw.panel_overview_plot(panel)
     if "missingness" in wanted:
-        figs["Missing and dropped cells"] = plots.missingness_plot(panel)
+        figs["Missing and dropped cells"] = draw.missingness_plot(panel)
     graph = causal.get("graph")
     if "dag" in wanted and graph is not None:
-        figs["The causal graph"] = plots.dag_plot(graph, treatment=causal.get("treatment"),
+        figs["The causal graph"] = draw.dag_plot(graph, treatment=causal.get("treatment"),
                                                   outcome=causal.get("outcome"))
     suite = causal.get("refutations")
     if "refutations" in wanted and suite is not None:
@@ -107,6 +105,6 @@ def draw_figures(spec: Any, panel: Any, results: Mapping[str, Any],
                       if getattr(r, "draws", None) is not None]
         if with_draws:
             # one column: each panel stays legible at phone width
-            figs["Refutations: placebo distributions"] = plots.refutation_plot(with_draws,
+            figs["Refutations: placebo distributions"] = draw.refutation_plot(with_draws,
                                                                                 ncols=1)
     return figs

@@ -45,16 +45,18 @@ import re
 import secrets
 import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from .._version import __version__
 from ..exceptions import SpecError
+from ..results_io import save_results
 
-__all__ = ["write_outputs", "write_manifest", "staged_output", "slug", "MANIFEST",
+__all__ = ["write_outputs", "write_manifest", "staged_output", "slug", "tidy_frame", "MANIFEST",
            "MANIFEST_FORMAT"]
 
 #: The file that marks a complete output folder (written last).
@@ -90,6 +92,16 @@ def _unique_slugs(names: list[str]) -> dict[str, str]:
     return out
 
 
+def tidy_frame(results: Mapping[str, Any], level: float = 0.95) -> pd.DataFrame:
+    """All models' ``tidy()`` stacked, with a leading ``model`` column."""
+    frames = [r.tidy(level).assign(model=name) for name, r in results.items()]
+    if not frames:
+        return pd.DataFrame(columns=["model", "term", "estimate", "std_error", "statistic",
+                                     "p_value", "conf_low", "conf_high"])
+    out = pd.concat(frames, ignore_index=True)
+    return out[["model", *[c for c in out.columns if c != "model"]]]
+
+
 def write_outputs(analysis: Any, out: Path, *,
                   note: Callable[[str], None] | None = None) -> dict[str, Path]:
     """Write the analysis to ``out`` (see the module docstring); returns the paths by kind.
@@ -99,9 +111,6 @@ def write_outputs(analysis: Any, out: Path, *,
     :func:`staged_output`). ``note`` is called with the name of each part before it
     is written (progress sub-steps).
     """
-    from ..results_io import save_results
-    from .run import tidy_frame
-
     note = note or (lambda text: None)
     if out.exists() and not out.is_dir():
         raise SpecError(f"--out {str(out)!r} exists and is not a directory; choose a folder.")
@@ -176,8 +185,6 @@ def write_manifest(out: Path, *, command_line: str | None = None) -> Path:
     The manifest marks a complete output folder (``"complete": true``) and is what
     ``overwrite=True`` looks for before it replaces a folder.
     """
-    from .. import __version__
-
     files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*")
                    if p.is_file() and p.name != MANIFEST)
     manifest = {"format": MANIFEST_FORMAT, "complete": True, "causalpolicing": __version__,

@@ -52,6 +52,7 @@ from ..exceptions import CausalPolicingError, SpecError
 from ..formula import quote_name
 from ..spec import AnalysisSpec, ModelSpec, default_spec
 from ._treatment import check_treatment_estimated, check_treatments
+from .outputs import tidy_frame as tidy_frame  # re-exported: analysis.run.tidy_frame
 from .overrides import override_models
 from .progress import AnnouncedFigures, StepLog, resolve_mode
 
@@ -516,13 +517,3 @@ def _provenance(spec: AnalysisSpec, panel: Any, command_line: str | None,
         "platform": platform.platform(),
         "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(started)),
     }
-
-
-def tidy_frame(results: Mapping[str, Any], level: float = 0.95) -> pd.DataFrame:
-    """All models' ``tidy()`` stacked, with a leading ``model`` column."""
-    frames = [r.tidy(level).assign(model=name) for name, r in results.items()]
-    if not frames:
-        return pd.DataFrame(columns=["model", "term", "estimate", "std_error", "statistic",
-                                     "p_value", "conf_low", "conf_high"])
-    out = pd.concat(frames, ignore_index=True)
-    return out[["model", *[c for c in out.columns if c != "model"]]]
