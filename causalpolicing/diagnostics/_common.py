@@ -6,6 +6,8 @@ from typing import Any
 
 import numpy as np
 
+from ..data.panel import Panel
+from ..estimators.lags import role_column
 from ..exceptions import SpecError
 
 DETECTED = "feedback detected"
@@ -17,16 +19,12 @@ def _fmt_p(p: float) -> str:
 
 
 def _check_panel(panel: Any, fn: str) -> None:
-    from ..data.panel import Panel
-
     if not isinstance(panel, Panel):
         raise SpecError(f"{fn} needs a Panel (lags and leads count periods); got "
                         f"{type(panel).__name__}. Make one with cp.load_panel(...).")
 
 
 def _column(panel: Any, value: str | None, role: str, param: str) -> str:
-    from ..estimators.lags import role_column
-
     return role_column(panel, value, role, param)
 
 

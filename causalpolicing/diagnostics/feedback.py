@@ -54,8 +54,12 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from ..exceptions import SpecError
+from ..data.transforms import _per_label
+from ..estimators.lags import add_shifts, distributed_lag
+from ..estimators.linear import feols
+from ..exceptions import CausalPolicingError, DataWarning, SpecError
 from ..formula import Factor, Formula, Term
+from ..inference.wald import wald_test
 from ._common import (
     DETECTED,
     NOT_DETECTED,
@@ -170,8 +174,6 @@ def leads_test(
     >>> t.estimator, t.df_num, t.coefficients["rel_time"].tolist()
     ('fepois', 2, [-2, -1])
     """
-    from ..estimators.lags import distributed_lag
-
     _check_panel(panel, "leads_test")
     _check_alpha(alpha)
     leads = _positive(leads, "leads")
@@ -287,10 +289,6 @@ def reverse_regression(
     >>> r.regressor, r.coefficients["term"].tolist(), r.verdict
     ('deaths_per_100k', ['deaths_per_100k_lag1', 'deaths_per_100k_lag2'], 'feedback detected')
     """
-    from ..estimators.lags import add_shifts
-    from ..estimators.linear import feols
-    from ..inference.wald import wald_test
-
     _check_panel(panel, "reverse_regression")
     _check_alpha(alpha)
     lags = _positive(lags, "lags")
@@ -304,8 +302,6 @@ def reverse_regression(
         if panel.exposure is None:
             raise SpecError("per_exposure needs a panel with an exposure role (population); "
                             "declare exposure= in cp.load_panel or leave per_exposure=None.")
-        from ..data.transforms import _per_label
-
         reg = f"{y}_per_{_per_label(float(per_exposure))}"
         while reg in panel.columns:
             reg += "_"
@@ -474,8 +470,6 @@ def feedback_report(
     >>> [t.name for t in rep.tests], rep.not_run[0][0]
     (['leads test', 'reverse regression'], 'Granger (Dumitrescu-Hurlin)')
     """
-    from ..exceptions import CausalPolicingError, DataWarning
-
     _check_panel(panel, "feedback_report")
     _check_alpha(alpha)
     for value, name in ((leads, "leads"), (lags, "lags"), (granger_lags, "granger_lags")):
@@ -496,8 +490,6 @@ def feedback_report(
                         "declare exposure= in cp.load_panel or leave per_exposure=None.")
     gx = y
     if per is not None:
-        from ..data.transforms import _per_label
-
         gx = f"{y}_per_{_per_label(float(per))}"
         while gx in panel.columns:
             gx += "_"

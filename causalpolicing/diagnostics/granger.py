@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ..estimators.lags import add_shifts
 from ..exceptions import SpecError
 from ._common import (
     DETECTED,
@@ -206,8 +207,6 @@ def granger_test(
     yc = _column(panel, y, "outcome", "y")
     if xc == yc:
         raise SpecError(f"x and y must be different columns; both are {xc!r}.")
-    from ..estimators.lags import add_shifts
-
     work, ylag, _ = add_shifts(panel, yc, range(1, k + 1), ())
     work, xlag, _ = add_shifts(work, xc, range(1, k + 1), ())
     frame = work.to_frame()

@@ -37,11 +37,13 @@ from typing import Any, Literal
 
 import pandas as pd
 
+from ..estimators import feols, fepois
+from ..estimators._common import _is_panel
 from ..exceptions import ColumnNotFoundError, SpecError
 from ..formula import quote_name
 from ..results import EstimationResults
 from .dag import CausalGraph, as_graph
-from .identification import Identification, check_adjustment_set, identify
+from .identification import Identification, NotIdentifiedError, check_adjustment_set, identify
 
 __all__ = ["GraphEstimate", "estimate", "prepare_data", "build_formula", "build_iv_formula"]
 
@@ -122,8 +124,6 @@ class GraphEstimate:
 
 
 def _fe_columns(data: Any, fixed_effects: Sequence[str] | str | None) -> tuple[str, ...]:
-    from ..estimators._common import _is_panel
-
     if fixed_effects is None:
         return ()
     if isinstance(fixed_effects, str):
@@ -154,8 +154,6 @@ def prepare_data(data: Any, graph: CausalGraph) -> Any:
     panel is created with :meth:`Panel.lag`. Returns the (possibly new) Panel
     or the DataFrame unchanged.
     """
-    from ..estimators._common import _is_panel
-
     graph.validate(data)
     lagged = graph.lagged_nodes
     if not lagged:
@@ -268,9 +266,6 @@ def estimate(
         When no observed adjustment set identifies the effect (the message
         names an open back-door path and what would close it).
     """
-    from ..estimators import feols, fepois
-    from ..estimators._common import _is_panel
-
     graph = as_graph(graph)
     if estimator not in ESTIMATORS:
         raise SpecError(f"estimator must be one of {list(ESTIMATORS)}; got {estimator!r}.")
@@ -327,9 +322,6 @@ def _estimate_iv(data: Any, graph: CausalGraph, ident: Identification,
                  estimator: str, vcov: str | Mapping[str, Any] | None) -> GraphEstimate:
     """Two-stage least squares with the identified instruments."""
     import networkx as nx
-
-    from ..estimators import feols
-    from .identification import NotIdentifiedError
 
     treatment, outcome = ident.treatment, ident.outcome
     if estimator != "feols":

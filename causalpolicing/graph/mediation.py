@@ -84,6 +84,8 @@ import pandas as pd
 
 from ..core.demean import FixedEffects
 from ..core.fe_structure import drop_singletons, factorize, recode
+from ..estimators.linear import feols
+from ..estimators.poisson import fepois
 from ..exceptions import CausalPolicingError, SpecError
 from ..formula import Factor, Term
 from .refuters._common import check_progress, check_reps, progress_bar
@@ -257,8 +259,6 @@ def mediate(results: Any, data: Any, mediator: str, *, treatment: str | None = N
     k = [t.name for t in exog].index(model.term)
     f_med = dataclasses.replace(model.formula, depvar=mterm)
     f_out = dataclasses.replace(model.formula, exog=tuple(exog[:k + 1] + [mterm] + exog[k + 1:]))
-    from ..estimators.linear import feols
-
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         r_tot = model.refit(sub, f_total) if n_missing else results
@@ -401,9 +401,6 @@ def _linear_draw(model: PanelModel, raw: np.ndarray, codes: list[np.ndarray],
 def _poisson_draw(model: PanelModel, boot: pd.DataFrame, fe_cols: list[tuple[str, ...]],
                   codes: list[np.ndarray], f_total: Any, f_med: Any, f_out: Any,
                   mediator: str) -> np.ndarray:
-    from ..estimators.linear import feols
-    from ..estimators.poisson import fepois
-
     frame = boot.reset_index(drop=True)
     new_fe = []
     for i, c in enumerate(codes):

@@ -77,6 +77,7 @@ Examples
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -85,7 +86,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..estimators.linear import FEOLSResults, feols
 from ..exceptions import SpecError
+from .refuters._model import PanelModel
 
 __all__ = [
     "EValue",
@@ -360,8 +363,6 @@ def ovb_sensitivity(results: Any, data: Any = None, *, treatment: str | None = N
     >>> s.dof, round(s.rv_q, 3), list(s.bounds["bound"])
     (798.0, 0.071, ['1x unemployment', '5x unemployment'])
     """
-    from ..estimators.linear import FEOLSResults
-
     if not isinstance(results, FEOLSResults) or results.estimator not in ("FEOLS", "OLS"):
         raise SpecError(
             "ovb_sensitivity needs a linear fit of cp.feols (OLS/WLS); got "
@@ -421,10 +422,6 @@ def ovb_sensitivity(results: Any, data: Any = None, *, treatment: str | None = N
 def _benchmark_r2(results: Any, data: Any, term: str, covs: list[str]
                   ) -> dict[str, tuple[float, float]]:
     """Partial R² of each benchmark covariate with the treatment and with the outcome."""
-    import dataclasses
-
-    from .refuters._model import PanelModel
-
     if data is None:
         raise SpecError("benchmarks need the data the model was fit on: "
                         "ovb_sensitivity(res, data, benchmarks=[...]).")
@@ -440,8 +437,6 @@ def _benchmark_r2(results: Any, data: Any, term: str, covs: list[str]
     # the treatment regressed on the other covariates in the estimation rows
     sub = model.frame.iloc[model.positions]
     f_d = dataclasses.replace(model.formula, depvar=tf, exog=tuple(others))
-    from ..estimators.linear import feols
-
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         res_d = feols(f_d, sub, vcov="iid", weights=model.spec["weights"],

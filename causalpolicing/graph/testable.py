@@ -56,7 +56,8 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from ..exceptions import SpecError
+from ..estimators import feols
+from ..exceptions import CollinearityWarning, SpecError
 from .dag import CausalGraph, as_graph
 from .estimation import _fe_columns, build_formula, prepare_data
 
@@ -216,8 +217,6 @@ def implications(
         NaN and it is never rejected. Warnings raised by the regressions (e.g.
         few clusters) are issued once, not once per implication.
     """
-    from ..exceptions import CollinearityWarning
-
     graph = as_graph(graph)
     if method not in _METHODS:
         raise SpecError(f"method must be one of {list(_METHODS)}; got {method!r}.")
@@ -242,9 +241,6 @@ def implications(
 def _run_tests(graph: CausalGraph, data: Any, fes: tuple[str, ...],
                vcov: str | Mapping[str, Any]) -> tuple[list[tuple[Any, ...]], str]:
     """One fixed-effects regression per implication (warnings are collected by the caller)."""
-    from ..estimators import feols
-    from ..exceptions import CollinearityWarning
-
     rows: list[tuple[Any, ...]] = []
     cov_type = str(vcov)
     for imp in implied_independences(graph):

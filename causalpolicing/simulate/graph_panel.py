@@ -58,7 +58,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..exceptions import DatasetError
+from ..data.load import load_panel
+from ..exceptions import DatasetError, FewUnitsWarning
 
 __all__ = ["simulate_graph_panel", "GraphPanelTruth", "GRAPH_PANEL_DEFAULTS", "graph_panel_dag"]
 
@@ -282,11 +283,7 @@ def simulate_graph_panel(
     )
     if as_frame:
         return df, truth
-    from ..data.load import load_panel
-
     with warnings.catch_warnings():
-        from ..exceptions import FewUnitsWarning
-
         warnings.simplefilter("ignore", FewUnitsWarning)
         panel = load_panel(
             df, unit="unit", time="year",

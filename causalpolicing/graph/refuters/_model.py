@@ -43,7 +43,10 @@ import pandas as pd
 
 from ...core.demean import FixedEffects, demean
 from ...core.fe_structure import drop_singletons, factorize, recode
+from ...data.panel import Panel
 from ...estimators._design import build_design
+from ...estimators.linear import FEOLSResults, feols
+from ...estimators.poisson import FEPoissonResults, fepois
 from ...exceptions import EstimationError, SpecError
 from ...formula import Factor, Formula, Term, parse_formula
 
@@ -56,8 +59,6 @@ _MATCH_RTOL = 1e-6
 
 
 def _frame(data: Any) -> pd.DataFrame:
-    from ...data.panel import Panel
-
     if isinstance(data, Panel):
         return data.to_frame()
     if isinstance(data, pd.DataFrame):
@@ -68,17 +69,12 @@ def _frame(data: Any) -> pd.DataFrame:
 
 
 def _panel_roles(data: Any) -> tuple[str | None, str | None]:
-    from ...data.panel import Panel
-
     if isinstance(data, Panel):
         return data.unit, data.time
     return None, None
 
 
 def _family(results: Any) -> Family:
-    from ...estimators.linear import FEOLSResults
-    from ...estimators.poisson import FEPoissonResults
-
     if isinstance(results, FEPoissonResults):
         return "poisson"
     if isinstance(results, FEOLSResults):
@@ -256,9 +252,6 @@ class PanelModel:
     def refit(self, frame: pd.DataFrame, formula: Formula | None = None, *,
               quiet: bool = True) -> Any:
         """Refit the same estimator and options on ``frame`` (warnings silenced if quiet)."""
-        from ...estimators.linear import feols
-        from ...estimators.poisson import fepois
-
         fn = feols if self.family == "linear" else fepois
         f = self.formula if formula is None else formula
         with warnings.catch_warnings():

@@ -16,6 +16,7 @@ small is good; for the random common cause and the subset refuter, small is bad
 
 from __future__ import annotations
 
+import logging
 import warnings
 from collections.abc import Sequence
 from typing import Any
@@ -116,8 +117,6 @@ def dowhy_refuters(
         raise SpecError(f"num_simulations must be a positive integer; got {num_simulations!r}.")
     model = PanelModel(results, data, treatment=treatment)
     frame, t, y, causes = dowhy_frame(model)
-    import logging
-
     import_dowhy()  # DoWhy's import would replace sys.displayhook
     from dowhy import CausalModel
 

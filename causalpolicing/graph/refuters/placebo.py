@@ -39,10 +39,12 @@ outcome** refuter refits the model on an outcome the treatment cannot affect.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, Literal
 
 import numpy as np
 
+from ...core.fe_structure import factorize
 from ...exceptions import SpecError
 from ...inference._pvalue import resampling_pvalue
 from ._common import (
@@ -303,8 +305,6 @@ def placebo_time_shift(results: Any, data: Any, *, treatment: str | None = None,
 
 
 def _with_seed(res: RefutationResult, entropy: int) -> RefutationResult:
-    import dataclasses
-
     details = res.details
     details["seed"] = entropy
     return dataclasses.replace(res, details_=details)
@@ -340,8 +340,6 @@ def lead_values(model: PanelModel, k: int) -> np.ndarray:
 
 
 def _codes(s: Any) -> np.ndarray:
-    from ...core.fe_structure import factorize
-
     return factorize(s)[0]
 
 

@@ -20,6 +20,7 @@ unobserved confounding; for that, see :mod:`causalpolicing.graph.sensitivity`.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import numpy as np
@@ -275,8 +276,6 @@ def random_unit_subsets(results: Any, data: Any, *, treatment: str | None = None
 
 
 def _seeded(res: RefutationResult, entropy: int) -> RefutationResult:
-    import dataclasses
-
     details = res.details
     details["seed"] = entropy
     return dataclasses.replace(res, details_=details)
