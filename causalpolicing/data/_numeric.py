@@ -9,7 +9,7 @@ import pandas as pd
 
 from ..exceptions import InfiniteValueError, NonNumericError
 from ._messages import describe_rows, format_hint, quote_list, read_options_hint
-from .readers import available_readers
+from ._reader_registry import available_readers
 
 #: Cell texts read as missing in numeric columns (besides empty cells).
 NA_MARKERS: frozenset[str] = frozenset(

@@ -8,6 +8,8 @@ readers and re-exports these names): :class:`ReadResult`, :class:`Reader`,
 
 from __future__ import annotations
 
+import gzip
+import importlib
 import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -141,8 +143,6 @@ def get_reader(name: str) -> Reader:
 
 def _load_domain_readers() -> None:
     """Import optional modules that register more readers (domain formats)."""
-    import importlib
-
     for module in ("causalpolicing.data.formats",):
         try:
             importlib.import_module(module)
@@ -160,8 +160,6 @@ def _choose_reader(path: Path) -> Reader:
     head = b""
     try:
         if ext.endswith(".gz"):
-            import gzip
-
             with gzip.open(path, "rb") as fh:
                 head = fh.read(65536)
         else:

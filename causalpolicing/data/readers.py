@@ -24,6 +24,7 @@ True
 
 from __future__ import annotations
 
+import gzip
 import io
 import zlib
 from pathlib import Path
@@ -130,8 +131,6 @@ def read_csv(
     >>> list(res.frame.columns), res.source_rows.tolist(), res.drops["source_row"].tolist()
     (['unit', 'year', 'y'], [1, 3], [2])
     """
-    import gzip
-
     delimiter = _check_char_option(delimiter, "delimiter", path, allow_none=True)
     decimal = _check_char_option(decimal, "decimal", path, allow_none=False)
     thousands = _check_char_option(thousands, "thousands", path, allow_none=True)
