@@ -54,6 +54,7 @@ import numpy as np
 import pandas as pd
 from dowhy.causal_estimator import CausalEstimate, CausalEstimator
 
+from ..estimators import feols, fepois
 from ..exceptions import EstimationError, SpecError
 from .dag import CausalGraph, as_graph
 from .estimation import ESTIMATORS, build_formula, prepare_data
@@ -130,8 +131,6 @@ class PanelFEEstimator(CausalEstimator):
     def fit(self, data: pd.DataFrame, effect_modifier_names: list[str] | None = None,
             **_: Any) -> PanelFEEstimator:
         """Fit the fixed-effects model on ``data`` (DoWhy calls this)."""
-        from ..estimators import feols, fepois
-
         self.reset_encoders()
         self._set_effect_modifiers(data, effect_modifier_names)
         self.need_conditional_estimates = False
