@@ -2,7 +2,9 @@
 
 No module is named like a function it defines (``feols`` lives in ``linear.py``,
 ``fepois`` in ``poisson.py``), so ``causalpolicing.estimators.feols`` is always the
-function. The core estimators are imported eagerly, the rest on first use.
+function. Every estimator is imported on first use, so that importing the package (and
+its :mod:`~causalpolicing.estimators.registry`, read by ``causalpolicing --help``)
+loads no numerical library.
 
 >>> import causalpolicing as cp
 >>> cp.estimators.FEOLS("y ~ x | unit").formula.fe_names
@@ -14,13 +16,16 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from .between_means import between
-from .first_differences import first_difference
-from .linear import FEOLS, FEOLSResults, feols
-from .poisson import FEPoisson, FEPoissonResults, fepois
-
 # public name -> module that defines it (imported on first use)
 _EXPORTS: dict[str, str] = {
+    "between": ".between_means",
+    "first_difference": ".first_differences",
+    "FEOLS": ".linear",
+    "FEOLSResults": ".linear",
+    "feols": ".linear",
+    "FEPoisson": ".poisson",
+    "FEPoissonResults": ".poisson",
+    "fepois": ".poisson",
     "distributed_lag": ".lags",
     "DistributedLagResults": ".lags",
     "fenegbin": ".negbin",
