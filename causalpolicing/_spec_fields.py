@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .data._messages import close_matches
+from ._hints import did_you_mean
 from .exceptions import FormulaError, SpecError
 from .formula import parse_formula, quote_name
 
@@ -19,17 +19,12 @@ def _fail(path: str, message: str) -> SpecError:
     return SpecError(f"{path}: {message}")
 
 
-def _hint(name: str, allowed: Sequence[str]) -> str:
-    near = close_matches(name, list(allowed), n=1)
-    return f" (did you mean {near[0]!r}?)" if near else ""
-
-
 def _check_keys(raw: Any, allowed: Sequence[str], path: str) -> dict[str, Any]:
     if not isinstance(raw, Mapping):
         raise _fail(path, f"expected a table (mapping), got {type(raw).__name__} {raw!r}.")
     for key in raw:
         if key not in allowed:
-            hint = _hint(str(key), allowed)
+            hint = did_you_mean(str(key), allowed)
             raise _fail(path, f"unknown key {key!r}{hint}; allowed keys: "
                               f"{', '.join(sorted(allowed))}.")
     return dict(raw)
@@ -44,7 +39,7 @@ def _str(value: Any, path: str, *, allowed: Sequence[str] | None = None,
     if not isinstance(value, str) or not value.strip():
         raise _fail(path, f"expected a non-empty string, got {value!r}.")
     if allowed is not None and value not in allowed:
-        hint = _hint(value, allowed)
+        hint = did_you_mean(value, allowed)
         raise _fail(path, f"{value!r} is not allowed{hint}; allowed: {', '.join(allowed)}.")
     return value
 
@@ -118,13 +113,21 @@ def _fe(value: Any, path: str) -> tuple[str, ...] | None:
 
 
 def _vcov(value: Any, path: str) -> str | dict[str, Any] | None:
-    """Validate with the covariance registry itself (one source of truth for the names)."""
+    """A covariance some model family takes (each model's family checks it again).
+
+    Validated with the covariance registry itself (one source of truth for the names).
+    """
     if value is None:
         return None
-    from .inference.vcov import parse_vcov
+    from .inference.vcov import VCOV_FAMILIES, check_vcov
 
-    try:
-        parse_vcov(value)
-    except SpecError as exc:
-        raise _fail(path, str(exc)) from None
+    first: SpecError | None = None
+    for family in VCOV_FAMILIES:
+        try:
+            check_vcov(value, family=family)
+            break
+        except SpecError as exc:
+            first = first or exc
+    else:
+        raise _fail(path, str(first)) from None
     return value if isinstance(value, str) else {k: v for k, v in dict(value).items()}

@@ -23,11 +23,11 @@ A spec file::
 
     [[models]]
     name = "Poisson FE"
-    estimator = "fepois"                    # feols, fepois, fenegbin, febinomial, between,
-                                            # first_difference, distributed_lag
+    estimator = "fepois"                    # a name of causalpolicing.estimators.registry
     formula = "deaths ~ offences_per_1000 + substitution_coverage | canton + year"
     vcov = { CRV1 = "canton" }              # iid, hetero, HC3, {CRV3 = "canton"}, {DK = "year"}
     ssc = "fixest"                          # small-sample convention (see inference.vcov)
+                                            # other keys: the estimator's options (docs/analysis.md)
     # fe = ["canton", "year"]               # without a formula: the default one's fixed effects
     bootstrap = 999                         # score bootstrap of the first treatment term
 
@@ -65,21 +65,20 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from ._hints import did_you_mean
+from ._model_spec import ModelSpec, parse_analysis_model
 from ._spec_fields import (
     _bool,
     _check_keys,
     _fail,
-    _fe,
-    _hint,
     _int,
     _read_options,
     _str,
     _str_list,
     _time_format,
-    _vcov,
 )
-from .exceptions import FormulaError, SpecError
-from .formula import parse_formula
+from .estimators import registry
+from .exceptions import SpecError
 
 __all__ = [
     "AnalysisSpec",
@@ -88,7 +87,6 @@ __all__ = [
     "DiagnosticsSpec",
     "CausalSpec",
     "ReportSpec",
-    "ESTIMATORS",
     "FIGURES",
     "TABLE_FORMATS",
     "REFUTERS",
@@ -97,9 +95,6 @@ __all__ = [
     "spec_from_options",
 ]
 
-#: Estimators a spec may name (all in :mod:`causalpolicing.estimators`).
-ESTIMATORS = ("feols", "fepois", "fenegbin", "febinomial", "between", "first_difference",
-              "distributed_lag")
 #: Figures the report can draw.
 FIGURES = ("coefficients", "dose_response", "event_study", "panel_overview", "missingness",
            "dag", "refutations")
@@ -109,10 +104,6 @@ TABLE_FORMATS = ("markdown", "html", "latex", "text", "csv")
 REFUTERS = ("placebo_permutation", "placebo_time_shift", "placebo_lead", "placebo_lead_both",
             "placebo_outcome", "leave_one_unit_out", "random_common_cause",
             "random_unit_subsets")
-#: Estimators that take ``ssc`` (a small-sample convention) and ``fe`` (fixed effects).
-_WITH_SSC = ("feols", "fepois", "between", "first_difference")
-_WITH_FE = ("feols", "fepois", "fenegbin", "febinomial")
-_BOOT_WEIGHTS = ("rademacher", "webb", "mammen")
 
 
 @dataclass(frozen=True)
@@ -181,89 +172,6 @@ class DataSpec:
         elif out.read_options or out.time_format or out.format or out.na_values:
             raise _fail(path, "read_options, time_format, format and na_values describe how "
                               "to read a data file ('path'); a bundled dataset takes none.")
-        return out
-
-
-@dataclass(frozen=True)
-class ModelSpec:
-    """One model to fit.
-
-    ``formula`` defaults to ``outcome ~ treatments + covariates | unit + time``
-    from the data roles; ``fe`` (e.g. ``["canton", "year"]`` or ``["canton^year"]``)
-    replaces the fixed effects of that default formula (with a formula, give them in
-    it after ``|``). ``vcov`` defaults to CRV1 clustered by the cluster role (or the
-    unit); ``ssc`` names the small-sample convention
-    (:data:`causalpolicing.inference.vcov.SSC_CONVENTIONS`; ``feols``, ``fepois``,
-    ``between`` and ``first_difference`` take it). ``bootstrap`` > 0 adds a wild
-    cluster bootstrap (linear models) or a score bootstrap (Poisson) of the first
-    treatment term with that many draws.
-    """
-
-    name: str
-    estimator: str
-    formula: str | None = None
-    vcov: str | dict[str, Any] | None = None
-    ssc: str | None = None
-    exposure: str | bool | None = None
-    trials: str | None = None
-    weights: str | None = None
-    lags: int = 2
-    leads: int = 2
-    bootstrap: int = 0
-    bootstrap_weights: str = "webb"
-    fe: tuple[str, ...] | None = None
-
-    _KEYS = ("name", "estimator", "formula", "vcov", "ssc", "exposure", "trials", "weights",
-             "lags", "leads", "bootstrap", "bootstrap_weights", "fe")
-
-    @classmethod
-    def _parse(cls, raw: Any, path: str, index: int) -> ModelSpec:
-        d = _check_keys(raw, cls._KEYS, path)
-        est = _str(d.get("estimator"), f"{path}.estimator", allowed=ESTIMATORS, optional=False)
-        exposure = d.get("exposure")
-        if exposure is not None and not isinstance(exposure, bool):
-            exposure = _str(exposure, f"{path}.exposure")
-        from .inference.vcov import SSC_CONVENTIONS
-
-        out = cls(
-            name=_str(d.get("name"), f"{path}.name") or f"{est} {index + 1}",
-            estimator=est,  # type: ignore[arg-type]
-            formula=_str(d.get("formula"), f"{path}.formula"),
-            vcov=_vcov(d.get("vcov"), f"{path}.vcov"),
-            ssc=_str(d.get("ssc"), f"{path}.ssc", allowed=SSC_CONVENTIONS),
-            exposure=exposure,
-            trials=_str(d.get("trials"), f"{path}.trials"),
-            weights=_str(d.get("weights"), f"{path}.weights"),
-            lags=_int(d.get("lags", 2), f"{path}.lags"),
-            leads=_int(d.get("leads", 2), f"{path}.leads"),
-            bootstrap=_int(d.get("bootstrap", 0), f"{path}.bootstrap"),
-            bootstrap_weights=_str(d.get("bootstrap_weights", "webb"),
-                                   f"{path}.bootstrap_weights", allowed=_BOOT_WEIGHTS) or "webb",
-            fe=_fe(d.get("fe"), f"{path}.fe"),
-        )
-        if out.ssc is not None and est not in _WITH_SSC:
-            raise _fail(f"{path}.ssc", f"{est} takes no small-sample convention; models that "
-                                       f"do: {', '.join(_WITH_SSC)}.")
-        if out.fe and est not in _WITH_FE:
-            raise _fail(f"{path}.fe", f"{est} takes no fixed effects; models that do: "
-                                      f"{', '.join(_WITH_FE)}.")
-        if out.fe and out.formula is not None:
-            raise _fail(f"{path}.fe", "give the fixed effects in the formula (after '|') or "
-                                      "'fe' without a formula, not both.")
-        if est == "febinomial" and out.trials is None:
-            raise _fail(f"{path}.trials", "the binomial model needs 'trials' (the column with "
-                                          "the population at risk, e.g. trials = \"users\").")
-        if out.formula is not None:
-            try:
-                parse_formula(out.formula)
-            except (SpecError, FormulaError) as exc:
-                raise _fail(f"{path}.formula", str(exc)) from None
-        if est == "distributed_lag" and out.formula is not None:
-            raise _fail(f"{path}.formula", "distributed_lag takes no formula: it uses the data "
-                                           "roles with 'lags' and 'leads'.")
-        if 0 < out.bootstrap < 99:
-            raise _fail(f"{path}.bootstrap", f"use at least 99 draws (999 or 9999 for a paper); "
-                                             f"got {out.bootstrap}.")
         return out
 
 
@@ -354,7 +262,7 @@ class CausalSpec:
 
             name = out.graph.split(":", 1)[1]
             if name not in TEMPLATES:
-                raise _fail(f"{path}.graph", f"unknown template {name!r}{_hint(name, TEMPLATES)}; "
+                raise _fail(f"{path}.graph", f"unknown template {name!r}{did_you_mean(name, TEMPLATES)}; "
                                              f"available: {', '.join(sorted(TEMPLATES))}.")
         return out
 
@@ -441,7 +349,8 @@ class AnalysisSpec:
         models_raw = d.get("models", [])
         if not isinstance(models_raw, list):
             raise _fail("models", "expected an array of tables ([[models]] in TOML).")
-        models = tuple(ModelSpec._parse(m, f"models[{i}]", i) for i, m in enumerate(models_raw))
+        models = tuple(parse_analysis_model(m, f"models[{i}]", i)
+                       for i, m in enumerate(models_raw))
         return cls(
             data=data,
             models=models,
@@ -486,7 +395,7 @@ class AnalysisSpec:
             return obj
 
         out: dict[str, Any] = {"data": clean(asdict(self.data)),
-                               "models": [clean(asdict(m)) for m in self.models],
+                               "models": [clean(m.to_analysis_dict()) for m in self.models],
                                "diagnostics": clean(asdict(self.diagnostics)),
                                "report": clean(asdict(self.report))}
         if self.causal is not None:
@@ -631,7 +540,7 @@ def spec_from_options(
     models = []
     for est in chosen:
         m: dict[str, Any] = {"name": est, "estimator": est}
-        if bootstrap and est in ("feols", "fepois"):
+        if bootstrap and est in registry.names() and registry.get(est).bootstrap:
             m["bootstrap"] = bootstrap
         models.append(m)
     return AnalysisSpec.from_dict({"data": {k: v for k, v in data.items() if v},

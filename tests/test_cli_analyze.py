@@ -226,7 +226,7 @@ BAD_SPECS = [
     ("unknown-key", '[data]\ndataset = "nc_crime"\n[[models]]\nestimator = "feols"\nvcv = "iid"\n',
      "models[0]: unknown key 'vcv'"),
     ("bad-estimator", '[data]\ndataset = "nc_crime"\n[[models]]\nestimator = "ols"\n',
-     "models[0].estimator: 'ols' is not allowed"),
+     "models[0].estimator: unknown estimator 'ols'; valid: feols"),
     ("unknown-dataset", '[data]\ndataset = "nc_crim"\n', "nc_crime"),
     ("unknown-column", '[data]\ndataset = "nc_crime"\n[[models]]\nestimator = "feols"\n'
                        'formula = "lcrmrte ~ nope | county + year"\n', "nope"),

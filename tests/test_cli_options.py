@@ -113,7 +113,7 @@ def test_formula_and_fe_reach_the_model(panel_csv: Path, tmp_path: Path) -> None
 BAD_OPTIONS = [
     ("vcov", ("--vcov", "CRV9"), "CRV1, CRV3, DK"),
     ("vcov-column", ("--vcov", "hetero=canton"), "takes no column"),
-    ("ssc", ("--ssc", "stata"), "fixest, stata_xtreg, stata_areg, linearmodels, none"),
+    ("ssc", ("--ssc", "stata"), "'fixest', 'stata_xtreg', 'stata_areg', 'linearmodels', 'none'"),
     ("formula", ("--formula", "deaths ~ x +"), "--formula: In formula"),
     ("formula-code", ("--formula", "deaths ~ __import__('os').getcwd()"),
      "--formula: Unexpected character"),

@@ -111,7 +111,7 @@ def test_malformed_study_file_exits_2_naming_the_key(tmp_path: Path) -> None:
     res = run("--study", str(path))
     assert res.returncode == 2
     assert res.stdout == ""
-    assert f"error: {path}: models[0] (id 'twfe').vcov: unknown covariance type 'CRV9'" in res.stderr
+    assert f"error: {path}: models[0] (id 'twfe').vcov: Unknown covariance type vcov='CRV9'" in res.stderr
 
 
 def test_needs_data_without_data_exits_2_with_instructions(

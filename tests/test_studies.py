@@ -326,12 +326,13 @@ MALFORMED = [
     ("unknown-estimator", ("models", 0, "estimator"), "ols",
      r"models\[0\] \(id 'a'\)\.estimator: unknown estimator 'ols'; valid: feols, fepois"),
     ("bad-vcov", ("models", 1, "vcov"), "CRV9",
-     r"models\[1\] \(id 'b'\)\.vcov: unknown covariance type 'CRV9'\. Valid: 'iid'"),
+     r"models\[1\] \(id 'b'\)\.vcov: Unknown covariance type vcov='CRV9'\. Valid: 'iid'"),
     ("bad-ssc", ("models", 0, "ssc"), "stata", r"models\[0\] \(id 'a'\)\.ssc: unknown small-sample "
                                                r"convention 'stata'; valid: 'fixest'"),
     ("bad-formula", ("models", 0, "formula"), "l_homicide ~ ", r"models\[0\] \(id 'a'\)\.formula: "),
     ("estimator-option", ("models", 0, "trials"), "popwt",
-     r"models\[0\] \(id 'a'\)\.trials: unknown key"),
+     r"models\[0\] \(id 'a'\): unknown key 'trials'; allowed keys: id, estimator, label, "
+     r"sample, formula, vcov"),
     ("missing-option", ("models", 1, "trials"), _DELETE,
      r"models\[1\] \(id 'b'\): missing required key 'trials'"),
     ("unsafe-sample", ("models", 0, "sample"), "__import__('os').system('true')",

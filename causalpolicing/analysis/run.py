@@ -48,6 +48,7 @@ from typing import Any
 import pandas as pd
 
 from .._warnings import record_warnings
+from ..estimators import registry
 from ..exceptions import CausalPolicingError, SpecError
 from ..formula import quote_name
 from ..spec import AnalysisSpec, ModelSpec, default_spec
@@ -174,7 +175,7 @@ def _default_formula(panel: Any, model: ModelSpec) -> str:
     # column names that are not identifiers (`Kanton name`, `C(x)`) are back-ticked
     q = quote_name
     rhs = " + ".join(q(c) for c in [*panel.treatments, *panel.covariates])
-    if model.estimator in ("between", "first_difference"):
+    if not model.entry.fixed_effects:
         return f"{q(panel.outcome)} ~ {rhs}"
     # model.fe (the spec's or --fe) is already quoted by _spec_fields._fe
     fe = " + ".join(model.fe) if model.fe else f"{q(panel.unit)} + {q(panel.time)}"
@@ -182,42 +183,35 @@ def _default_formula(panel: Any, model: ModelSpec) -> str:
 
 
 def fit_model(panel: Any, model: ModelSpec) -> Any:
-    """Fit one model of the spec on the panel and return its results."""
-    from .. import estimators
+    """Fit one model of the spec on the panel and return its results.
 
-    vcov = model.vcov if model.vcov is not None else _default_vcov(panel)
-    est = model.estimator
-    if est == "distributed_lag":
-        exposure = model.exposure if isinstance(model.exposure, str) else None
+    The model's options go to the registry's estimator
+    (:func:`causalpolicing.estimators.registry.fit`); the spec fills in what the
+    data roles decide: the default formula, and CRV1 by the cluster role (or the
+    unit) when the estimator itself has no default covariance. A distributed-lag
+    model analyses the primary outcome (its rate, when the spec added one and no
+    exposure is given) and treatment, with the covariates, as Poisson when given an
+    exposure.
+    """
+    entry = model.entry
+    opts = dict(model.options)
+    vcov_opt = entry.option("vcov")
+    if vcov_opt is not None and "vcov" not in opts and vcov_opt.default is None:
+        opts["vcov"] = _default_vcov(panel)
+    if entry.name == "distributed_lag":
+        exposure = opts.get("exposure")
         outcome = panel.outcome
         rate_cols = [c for c in panel.columns if c.startswith(f"{outcome}_per_")]
         if exposure is None and rate_cols and panel.outcome_kinds.get(outcome) == "count":
             outcome = rate_cols[0]  # linear model of the rate the spec added
-        return estimators.distributed_lag(
-            panel, outcome=outcome, treatment=panel.treatment, lags=model.lags,
-            leads=model.leads, estimator="fepois" if exposure else "feols",
-            covariates=list(panel.covariates), vcov=vcov, exposure=exposure)
-    formula = model.formula or _default_formula(panel, model)
-    ssc = {"ssc": model.ssc} if model.ssc else {}
-    if est == "feols":
-        return estimators.feols(formula, panel, vcov=vcov, weights=model.weights, **ssc)
-    if est == "fepois":
-        exposure = None if model.exposure is None else model.exposure
-        return estimators.fepois(formula, panel, exposure=exposure, vcov=vcov,
-                                 weights=model.weights, **ssc)
-    if est == "fenegbin":
-        from ..estimators.negbin import fenegbin
-
-        return fenegbin(formula, panel, exposure=model.exposure, vcov=vcov)
-    if est == "febinomial":
-        from ..estimators.binomial import febinomial
-
-        return febinomial(formula, panel, trials=model.trials, vcov=vcov)  # type: ignore[arg-type]
-    if est == "between":
-        return estimators.between(formula, panel, vcov=model.vcov or "iid", **ssc)
-    if est == "first_difference":
-        return estimators.first_difference(formula, panel, vcov=vcov, **ssc)
-    raise SpecError(f"unknown estimator {est!r}.")  # unreachable: the spec validates it
+        defaults = {"outcome": outcome, "treatment": panel.treatment,
+                    "lags": model.lags, "leads": model.leads,
+                    "family": "fepois" if exposure else "feols",
+                    "covariates": list(panel.covariates)}
+        opts = {**defaults, **opts}
+    elif entry.formula and "formula" not in opts:
+        opts["formula"] = _default_formula(panel, model)
+    return registry.fit(entry.name, panel, **opts)
 
 
 def _boot_term(res: Any, panel: Any) -> str | None:
@@ -232,19 +226,20 @@ def _bootstrap(res: Any, model: ModelSpec, panel: Any, seed: int, progress: bool
     term = _boot_term(res, panel)
     if term is None:
         return None
-    if model.estimator == "feols":
+    kind = model.entry.bootstrap
+    if kind == "wild":
         from ..inference.bootstrap import wild_bootstrap
 
         return wild_bootstrap(res, term, reps=model.bootstrap, weights=model.bootstrap_weights,
                               seed=seed, progress=progress, data=panel.to_frame())
-    if model.estimator == "fepois":
+    if kind == "score":
         from ..inference.count_bootstrap import poisson_bootstrap
 
         weights = "webb" if model.bootstrap_weights == "mammen" else model.bootstrap_weights
         return poisson_bootstrap(res, term, reps=model.bootstrap, weights=weights,  # type: ignore[arg-type]
                                  seed=seed, progress=progress, data=panel.to_frame())
-    raise SpecError(f"models: bootstrap is available for 'feols' and 'fepois' models, not "
-                    f"{model.estimator!r} (model {model.name!r}); remove 'bootstrap'.")
+    raise SpecError(f"models: {model.estimator!r} has no bootstrap (model {model.name!r}); "
+                    "remove 'bootstrap'.")  # unreachable: the spec validates it
 
 
 # ------------------------------------------------------------------------- run

@@ -267,7 +267,7 @@ class EstimatorEntry:
         return _resolve(self.function)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _resolve(ref: str) -> Any:
     module, _, attr = ref.partition(":")
     return getattr(importlib.import_module(module), attr)

@@ -25,7 +25,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._hints import close_matches, did_you_mean
 from .._warnings import record_warnings
+from ..estimators import registry
 from ..exceptions import DatasetError, FormulaError, SpecError
 from .comparison import COLUMNS, Comparison, ModelRun, matches_at_rounding
 from .expressions import ExpressionError, evaluate
@@ -111,12 +113,9 @@ def load_study(study: str | Path | Study) -> Study:
     path = Path(study)
     if path.is_file():
         return read_study_file(path)
-    import difflib
-
-    close = difflib.get_close_matches(str(study), list(files), n=1)
     raise SpecError(
         f"No study {str(study)!r}: not a catalogue id and not a file."
-        + (f" Did you mean {close[0]!r}?" if close else "")
+        + did_you_mean(str(study), files, style="sentence")
         + f" Catalogue: {', '.join(files)} (`causalpolicing reproduce --list`); or give the "
         "path of your own .toml study file (see docs/studies.md).")
 
@@ -291,66 +290,8 @@ def _apply_step(panel: Any, step: Step, study: Study) -> Any:
 
 
 # ======================================================================= models
-class _Correlation:
-    """Pearson correlation of two expressions, with a Fisher-z confidence interval."""
-
-    estimator = "Pearson correlation"
-    cov_type = "Fisher z (normal)"
-
-    def __init__(self, x: np.ndarray, y: np.ndarray) -> None:
-        ok = np.isfinite(x) & np.isfinite(y)
-        self._n = int(ok.sum())
-        if self._n < 4:
-            raise SpecError(f"A correlation needs at least 4 complete rows; got {self._n}.")
-        self._r = float(np.corrcoef(x[ok], y[ok])[0, 1])
-
-    @property
-    def nobs(self) -> int:
-        return self._n
-
-    @property
-    def params(self) -> pd.Series:
-        return pd.Series({"r": self._r})
-
-    @property
-    def std_errors(self) -> pd.Series:
-        return pd.Series({"r": np.sqrt((1 - self._r ** 2) / (self._n - 2))})
-
-    def conf_int(self, level: float = 0.95) -> pd.DataFrame:
-        from scipy import stats
-
-        z = np.arctanh(self._r)
-        q = stats.norm.ppf(0.5 + level / 2) / np.sqrt(self._n - 3)
-        return pd.DataFrame({"conf_low": [np.tanh(z - q)], "conf_high": [np.tanh(z + q)]},
-                            index=["r"])
-
-    def glance(self) -> pd.DataFrame:
-        from scipy import stats
-
-        t = self._r * np.sqrt((self._n - 2) / (1 - self._r ** 2))
-        p = float(2 * stats.t.sf(abs(t), self._n - 2))
-        return pd.DataFrame([{"estimator": self.estimator, "nobs": self._n, "p_value": p}])
-
-
 def _fit(model: ModelSpec, panel: Any) -> Any:
-    import causalpolicing as cp
-
-    opts = dict(model.options)
-    est = model.estimator
-    if est == "correlation":
-        return _Correlation(evaluate(opts["x"], panel), evaluate(opts["y"], panel))
-    if est == "distributed_lag":
-        if "family" in opts:
-            opts["estimator"] = opts.pop("family")
-        for k in ("fe", "covariates"):
-            if k in opts:
-                opts[k] = tuple(opts[k])
-        return cp.distributed_lag(panel, **opts)
-    formula = opts.pop("formula")
-    fn = {"feols": cp.feols, "fepois": cp.fepois, "fenegbin": cp.fenegbin,
-          "febinomial": cp.febinomial, "between": cp.between,
-          "first_difference": cp.first_difference}[est]
-    return fn(formula, panel, **opts)
+    return registry.fit(model.estimator, panel, **model.options)
 
 
 def _describe(model: ModelSpec) -> str:
@@ -382,11 +323,9 @@ def _quantity_values(res: Any, pub: PublishedNumber, study: Study) -> dict[str, 
     else:
         params = res.params
         if term not in params.index:
-            import difflib
-
-            close = difflib.get_close_matches(term, [str(t) for t in params.index], n=1)
+            near = close_matches(term, params.index, n=1)
             raise StudyError(f"model {pub.model!r} has no term {term!r}"
-                             + (f"; did you mean {close[0]!r}?" if close else "")
+                             + (f"; did you mean {near[0]!r}?" if near else "")
                              + f" Terms: {', '.join(map(str, params.index))}.",
                              f"{key}.term", study.source)
         b = float(params[term])

@@ -29,7 +29,7 @@ Examples
 >>> parse_study(raw)
 Traceback (most recent call last):
 ...
-causalpolicing.studies._checks.StudyError: <study>: models[0] (id 'twfe').vcov: unknown covariance type 'CRV9'. Valid: 'iid', 'hetero' (= 'HC1'), 'HC3', {'CRV1': 'unit'}, {'CRV1': 'unit+year'}, {'CRV3': 'unit'}, {'DK': 'year'} or {'DK': {'time': 'year', 'lag': 2}}.
+causalpolicing.studies._checks.StudyError: <study>: models[0] (id 'twfe').vcov: Unknown covariance type vcov='CRV9'. Valid: 'iid', 'hetero' (= 'HC1'), 'HC3', {'CRV1': 'unit'}, {'CRV1': 'unit+year'}, {'CRV3': 'unit'}, {'DK': 'year'} or {'DK': {'time': 'year', 'lag': 2}}.
 """
 
 from __future__ import annotations
@@ -43,10 +43,11 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from .._model_spec import ModelSpec
+from ..estimators import registry
 from ..exceptions import SpecError
 from ._checks import (
     _MODEL_COMMON,
-    ESTIMATORS,
     StudyError,
     _Checker,
     _join,
@@ -56,12 +57,11 @@ from .expressions import Expression
 __all__ = [
     "StudyError",
     "Study",
-    "DataSpec",
+    "StudyData",
     "Step",
     "ModelSpec",
     "PublishedNumber",
     "PrintedNumber",
-    "ESTIMATORS",
     "STATUSES",
     "SCALES",
     "parse_study",
@@ -154,8 +154,13 @@ class Step:
 
 
 @dataclass(frozen=True)
-class DataSpec:
-    """The ``[data]`` table."""
+class StudyData:
+    """The ``[data]`` table of a study file: a dataset or file, roles, column notes, steps.
+
+    Not the analysis spec's :class:`causalpolicing.spec.DataSpec`: a study's data
+    block also declares column descriptions and derivation steps, and its roles form
+    one ``[data.roles]`` table, so the two are different classes (with different names).
+    """
 
     dataset: str | None
     path: Path | None
@@ -164,24 +169,6 @@ class DataSpec:
     columns: Mapping[str, str]
     steps: tuple[Step, ...]
     description: str | None = None
-
-
-@dataclass(frozen=True)
-class ModelSpec:
-    """One ``[[models]]`` entry; ``options`` are the estimator's keyword arguments."""
-
-    index: int
-    id: str
-    estimator: str
-    options: Mapping[str, Any]
-    sample: Expression | None = None
-    label: str | None = None
-
-    @property
-    def formula(self) -> str | None:
-        """The model formula, if the estimator takes one."""
-        f = self.options.get("formula")
-        return None if f is None else str(f)
 
 
 @dataclass(frozen=True)
@@ -195,7 +182,7 @@ class Study:
     url: str | None
     doi: str | None
     notes: tuple[str, ...]
-    data: DataSpec
+    data: StudyData
     models: tuple[ModelSpec, ...]
     published: tuple[PublishedNumber, ...]
     source: str = "<study>"
@@ -307,9 +294,7 @@ def _parse_published(c: _Checker, raw: Any, i: int, models: Mapping[str, ModelSp
         if ("conf_low" in t) != ("conf_high" in t):
             raise c.fail(key, "give both conf_low and conf_high (or neither).")
     scale = c.string(t, "scale", key, choices=SCALES) or "coef"
-    allowed = ESTIMATORS[model.estimator].scales
-    if model.estimator == "distributed_lag" and model.options.get("family", "feols") == "feols":
-        allowed = ("coef",)
+    allowed = model.entry.scales_for(model.options)
     if scale not in allowed:
         raise c.fail(_join(key, "scale"), f"scale {scale!r} does not fit model {model_id!r} "
                                           f"({model.estimator}); valid: "
@@ -355,19 +340,15 @@ def _parse_model(c: _Checker, raw: Any, i: int) -> ModelSpec:
         raise c.fail(_join(key, "id"), f"{mid!r}: use letters, digits, '_', '-' or '.'.")
     key = f"{key} (id {mid!r})"
     est = c.string(t, "estimator", key, required=True)
-    if est not in ESTIMATORS:
-        raise c.fail(_join(key, "estimator"), f"unknown estimator {est!r}; valid: "
-                                              f"{', '.join(ESTIMATORS)}.")
-    spec = ESTIMATORS[est]
-    c.keys(t, key, ("id", "estimator", *spec.required),
-           tuple(k for k in (*_MODEL_COMMON, *spec.optional) if k not in ("id", "estimator")
-                 and k not in spec.required))
-    options = {name: check(c, t[name], _join(key, name))
-               for name, check in spec.optional.items() if name in t}
+    try:
+        options = registry.validate_options(
+            str(est), {k: v for k, v in t.items() if k not in _MODEL_COMMON}, path=key,
+            also=_MODEL_COMMON)
+    except registry.OptionError as exc:
+        raise c.fail(exc.path, exc.detail) from None
     sample = c.expression(t["sample"], _join(key, "sample")) if "sample" in t else None
-    return ModelSpec(index=i, id=str(mid), estimator=str(est),
-                     options=MappingProxyType(options), sample=sample,
-                     label=c.string(t, "label", key))
+    return ModelSpec(str(mid), str(est), MappingProxyType(options), sample=sample,
+                     label=c.string(t, "label", key), index=i)
 
 
 def _parse_step(c: _Checker, raw: Any, i: int) -> Step:
@@ -406,7 +387,7 @@ def _parse_step(c: _Checker, raw: Any, i: int) -> Step:
 _ROLE_KEYS = ("unit", "time", "outcome", "treatment", "exposure", "covariates", "cluster")
 
 
-def _parse_data(c: _Checker, raw: Any, base: Path | None, status: str) -> DataSpec:
+def _parse_data(c: _Checker, raw: Any, base: Path | None, status: str) -> StudyData:
     t = c.table(raw, "data")
     c.keys(t, "data", (), ("dataset", "path", "format", "roles", "columns", "transforms",
                            "description"))
@@ -462,7 +443,7 @@ def _parse_data(c: _Checker, raw: Any, base: Path | None, status: str) -> DataSp
     if not isinstance(steps_raw, list):
         raise c.fail("data.transforms", "must be an array of tables ([[data.transforms]]).")
     steps = tuple(_parse_step(c, s, i) for i, s in enumerate(steps_raw))
-    return DataSpec(dataset=dataset, path=path, format=c.string(t, "format", "data"),
+    return StudyData(dataset=dataset, path=path, format=c.string(t, "format", "data"),
                     roles=roles, columns=MappingProxyType(columns), steps=steps,
                     description=c.string(t, "description", "data"))
 
