@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from ._warnings import record_warnings
+from .estimators import registry
 from .exceptions import CausalPolicingError
 
 if TYPE_CHECKING:
@@ -264,8 +265,8 @@ def analyze(
         help="Cluster column of the covariance (default: the unit); with --config it "
              "re-clusters the spec's clustered models.")] = None,
     estimator: Annotated[list[str] | None, typer.Option(
-        help="Estimator(s) for a FILE: feols, fepois, fenegbin, between, first_difference, "
-             "distributed_lag; repeatable. Default: feols, plus fepois when --exposure is "
+        help=f"Estimator(s) for a FILE: {', '.join(registry.names())} (the estimator "
+             "registry); repeatable. Default: feols, plus fepois when --exposure is "
              "given.")] = None,
     vcov: Annotated[str | None, typer.Option(
         metavar="NAME[=COLUMN]",
@@ -274,7 +275,7 @@ def analyze(
              "column; DK=COLUMN). Spec: vcov = {CRV3 = \"canton\"}.")] = None,
     ssc: Annotated[str | None, typer.Option(
         help="Small-sample convention: fixest, stata_xtreg, stata_areg, linearmodels, none "
-             "(feols, fepois, between, first_difference).")] = None,
+             f"({', '.join(e.name for e in registry.entries() if e.ssc)}).")] = None,
     formula: Annotated[str | None, typer.Option(
         help="Model formula, fixest style, replacing the default one: 'y ~ x + w | unit + "
              "year' (back-quote names with spaces: `my col`). Parsed, never evaluated.")] = None,
@@ -282,7 +283,9 @@ def analyze(
         "--fe", help="Fixed effects, replacing unit + time (or the formula's part after |): "
                      "--fe unit --fe year, --fe 'unit + year', --fe unit^year.")] = None,
     bootstrap: Annotated[int | None, typer.Option(
-        help="Bootstrap draws per feols/fepois model (0: none; 999 or 9999 for a paper). "
+        help="Bootstrap draws per "
+             f"{'/'.join(e.name for e in registry.entries() if e.bootstrap)} model "
+             "(0: none; 999 or 9999 for a paper). "
              "Default 0 for a FILE, the spec's value with --config.")] = None,
     seed: Annotated[int | None, typer.Option(help="Random seed (bootstrap, refutations).")] = None,
     overwrite: Annotated[bool, typer.Option(

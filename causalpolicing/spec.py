@@ -65,7 +65,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from ._hints import did_you_mean
+from ._hints import check_level, did_you_mean
 from ._model_spec import ModelSpec, parse_analysis_model
 from ._spec_fields import (
     _bool,
@@ -286,9 +286,11 @@ class ReportSpec:
     def _parse(cls, raw: Any, path: str = "report") -> ReportSpec:
         d = _check_keys(raw, cls._KEYS, path)
         level = d.get("level", 0.95)
-        if isinstance(level, bool) or not isinstance(level, (int, float)) or not 0 < level < 1:
+        try:
+            check_level(level)
+        except SpecError:
             raise _fail(f"{path}.level", f"expected a number between 0 and 1 (e.g. 0.95), "
-                                         f"got {level!r}.")
+                                         f"got {level!r}.") from None
         change = d.get("change", "1")
         if isinstance(change, (int, float)) and not isinstance(change, bool):
             change = repr(change)

@@ -504,6 +504,12 @@ def render_table(*, study: bool = False) -> str:
             vals = o.allowed_values()
             opt.append(f"`{o.name}`" + (f" ({'/'.join(vals)})" if vals else ""))
         row = [f"`{e.name}`", e.description, ", ".join(req) or "–", ", ".join(opt) or "–"]
-        row.append(", ".join(f"`{s}`" for s in e.scales) if study else (e.bootstrap or "–"))
+        if study:
+            scales = ", ".join(f"`{s}`" for s in e.scales)
+            if e.family_option is not None and len(e.scales) > 1:
+                scales += f" (`coef` only with a linear `{e.family_option[0]}`)"
+            row.append(scales)
+        else:
+            row.append(e.bootstrap or "–")
         lines.append("| " + " | ".join(row) + " |")
     return "\n".join(lines) + "\n"

@@ -43,6 +43,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from .._hints import check_level
 from .._model_spec import ModelSpec
 from ..estimators import registry
 from ..exceptions import SpecError
@@ -312,9 +313,11 @@ def _parse_published(c: _Checker, raw: Any, i: int, models: Mapping[str, ModelSp
     if "per" in t and scale == "coef":
         raise c.fail(_join(key, "per"), "'per' applies to odds_ratio or rate_ratio scales only.")
     level = t.get("level", 0.95)
-    if isinstance(level, bool) or not isinstance(level, float) or not 0 < level < 1:
+    try:
+        check_level(level)
+    except SpecError:
         raise c.fail(_join(key, "level"), f"must be a number between 0 and 1 (e.g. 0.95); got "
-                                          f"{level!r}.")
+                                          f"{level!r}.") from None
     tol = t.get("tolerance")
     reason = c.string(t, "tolerance_reason", key)
     if tol is not None:
