@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 import causalpolicing as cp
-import causalpolicing.studies.schema  # noqa: F401  (registers the study-only `correlation`)
+import causalpolicing.studies.schema
 from causalpolicing.estimators import registry
 from causalpolicing.exceptions import SpecError
 from causalpolicing.results import BaseResults
@@ -202,8 +202,8 @@ def test_registering_a_taken_name_is_an_error() -> None:
 def _write() -> None:
     for name, (path, study) in DOCS.items():
         text = path.read_text(encoding="utf-8")
-        text = _block(name).sub(lambda m: m.group(1) + registry.render_table(study=study)
-                                + m.group(3), text)
+        table = registry.render_table(study=study)
+        text = _block(name).sub(lambda m, t=table: m.group(1) + t + m.group(3), text)
         path.write_text(text, encoding="utf-8")
 
 

@@ -10,7 +10,7 @@ Examples
 >>> res = correlation(cp.datasets.load("simulated_cantons"), x=parse_expression("deaths"),
 ...                   y=parse_expression("population"))
 >>> res.nobs, res.params.index.tolist()
-(520, ['r'])
+(858, ['r'])
 """
 
 from __future__ import annotations
