@@ -13,37 +13,43 @@ Examples
 (26, 'Y')
 """
 
-from __future__ import annotations
-
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING as _TYPE_CHECKING
 
 from . import exceptions
+from ._lazy import lazy_exports as _lazy_exports
 from ._version import __version__
 
-if TYPE_CHECKING:  # imported on first use (see __getattr__): pandas is not loaded by the import
+if _TYPE_CHECKING:  # imported on first use (see __getattr__): pandas is not loaded by the import
     from .data import Panel, load_panel
 
-__all__ = ["Panel", "__version__", "datasets", "exceptions", "load_panel"]
+__all__ = [
+    "__version__",
+    # subpackages and modules (imported on first use, but `exceptions`)
+    "analysis", "cli", "core", "data", "datasets", "diagnostics", "estimators", "exceptions",
+    "formula", "graph", "inference", "report", "results", "results_io", "simulate", "spec",
+    "studies",
+    # data
+    "Panel", "load_panel",
+    # estimators: the same names as in causalpolicing.estimators
+    "feols", "FEOLS", "FEOLSResults",
+    "fepois", "FEPoisson", "FEPoissonResults",
+    "fenegbin", "FENegBin", "febinomial", "FEBinomial", "GLMFEResults",
+    "between", "first_difference", "distributed_lag", "DistributedLagResults",
+    "rate_ratios", "odds_ratios", "effect_at", "lincom",
+    # the rest of the workflow
+    "table", "build_report", "analyze", "AnalysisSpec", "load_results", "reproduce",
+    "CausalGraph",
+]
 
-# Submodules and functions imported on first use, so `import causalpolicing` stays fast.
-_LAZY_MODULES = {"data", "datasets", "simulate", "formula", "results", "estimators", "inference",
-                 "report", "cli", "diagnostics", "analysis", "spec", "results_io", "graph",
-                 "studies"}
-_LAZY_FUNCTIONS: dict[str, str] = {
+# public name -> the module that defines it (imported on first use)
+_LAZY: dict[str, str] = {
     "Panel": ".data",
     "load_panel": ".data",
-    "feols": ".estimators",
-    "FEOLS": ".estimators",
-    "between": ".estimators",
-    "first_difference": ".estimators",
-    "fenegbin": ".estimators.negbin",
-    "febinomial": ".estimators.binomial",
-    "odds_ratios": ".estimators.binomial",
-    "distributed_lag": ".estimators.lags",
-    "fepois": ".estimators",
-    "rate_ratios": ".estimators",
-    "lincom": ".estimators",
+    **{name: ".estimators" for name in (
+        "feols", "FEOLS", "FEOLSResults", "fepois", "FEPoisson", "FEPoissonResults",
+        "fenegbin", "FENegBin", "febinomial", "FEBinomial", "GLMFEResults", "between",
+        "first_difference", "distributed_lag", "DistributedLagResults", "rate_ratios",
+        "odds_ratios", "effect_at", "lincom")},
     "table": ".report",
     "build_report": ".report",
     "analyze": ".analysis",
@@ -53,15 +59,6 @@ _LAZY_FUNCTIONS: dict[str, str] = {
     "CausalGraph": ".graph",
 }
 
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY_MODULES:
-        return importlib.import_module(f".{name}", __name__)
-    if name in _LAZY_FUNCTIONS:
-        module = importlib.import_module(_LAZY_FUNCTIONS[name], __name__)
-        return getattr(module, name)
-    raise AttributeError(f"module 'causalpolicing' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_LAZY_MODULES, *_LAZY_FUNCTIONS})
+__getattr__, __dir__ = _lazy_exports(__name__, __all__, _LAZY, submodules=[
+    "analysis", "cli", "core", "data", "datasets", "diagnostics", "estimators", "formula",
+    "graph", "inference", "report", "results", "results_io", "simulate", "spec", "studies"])

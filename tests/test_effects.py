@@ -217,3 +217,46 @@ def test_lincom_rejects_bad_expressions(expr: str, match: str) -> None:
 def test_lincom_rejects_bad_weights(weights, match: str) -> None:
     with pytest.raises(SpecError, match=match):
         lincom(make_results(), weights)
+
+
+# ------------------------------------------- one change parser for tables and sentences
+@pytest.mark.parametrize(
+    ("change", "term"),
+    [(0, "x"), (0.0, "x"), ("0%", "log(pop)"), ("-100%", "log(pop)"), (True, "x"),
+     ("ten", "x"), (float("nan"), "x"), ("10%", "x"), ("sd", "x")],
+    ids=["zero", "zero-float", "zero-pct", "minus-100pct", "bool", "text", "nan",
+         "pct-of-unlogged", "sd-without-data"],
+)
+def test_rate_ratios_and_sentences_refuse_the_same_changes(change, term: str) -> None:
+    from causalpolicing.report import describe_effect
+
+    with pytest.raises(SpecError) as from_table:
+        rate_ratios(make_results(), per={term: change})
+    with pytest.raises(SpecError) as from_sentence:
+        describe_effect(make_results(), term, change=change)
+    assert str(from_table.value) == str(from_sentence.value)
+
+
+@pytest.mark.parametrize(
+    ("change", "term"),
+    [(1, "x"), (-2.5, "w"), ("10%", "log(pop)"), (" -5 % ", "log(pop)"), ("SD", "x")],
+    ids=["one-unit", "negative", "ten-pct", "minus-five-pct", "sd"],
+)
+def test_rate_ratios_and_sentences_read_a_change_alike(change, term: str) -> None:
+    from causalpolicing.report import describe_effect
+
+    data = pd.DataFrame({"x": [0.0, 1.0, 2.0, 4.0]})
+    row = rate_ratios(make_results(), per={term: change}, data=data).iloc[0]
+    sentence = describe_effect(make_results(), term, change=change, data=data)
+    ch = cp.estimators.parse_change(change, term, data=data)
+    assert row["change"] == ch.label
+    np.testing.assert_allclose(row["rate_ratio"], math.exp(ch.value * make_results().params[term]))
+    assert f"{abs(row['percent_change']):.1f}%" in sentence
+
+
+def test_parse_change_forms() -> None:
+    assert cp.estimators.parse_change(3, "x") == cp.estimators.Change(3.0, "units")
+    pct = cp.estimators.parse_change("10%", "log(pop)")
+    assert (pct.kind, pct.percent, pct.value) == ("percent", 10.0, math.log1p(0.1))
+    sd = cp.estimators.parse_change(" sd ", "x", data=pd.DataFrame({"x": [0.0, 2.0]}))
+    assert (sd.kind, sd.value, sd.label) == ("sd", math.sqrt(2), "+1 SD (=1.41)")

@@ -317,7 +317,7 @@ def test_describe_results_without_panel_skips_the_intercept() -> None:
     (dict(term="x", change=True), "must be a number"),
     (dict(term="x", change="a lot"), "must be a number"),
     (dict(term="x", change="sd"), "pass the estimation data"),
-    (dict(term="x", level=95), "level must be between 0 and 1"),
+    (dict(term="x", level=95), "level must be a number strictly between 0 and 1"),
     (dict(term="x", unit_label=("a",)), "unit_label must be a string"),
     (dict(term="x", outcome_label=3), "outcome_label must be a string"),
     (dict(term="x", causal="yes"), "causal must be True or False"),

@@ -5,6 +5,9 @@
 ``causalpolicing analyze`` calls the same function.
 """
 
+from .._lazy import lazy_exports as _lazy_exports
 from .run import Analysis, analyze, fit_model, load_spec_data, tidy_frame
 
 __all__ = ["Analysis", "analyze", "fit_model", "load_spec_data", "tidy_frame"]
+
+__getattr__, __dir__ = _lazy_exports(__name__, __all__)

@@ -21,3 +21,9 @@ Modules
 >>> codes.tolist(), n_levels
 ([1, 0, 1], 2)
 """
+
+from .._lazy import lazy_exports as _lazy_exports
+
+__all__ = ["demean", "fe_structure"]
+
+__getattr__, __dir__ = _lazy_exports(__name__, __all__, submodules=__all__)

@@ -5,8 +5,7 @@
 ['FeedbackReport', 'GrangerTestResult', 'LeadsTestResult', 'ReverseRegressionResult']
 """
 
-from __future__ import annotations
-
+from .._lazy import lazy_exports as _lazy_exports
 from . import feedback
 from .feedback import (
     FeedbackReport,
@@ -30,3 +29,5 @@ __all__ = [
     "leads_test",
     "reverse_regression",
 ]
+
+__getattr__, __dir__ = _lazy_exports(__name__, __all__)

@@ -4,20 +4,43 @@ No module is named like a function it defines (``feols`` lives in ``linear.py``,
 ``fepois`` in ``poisson.py``), so ``causalpolicing.estimators.feols`` is always the
 function. Every estimator is imported on first use, so that importing the package (and
 its :mod:`~causalpolicing.estimators.registry`, read by ``causalpolicing --help``)
-loads no numerical library.
+loads no numerical library. Every estimator, its class and its results type are also
+at the top level (``cp.fenegbin``, ``cp.FENegBin``, ...).
 
 >>> import causalpolicing as cp
 >>> cp.estimators.FEOLS("y ~ x | unit").formula.fe_names
 ('unit',)
 """
 
-from __future__ import annotations
+from .._lazy import lazy_exports as _lazy_exports
 
-import importlib
-from typing import Any
+__all__ = [
+    "Change",
+    "DistributedLagResults",
+    "FEBinomial",
+    "FENegBin",
+    "FEOLS",
+    "FEOLSResults",
+    "FEPoisson",
+    "FEPoissonResults",
+    "GLMFEResults",
+    "between",
+    "distributed_lag",
+    "effect_at",
+    "febinomial",
+    "fenegbin",
+    "feols",
+    "fepois",
+    "first_difference",
+    "lincom",
+    "odds_ratios",
+    "parse_change",
+    "rate_ratios",
+    "registry",
+]
 
 # public name -> module that defines it (imported on first use)
-_EXPORTS: dict[str, str] = {
+_LAZY: dict[str, str] = {
     "between": ".between_means",
     "first_difference": ".first_differences",
     "FEOLS": ".linear",
@@ -30,43 +53,15 @@ _EXPORTS: dict[str, str] = {
     "DistributedLagResults": ".lags",
     "fenegbin": ".negbin",
     "FENegBin": ".negbin",
+    "GLMFEResults": "._glm",
     "FEBinomial": ".binomial",
     "febinomial": ".binomial",
     "odds_ratios": ".binomial",
+    "Change": ".effects",
+    "parse_change": ".effects",
     "effect_at": ".effects",
     "lincom": ".effects",
     "rate_ratios": ".effects",
 }
 
-__all__ = [
-    "DistributedLagResults",
-    "FEBinomial",
-    "FENegBin",
-    "FEOLS",
-    "FEOLSResults",
-    "FEPoisson",
-    "FEPoissonResults",
-    "between",
-    "distributed_lag",
-    "effect_at",
-    "febinomial",
-    "fenegbin",
-    "feols",
-    "fepois",
-    "first_difference",
-    "lincom",
-    "odds_ratios",
-    "rate_ratios",
-]
-
-
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        value = getattr(importlib.import_module(_EXPORTS[name], __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'causalpolicing.estimators' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_EXPORTS})
+__getattr__, __dir__ = _lazy_exports(__name__, __all__, _LAZY, submodules=["registry"])

@@ -12,6 +12,8 @@ estimator:
   :math:`\exp(c \cdot \mathrm{CI}(\beta))` (exact transformations of the
   model's interval, so they inherit its reference distribution);
 * :func:`effect_at` -- one regressor, one change;
+* :func:`parse_change` -- the one reader of a stated change (``1``, ``"sd"``,
+  ``"10%"``), shared with the report's sentences;
 * :func:`lincom` -- estimate, standard error and interval of :math:`w'\beta`
   (given as a dict or as a string such as ``"x + x_lag1"`` or
   ``"2*x - 0.5*w"``, read by a tiny parser, never evaluated).
@@ -33,16 +35,19 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
-from typing import Any, Protocol, runtime_checkable
+from dataclasses import dataclass
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .._hints import check_level
 from ..exceptions import SpecError
 from ..results import BaseResults, EstimationResults
 
-__all__ = ["rate_ratios", "effect_at", "lincom", "RATE_RATIO_COLUMNS", "LINCOM_COLUMNS"]
+__all__ = ["Change", "parse_change", "rate_ratios", "effect_at", "lincom", "RATE_RATIO_COLUMNS",
+           "LINCOM_COLUMNS"]
 
 RATE_RATIO_COLUMNS = ["term", "change", "rate_ratio", "conf_low", "conf_high",
                       "percent_change", "pct_low", "pct_high"]
@@ -50,64 +55,140 @@ LINCOM_COLUMNS = ["expression", "estimate", "std_error", "statistic", "p_value",
                   "conf_high"]
 
 
-@runtime_checkable
-class _HasRegressorSD(Protocol):
-    @property
-    def regressor_sd(self) -> pd.Series: ...
-
-
 _PCT = re.compile(r"^\s*([+-]?\d+(?:\.\d*)?)\s*%\s*$")
 _LOG_TERM = re.compile(r"^log\((.+)\)$")
 
 
-def _check_level(level: float) -> None:
-    if not isinstance(level, (float, int)) or isinstance(level, bool) or not 0 < level < 1:
-        raise SpecError(f"level must be between 0 and 1 (e.g. 0.95); got {level!r}.")
+@dataclass(frozen=True)
+class Change:
+    r"""A stated change of a regressor, resolved to the number its coefficient is multiplied by.
+
+    Made by :func:`parse_change`; read by :func:`rate_ratios` and by the report's
+    sentences (:func:`causalpolicing.report.describe_effect`), so both understand
+    the same changes.
+
+    Attributes
+    ----------
+    value
+        :math:`c`: the change on the regressor's scale (for a percent change of a
+        logged regressor, :math:`\log(1 + p/100)`).
+    kind
+        ``"units"``, ``"sd"`` (one standard deviation) or ``"percent"``.
+    percent
+        The stated percent (``10.0`` for ``"10%"``); ``None`` for other kinds.
+    """
+
+    value: float
+    kind: Literal["units", "sd", "percent"]
+    percent: float | None = None
+
+    @property
+    def label(self) -> str:
+        """How the change is shown in a table: ``'+10'``, ``'+1 SD (=1.42)'``, ``'+10%'``."""
+        if self.kind == "sd":
+            return f"+1 SD (={self.value:.3g})"
+        if self.kind == "percent":
+            return f"{self.percent:+g}%"
+        return f"{self.value:+g}"
 
 
-def _sd_of(res: Any, term: str, data: pd.DataFrame | None) -> float:
-    if isinstance(res, _HasRegressorSD):
-        sd = res.regressor_sd
-        if term in sd.index:
-            return float(sd[term])
+def _stored_sd(results: Any, term: str) -> float | None:
+    stored = getattr(results, "regressor_sd", None)
+    if isinstance(stored, pd.Series) and term in stored.index and np.isfinite(stored[term]):
+        return float(stored[term])
+    return None
+
+
+def _sd_of(results: Any, term: str, data: Any) -> float:
+    """The regressor's SD: stored by the results (count models) or taken from ``data``."""
+    sd = _stored_sd(results, term)
+    if sd is not None:
+        return sd
     if data is None:
         raise SpecError(
-            f"per='sd' for {term!r} needs the regressor's standard deviation: these results do "
-            "not store it; pass the estimation data as data=... (the SD is then taken over "
-            "its non-missing values).")
+            f"change='sd' for {term!r} needs the regressor's standard deviation: these results "
+            "do not store it; pass the estimation data as data=... (a Panel or DataFrame "
+            "holding the column; the SD is taken over its non-missing values).")
     from ..data.panel import Panel
 
     frame = data.to_frame() if isinstance(data, Panel) else data
-    if term not in frame.columns:
-        raise SpecError(f"data has no column {term!r} to compute its standard deviation.")
+    if not isinstance(frame, pd.DataFrame) or term not in frame.columns:
+        raise SpecError(f"data has no column {term!r} to compute its standard deviation; "
+                        "pass the Panel or DataFrame the model was fitted on.")
     return float(pd.to_numeric(frame[term]).std(ddof=1))
 
 
-def _change(res: Any, term: str, spec: Any, data: pd.DataFrame | None) -> tuple[float, str]:
-    """The change c of the regressor and its label."""
-    if isinstance(spec, bool):
-        raise SpecError(f"The change for {term!r} must be a number, 'sd' or 'P%'; got {spec!r}.")
-    if isinstance(spec, (int, float, np.integer, np.floating)):
-        c = float(spec)
+def parse_change(change: Any, term: str, *, results: Any = None, data: Any = None) -> Change:
+    r"""Read a stated change of the regressor ``term``: a number, ``"sd"`` or a percent.
+
+    The one reader of changes: :func:`rate_ratios` (``per=``), :func:`effect_at`
+    and the report's sentences (``change=``) all call it.
+
+    Parameters
+    ----------
+    change
+        A finite non-zero number of units (``1``, ``-2.5``); ``"sd"`` (one standard
+        deviation of the regressor, stored by count-model results, otherwise taken
+        from ``data``); or a percent such as ``"10%"`` or ``"-5 %"`` for a logged
+        regressor ``log(x)`` (:math:`c = \log(1 + p/100)`). A change of zero (``0``,
+        ``"0%"``) is no change and is refused.
+    term
+        The regressor (a coefficient name).
+    results
+        Results whose ``regressor_sd`` gives the standard deviation for ``"sd"``.
+    data
+        The estimation data (Panel or DataFrame), for ``"sd"`` when ``results`` do
+        not store the standard deviation.
+
+    Returns
+    -------
+    Change
+
+    Raises
+    ------
+    SpecError
+        Anything else, with the forms that are understood.
+
+    Examples
+    --------
+    >>> parse_change(10, "x")
+    Change(value=10.0, kind='units', percent=None)
+    >>> ch = parse_change("10%", "log(pop)")
+    >>> round(ch.value, 6), ch.label
+    (0.09531, '+10%')
+    >>> import pandas as pd
+    >>> parse_change("sd", "x", data=pd.DataFrame({"x": [0.0, 2.0]})).label
+    '+1 SD (=1.41)'
+    >>> parse_change("0%", "log(pop)")
+    Traceback (most recent call last):
+    ...
+    causalpolicing.exceptions.SpecError: A percent change must be non-zero and above -100% (0% is no change); got '0%'.
+    """
+    if isinstance(change, bool):
+        raise SpecError(f"The change for {term!r} must be a number, 'sd' or a percent like "
+                        f"'10%'; got {change!r}.")
+    if isinstance(change, (int, float, np.integer, np.floating)):
+        c = float(change)
         if not math.isfinite(c) or c == 0:
-            raise SpecError(f"The change for {term!r} must be finite and non-zero; got {spec!r}.")
-        return c, f"{c:+g}"
-    if isinstance(spec, str):
-        if spec.strip().lower() == "sd":
-            sd = _sd_of(res, term, data)
-            return sd, f"+1 SD (={sd:.3g})"
-        m = _PCT.match(spec)
+            raise SpecError(f"The change for {term!r} must be finite and non-zero; "
+                            f"got {change!r}.")
+        return Change(c, "units")
+    if isinstance(change, str):
+        if change.strip().lower() == "sd":
+            return Change(_sd_of(results, term, data), "sd")
+        m = _PCT.match(change)
         if m:
             if not _LOG_TERM.match(term):
                 raise SpecError(
-                    f"A percent change ({spec!r}) applies to a logged regressor (a term "
+                    f"A percent change ({change!r}) applies to a logged regressor (a term "
                     f"'log(x)'); {term!r} is not one. Give a number of units or 'sd' instead.")
             p = float(m.group(1))
-            if p <= -100:
-                raise SpecError(f"A percent change must be above -100%; got {spec!r}.")
-            return math.log1p(p / 100), f"{p:+g}%"
+            if p <= -100 or p == 0:
+                raise SpecError("A percent change must be non-zero and above -100% (0% is no "
+                                f"change); got {change!r}.")
+            return Change(math.log1p(p / 100), "percent", p)
     raise SpecError(f"The change for {term!r} must be a number (units), 'sd' or a percent like "
-                    f"'10%' (logged regressors); got {spec!r}.")
+                    f"'10%' (logged regressors only); got {change!r}.")
 
 
 def rate_ratios(
@@ -153,7 +234,7 @@ def rate_ratios(
       term change  rate_ratio
     0    x    +10      2.5937
     """
-    _check_level(level)
+    level = check_level(level)
     params = res.params
     ci = res.conf_int(level)
     if isinstance(per, Mapping):
@@ -166,7 +247,8 @@ def rate_ratios(
         items = [(t, per) for t in params.index]
     rows = []
     for term, spec in items:
-        c, label = _change(res, term, spec, data)
+        change = parse_change(spec, term, results=res, data=data)
+        c, label = change.value, change.label
         b = float(params[term])
         lo, hi = float(ci.loc[term, "conf_low"]), float(ci.loc[term, "conf_high"])
         lo_c, hi_c = sorted((c * lo, c * hi))
@@ -304,7 +386,7 @@ def lincom(
     >>> out[["estimate", "std_error"]].round(4).values.tolist()
     [[1.5, 0.3873]]
     """
-    _check_level(level)
+    level = check_level(level)
     params = res.params
     names = list(params.index)
     if isinstance(weights, str):

@@ -28,10 +28,7 @@ Examples
 ('w',)
 """
 
-from __future__ import annotations
-
-from typing import Any
-
+from .._lazy import lazy_exports as _lazy_exports
 from .dag import (
     MAX_DEPTH,
     MAX_EDGES,
@@ -52,6 +49,7 @@ from .identification import (
     identify,
     open_backdoor_path,
 )
+from .identification import import_dowhy as _import_dowhy
 from .mediation import MediationResult, mediate
 from .refuters import (
     RefutationResult,
@@ -125,15 +123,12 @@ __all__ = [
     "template",
 ]
 
+# The DoWhy estimator subclasses dowhy's CausalEstimator: DoWhy is imported only when asked.
+_DOWHY_EXPORTS = {"PanelFEEstimator": ".dowhy_estimator", "dowhy_model": ".dowhy_estimator"}
+_getattr, __dir__ = _lazy_exports(__name__, __all__, _DOWHY_EXPORTS)
 
-def __getattr__(name: str) -> Any:
-    # The DoWhy estimator subclasses dowhy's CausalEstimator: import DoWhy only when asked.
-    if name in ("PanelFEEstimator", "dowhy_model"):
-        from .identification import import_dowhy
 
-        import_dowhy()  # DoWhy's import would replace sys.displayhook
-        from . import dowhy_estimator
-
-        return getattr(dowhy_estimator, name)
-    raise AttributeError(f"module 'causalpolicing.graph' has no attribute {name!r}")
-
+def __getattr__(name: str) -> object:
+    if name in _DOWHY_EXPORTS:
+        _import_dowhy()  # DoWhy's import would replace sys.displayhook
+    return _getattr(name)

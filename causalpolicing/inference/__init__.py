@@ -8,13 +8,10 @@ registry does not import the bootstrap).
 ['CRV1', 'CRV3', 'DK', 'HC1', 'HC3', 'iid']
 """
 
-from __future__ import annotations
+from .._lazy import lazy_exports as _lazy_exports
 
-import importlib
-from typing import Any
-
-# public name -> module that defines it
-_EXPORTS: dict[str, str] = {
+# public name -> module that defines it (imported on first use)
+_LAZY: dict[str, str] = {
     "COVARIANCE_TYPES": ".vcov",
     "SSC_CONVENTIONS": ".vcov",
     "compute_vcov": ".vcov",
@@ -25,16 +22,6 @@ _EXPORTS: dict[str, str] = {
     "wald_test": ".wald",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = sorted(_LAZY)
 
-
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        value = getattr(importlib.import_module(_EXPORTS[name], __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'causalpolicing.inference' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_EXPORTS})
+__getattr__, __dir__ = _lazy_exports(__name__, __all__, _LAZY)

@@ -27,10 +27,7 @@ x,2.000
 Observations,100
 """
 
-from __future__ import annotations
-
-import importlib
-from typing import Any
+from .._lazy import lazy_exports as _lazy_exports
 
 __all__ = [
     "Table", "table", "tables",
@@ -41,26 +38,19 @@ __all__ = [
     "document", "build_report", "Report",
 ]
 
-_SUBPACKAGES = {"tables", "plots", "narrative", "document"}
-_LAZY = {
-    "table": ".tables", "Table": ".tables",
+# public name -> module that defines it (imported on first use)
+_LAZY: dict[str, str] = {
+    "table": ".tables",
+    "Table": ".tables",
     **{name: ".plots" for name in (
         "coefficient_plot", "event_study_plot", "dose_response_plot", "counterfactual_plot",
         "dag_plot", "refutation_plot", "panel_overview_plot", "missingness_plot", "save_figure",
         "figure_to_data_uri")},
     **{name: ".narrative" for name in ("describe_effect", "describe_results", "caveats",
                                        "Caveat")},
-    "build_report": ".document", "Report": ".document",
+    "build_report": ".document",
+    "Report": ".document",
 }
 
-
-def __getattr__(name: str) -> Any:
-    if name in _SUBPACKAGES:
-        return importlib.import_module(f".{name}", __name__)
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name], __name__), name)
-    raise AttributeError(f"module 'causalpolicing.report' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+__getattr__, __dir__ = _lazy_exports(__name__, __all__, _LAZY,
+                                     submodules=["tables", "plots", "narrative", "document"])

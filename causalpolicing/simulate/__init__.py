@@ -20,6 +20,7 @@ Examples
 True
 """
 
+from .._lazy import lazy_exports as _lazy_exports
 from . import swiss
 from .cantons import CANTON_DEFAULTS, simulate_cantons
 from .crackdown import CRACKDOWN_DEFAULTS, district_neighbours, simulate_crackdown
@@ -42,3 +43,5 @@ __all__ = [
     "simulate_crackdown",
     "swiss",
 ]
+
+__getattr__, __dir__ = _lazy_exports(__name__, __all__)

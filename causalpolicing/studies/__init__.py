@@ -24,10 +24,7 @@ Examples
 (True, '0.081812')
 """
 
-from __future__ import annotations
-
-import importlib
-from typing import Any
+from .._lazy import lazy_exports as _lazy_exports
 
 __all__ = [
     "Comparison",
@@ -42,7 +39,7 @@ __all__ = [
 
 # Loaded on first use so that the command line (which imports this package to register
 # its `reproduce` command) stays fast.
-_EXPORTS: dict[str, str] = {
+_LAZY: dict[str, str] = {
     "Comparison": ".comparison",
     "ExpressionError": ".expressions",
     "Study": ".schema",
@@ -53,14 +50,4 @@ _EXPORTS: dict[str, str] = {
     "reproduce": ".runner",
 }
 
-
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        value = getattr(importlib.import_module(_EXPORTS[name], __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'causalpolicing.studies' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_EXPORTS})
+__getattr__, __dir__ = _lazy_exports(__name__, __all__, _LAZY)

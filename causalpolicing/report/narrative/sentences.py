@@ -31,8 +31,9 @@ else the estimator's name):
 The change :math:`c` is ``1`` (one unit; any number works), ``"sd"`` (one
 standard deviation of the regressor in the estimation sample, stored by count
 models; others need ``data``) or a percentage such as ``"10%"`` for a logged
-regressor ``log(x)`` (:math:`c = \log 1.1`), as in
-:func:`~causalpolicing.rate_ratios`.
+regressor ``log(x)`` (:math:`c = \log 1.1`), read by the same parser as
+:func:`~causalpolicing.rate_ratios` (:func:`~causalpolicing.estimators.parse_change`);
+a change of zero is refused.
 
 Wording: an effect is *significant* when its interval at ``level`` excludes no
 change (0, or a ratio of 1); then the direction is stated with the interval.
@@ -65,15 +66,15 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
+from ..._hints import check_level
+from ...estimators.effects import Change, effect_at, parse_change
 from ...exceptions import SpecError
 from ._numbers import format_magnitude, shared_decimals
 
 __all__ = ["describe_effect", "describe_results", "effect_kind", "is_log_outcome"]
 
-_PCT = re.compile(r"^\s*([+-]?\d+(?:\.\d*)?)\s*%\s*$")
 _LOG_TERM = re.compile(r"^log\((.+)\)$")
 _LOG_OUTCOME = re.compile(r"^(?:log\(|log_|ln\(|ln_|l_)", re.IGNORECASE)
 _LOG_OUTCOME_INNER = re.compile(r"^(?:log|ln)\((.+)\)$|^(?:log_|ln_|l_)(.+)$", re.IGNORECASE)
@@ -152,12 +153,6 @@ def _strip_log(name: str) -> str:
     return (m.group(1) or m.group(2)).strip()
 
 
-def _check_level(level: Any) -> float:
-    if isinstance(level, bool) or not isinstance(level, (int, float)) or not 0 < level < 1:
-        raise SpecError(f"level must be between 0 and 1 (e.g. 0.95); got {level!r}.")
-    return float(level)
-
-
 def _level_text(level: float) -> str:
     return f"{100 * level:g}%"
 
@@ -172,52 +167,6 @@ def _unit_forms(unit_label: UnitLabel | None) -> tuple[str, str] | None:
         return unit_label[0], unit_label[1]
     raise SpecError("unit_label must be a string (used after any number) or a tuple "
                     f"(singular, plural), e.g. ('death', 'deaths'); got {unit_label!r}.")
-
-
-def _sd(results: Any, term: str, data: Any) -> float:
-    """The regressor's SD: stored by the results (count models) or taken from ``data``."""
-    stored = getattr(results, "regressor_sd", None)
-    if isinstance(stored, pd.Series) and term in stored.index and np.isfinite(stored[term]):
-        return float(stored[term])
-    if data is None:
-        raise SpecError(f"change='sd' for {term!r} needs the regressor's standard deviation: "
-                        "these results do not store it; pass the estimation data as data=... "
-                        "(a Panel or DataFrame holding the column).")
-    from ...data.panel import Panel
-
-    frame = data.to_frame() if isinstance(data, Panel) else data
-    if not isinstance(frame, pd.DataFrame) or term not in frame.columns:
-        raise SpecError(f"data has no column {term!r} to compute its standard deviation; "
-                        "pass the Panel or DataFrame the model was fitted on.")
-    return float(pd.to_numeric(frame[term]).std(ddof=1))
-
-
-def _change_value(results: Any, term: str, change: Any, data: Any) -> tuple[float, str]:
-    """(c, kind) with kind ``units``, ``sd`` or ``pct:<p>``."""
-    if isinstance(change, bool):
-        raise SpecError(f"change for {term!r} must be a number, 'sd' or a percent like '10%'; "
-                        f"got {change!r}.")
-    if isinstance(change, (int, float, np.integer, np.floating)):
-        c = float(change)
-        if not math.isfinite(c) or c == 0:
-            raise SpecError(f"change for {term!r} must be finite and non-zero; got {change!r}.")
-        return c, "units"
-    if isinstance(change, str):
-        if change.strip().lower() == "sd":
-            return _sd(results, term, data), "sd"
-        m = _PCT.match(change)
-        if m:
-            if not _LOG_TERM.match(term):
-                raise SpecError(
-                    f"A percent change ({change!r}) applies to a logged regressor (a term "
-                    f"'log(x)'); {term!r} is not one. Give a number of units or 'sd' instead.")
-            p = float(m.group(1))
-            if p <= -100 or p == 0:
-                raise SpecError(f"A percent change must be non-zero and above -100%; got "
-                                f"{change!r}.")
-            return math.log1p(p / 100), f"pct:{p:g}"
-    raise SpecError(f"change for {term!r} must be a number (units), 'sd' or a percent like "
-                    f"'10%' (logged regressors only); got {change!r}.")
 
 
 def _number(c: float) -> str:
@@ -237,18 +186,19 @@ def _is_binary(term: str, data: Any) -> bool:
     return False
 
 
-def _subject(term: str, c: float, kind: str, treatment_label: str,
+def _subject(term: str, change: Change, treatment_label: str,
              units: tuple[str, str] | None, binary: bool, *, named: bool = False) -> str:
     """The sentence's subject: 'An increase of 1 possession offence per 1,000 residents'.
 
     With a unit, the treatment is named only when its label was given (``named``):
     'An increase of 1 offence per 1,000 residents in neighbouring cantons'.
     """
+    c = change.value
     word = "An increase" if c > 0 else "A decrease"
-    if kind.startswith("pct:"):
-        p = float(kind[4:])
+    if change.kind == "percent":
+        p = change.percent
         return f"A {abs(p):g}% {'increase' if p > 0 else 'decrease'} in {treatment_label}"
-    if kind == "sd":
+    if change.kind == "sd":
         amount = format(abs(c), ",.3g") + (f" {units[1]}" if units else "")
         return f"{word} of one standard deviation ({amount}) in {treatment_label}"
     if binary and c == 1:
@@ -381,7 +331,7 @@ def describe_effect(
     if not isinstance(term, str) or term not in results.params.index:
         raise SpecError(f"Unknown term {term!r}; the model's terms are "
                         f"{list(results.params.index)}.")
-    level = _check_level(level)
+    level = check_level(level)
     for name, val in (("outcome_label", outcome_label), ("treatment_label", treatment_label)):
         if val is not None and not isinstance(val, str):
             raise SpecError(f"{name} must be a string or None; got {type(val).__name__}.")
@@ -389,7 +339,8 @@ def describe_effect(
         raise SpecError(f"causal must be True or False; got {causal!r}.")
     units = _unit_forms(unit_label)
     kind = effect_kind(results)
-    c, ckind = _change_value(results, term, change, data)
+    ch = parse_change(change, term, results=results, data=data)
+    c = ch.value
     log_y = kind == "identity" and is_log_outcome(results, log_outcome)
     depvar = _depvar(results) or "the outcome"
     if outcome_label is None:
@@ -398,14 +349,11 @@ def describe_effect(
     if treatment_label is None:
         m = _LOG_TERM.match(term)
         treatment_label = m.group(1) if m else term
-    subject = _subject(term, c, ckind, treatment_label, units, _is_binary(term, data),
-                       named=named)
+    subject = _subject(term, ch, treatment_label, units, _is_binary(term, data), named=named)
     verb = "leads to" if causal else "is associated with"
 
     if kind in ("log", "logit"):
-        from ...estimators.effects import effect_at
-
-        # effect_at takes the same change specification; pass the resolved number so
+        # effect_at reads changes with the same parser; pass the resolved number so
         # an SD taken from `data` is the one printed
         row = effect_at(results, term, c, level=level)
         if kind == "log":
