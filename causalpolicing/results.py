@@ -38,6 +38,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 import pandas as pd
 
+from ._hints import check_level
 from .exceptions import SpecError
 
 __all__ = ["EstimationResults", "BaseResults", "TIDY_COLUMNS"]
@@ -267,8 +268,7 @@ class BaseResults:
         level
             Coverage, strictly between 0 and 1.
         """
-        if not isinstance(level, (float, int)) or not 0 < level < 1:
-            raise SpecError(f"level must be between 0 and 1 (e.g. 0.95); got {level!r}.")
+        level = check_level(level)
         q = self._ppf(0.5 + level / 2)
         se = self.std_errors
         return pd.DataFrame({"conf_low": self._params - q * se,

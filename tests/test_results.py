@@ -71,7 +71,7 @@ def test_conf_int_levels(level: float) -> None:
 
 @pytest.mark.parametrize("level", [0, 1, 95, -0.1, "0.95"], ids=["0", "1", "95", "neg", "str"])
 def test_conf_int_rejects_bad_level(level) -> None:  # type: ignore[no-untyped-def]
-    with pytest.raises(SpecError, match="level must be between 0 and 1"):
+    with pytest.raises(SpecError, match="level must be a number strictly between 0 and 1"):
         simple_results().conf_int(level)
 
 

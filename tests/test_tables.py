@@ -503,8 +503,10 @@ def test_top_level_table_is_report_table() -> None:
 BAD = [
     pytest.param({"uncertainty": "sd"}, r"uncertainty must be one of 'se', 'ci', 't', 'p'",
                  id="uncertainty"),
-    pytest.param({"level": 1.5}, r"level must be a number between 0 and 1.*1\.5", id="level"),
-    pytest.param({"level": True}, r"level must be a number between 0 and 1", id="level-bool"),
+    pytest.param({"level": 1.5}, r"level must be a number strictly between 0 and 1.*1\.5",
+                 id="level"),
+    pytest.param({"level": True}, r"level must be a number strictly between 0 and 1",
+                 id="level-bool"),
     pytest.param({"stars": "yes"}, r"stars must be False, True", id="stars-str"),
     pytest.param({"stars": {"*": 2}}, r"stars: the threshold of '\*' must be", id="stars-thr"),
     pytest.param({"stars": {"*": 0.1, "+": 0.1}}, r"stars: two symbols share", id="stars-dup"),

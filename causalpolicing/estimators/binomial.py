@@ -58,6 +58,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .._hints import check_level
 from ..exceptions import ConvergenceWarning, SpecError
 from ..formula import Formula, parse_formula
 from ._common import FrozenSettings, _is_panel, check_choice, check_maxiter
@@ -297,8 +298,7 @@ def odds_ratios(
     if unknown:
         raise SpecError(f"Unknown term(s) {unknown} (or no 'per' given for them); the model's "
                         f"terms are {list(params.index)}.")
-    if not isinstance(level, float) or not 0 < level < 1:
-        raise SpecError(f"level must be between 0 and 1 (e.g. 0.95); got {level!r}.")
+    level = check_level(level)
     df = res.df_inference
     dist = stats.norm if df is None else stats.t(df)
     q = float(dist.ppf(0.5 + level / 2))

@@ -82,6 +82,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._hints import check_level
 from ..core.demean import FixedEffects
 from ..core.fe_structure import drop_singletons, factorize, recode
 from ..estimators.linear import feols
@@ -227,8 +228,7 @@ def mediate(results: Any, data: Any, mediator: str, *, treatment: str | None = N
     -------
     MediationResult
     """
-    if not isinstance(level, float) or not 0 < level < 1:
-        raise SpecError(f"level must be a float strictly between 0 and 1; got {level!r}.")
+    level = check_level(level)
     reps = check_reps(reps, minimum=0)
     progress = check_progress(progress)
     model = PanelModel(results, data, treatment=treatment)

@@ -13,7 +13,7 @@ import pandas as pd
 
 from ...exceptions import ColumnNotFoundError, SpecError
 
-__all__ = ["check_results", "normalize_models", "check_level", "unknown_term", "check_terms",
+__all__ = ["check_results", "normalize_models", "unknown_term", "check_terms",
            "ratio_kind", "finite_array", "finite_scalar", "frame_columns", "plot_times", "plot_time_scalar",
            "INTERCEPTS", "natural_order", "tick_step"]
 
@@ -44,15 +44,6 @@ def normalize_models(results: Any) -> tuple[list[str], list[Any]]:
         models = [check_results(v, f"results[{i}]") for i, v in enumerate(results)]
         return [f"({i + 1})" for i in range(len(models))], models
     return [""], [check_results(results)]
-
-
-def check_level(level: Any) -> float:
-    """``level`` as a float strictly between 0 and 1."""
-    if isinstance(level, bool) or not isinstance(level, (int, float, np.floating)) or not (
-            0 < float(level) < 1):
-        raise SpecError(f"level must be a number strictly between 0 and 1 (e.g. 0.95); "
-                        f"got {level!r}.")
-    return float(level)
 
 
 def unknown_term(name: Any, available: Sequence[str], param: str = "terms") -> SpecError:

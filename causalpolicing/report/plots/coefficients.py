@@ -11,8 +11,9 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
+from ..._hints import check_level
 from ...exceptions import SpecError
-from ._common import INTERCEPTS, check_level, check_terms, normalize_models, ratio_kind
+from ._common import INTERCEPTS, check_terms, normalize_models, ratio_kind
 from ._style import GREY, PALETTE, level_label, new_axes, plot_style
 
 __all__ = ["coefficient_plot"]

@@ -18,9 +18,9 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from ..._hints import check_level
 from ...exceptions import ColumnNotFoundError, SpecError
 from ._common import (
-    check_level,
     check_results,
     finite_array,
     finite_scalar,

@@ -11,8 +11,9 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from ..._hints import check_level
 from ...exceptions import SpecError
-from ._common import check_level, check_results, check_terms, ratio_kind, unknown_term
+from ._common import check_results, check_terms, ratio_kind, unknown_term
 from ._style import GREY, PALETTE, level_label, new_axes, plot_style
 
 __all__ = ["event_study_plot", "event_times"]

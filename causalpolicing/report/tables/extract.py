@@ -43,6 +43,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
+from ..._hints import check_level
 from ...exceptions import SpecError
 from ...results import EstimationResults
 
@@ -412,8 +413,7 @@ def extract(
     if uncertainty not in UNCERTAINTIES:
         raise SpecError(f"uncertainty must be one of {', '.join(map(repr, UNCERTAINTIES))} "
                         f"(shown under each estimate); got {uncertainty!r}.")
-    if isinstance(level, bool) or not isinstance(level, (int, float)) or not 0 < level < 1:
-        raise SpecError(f"level must be a number between 0 and 1 (e.g. 0.95); got {level!r}.")
+    level = check_level(level)
     star_spec = resolve_stars(stars)
     exp_flags = _exp_flags(exponentiate, models, labels)
     if title is not None and not isinstance(title, str):
