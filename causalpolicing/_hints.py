@@ -49,21 +49,25 @@ def close_matches(name: str, candidates: Iterable[Any], n: int = 3) -> list[str]
     return out[:n]
 
 
-def did_you_mean(name: str, candidates: Iterable[Any], *, style: str = "paren") -> str:
+def did_you_mean(name: str, candidates: Iterable[Any], *, style: str = "paren",
+                 n: int = 1) -> str:
     """The hint to append to an error about ``name``, or ``""`` when nothing is close.
 
     ``style="paren"`` gives ``" (did you mean 'x'?)"``; ``style="sentence"`` gives
-    ``" Did you mean 'x'?"``.
+    ``" Did you mean 'x'?"``. ``n`` names up to that many candidates, best first.
 
     >>> did_you_mean("yaer", ["year", "unit"], style="sentence")
     " Did you mean 'year'?"
+    >>> did_you_mean("deaths", ["death", "deaths_rate", "births"], n=3)
+    " (did you mean 'death', 'deaths_rate'?)"
     """
-    near = close_matches(name, candidates, n=1)
-    if not near or near[0] == name:
+    near = [c for c in close_matches(name, candidates, n=n) if c != name]
+    if not near:
         return ""
+    shown = ", ".join(map(repr, near))
     if style == "sentence":
-        return f" Did you mean {near[0]!r}?"
-    return f" (did you mean {near[0]!r}?)"
+        return f" Did you mean {shown}?"
+    return f" (did you mean {shown}?)"
 
 
 def check_level(level: Any, name: str = "level") -> float:

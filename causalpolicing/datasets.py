@@ -40,8 +40,8 @@ from typing import Any, Literal, overload
 
 import pandas as pd
 
+from ._hints import did_you_mean
 from .data import Panel, load_panel
-from .data._messages import close_matches
 from .exceptions import DatasetError
 from .simulate import simulate_cantons, simulate_crackdown
 
@@ -336,8 +336,7 @@ def _folder(name: str) -> Path:
         raise DatasetError(f"A dataset name must be a string; got {name!r}.")
     valid = names()
     if name not in valid:
-        hint = close_matches(name, valid)
-        did = f" Did you mean {', '.join(map(repr, hint))}?" if hint else ""
+        did = did_you_mean(name, valid, style="sentence", n=3)
         raise DatasetError(
             f"Unknown dataset {name!r}.{did} Bundled datasets: {', '.join(valid)} "
             "(see cp.datasets.list())."

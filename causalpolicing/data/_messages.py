@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import difflib
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
+
+from .._hints import close_matches  # re-exported: one cutoff for every hint
 
 __all__ = [
     "describe_rows", "close_matches", "quote_list", "show_value", "read_options_hint",
@@ -63,16 +64,6 @@ def describe_rows(rows: Sequence[int] | np.ndarray, values: Sequence[object] | N
             return f"{word} {shown[0]}"
         return f"{word} {', '.join(shown[:-1])} and {shown[-1]}"
     return f"{word} {', '.join(shown)} and {n - limit} more"
-
-
-def close_matches(name: str, candidates: Iterable[str], n: int = 3) -> list[str]:
-    """Candidates that look like ``name`` (case-insensitive), best first."""
-    candidates = [str(c) for c in candidates]
-    lowered = {c.lower(): c for c in candidates}
-    hits = difflib.get_close_matches(name.lower(), list(lowered), n=n, cutoff=0.6)
-    exact_ci = [lowered[name.lower()]] if name.lower() in lowered else []
-    out = exact_ci + [lowered[h] for h in hits if lowered[h] not in exact_ci]
-    return out[:n]
 
 
 def quote_list(items: Iterable[object], limit: int = 12) -> str:

@@ -8,8 +8,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._hints import close_matches, did_you_mean
 from ..exceptions import ColumnNotFoundError, NegativeValueError, NonIntegerCountError, RoleError
-from ._messages import close_matches, describe_rows, quote_list, read_options_hint
+from ._messages import describe_rows, quote_list, read_options_hint
 from ._numeric import NA_MARKERS, _to_numeric
 from ._source import _name
 
@@ -128,10 +129,7 @@ def _check_columns_exist(frame: pd.DataFrame, role_of: Mapping[str, str], source
         return
     parts = []
     for c in missing:
-        hint = close_matches(c, columns)
-        parts.append(
-            f"{role_of[c]} {c!r}" + (f" (did you mean {', '.join(map(repr, hint))}?)" if hint else "")
-        )
+        parts.append(f"{role_of[c]} {c!r}{did_you_mean(c, columns, n=3)}")
     msg = (
         f"Column(s) not found in {_name(source)}: {'; '.join(parts)}. "
         f"Available columns: {quote_list(columns, 30)}."

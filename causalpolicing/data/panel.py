@@ -16,9 +16,9 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from .._hints import did_you_mean
 from ..exceptions import ColumnNotFoundError, NonNumericError, RoleError
 from . import transforms
-from ._messages import close_matches
 from ._records import (
     OUTCOME_KINDS,
     TREATMENT_KINDS,
@@ -266,11 +266,8 @@ class Panel:
     def column(self, name: str) -> pd.Series:
         """One column (a copy)."""
         if name not in self._frame.columns:
-            hint = close_matches(name, self._frame.columns)
-            raise RoleError(
-                f"The panel has no column {name!r}"
-                + (f"; did you mean {', '.join(map(repr, hint))}?" if hint else ".")
-            )
+            raise RoleError(f"The panel has no column {name!r}"
+                            f"{did_you_mean(name, self._frame.columns, n=3)}.")
         return self._frame[name].copy()
 
     # ------------------------------------------------------------ derivation

@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._hints import close_matches, did_you_mean
 from ..exceptions import EmptySourceError, ReaderError
 from ._csv_arrow import _NON_SPACE, arrow_csv_file, arrow_csv_frame
 from ._csv_text import (
@@ -44,7 +45,7 @@ from ._csv_text import (
     detect_encoding,
     pa_nested,
 )
-from ._messages import close_matches, describe_rows, quote_list, read_options_hint
+from ._messages import describe_rows, quote_list, read_options_hint
 from ._reader_registry import (  # noqa: F401  (re-exported: the public path)
     _READERS,
     DROP_LOG_COLUMNS,
@@ -355,10 +356,9 @@ def read_excel(path: Path, *, sheet: str | int = 0, skiprows: int = 0, header: i
                 f"{path.name!r}: {quote_list(names)}."
             )
         if isinstance(sheet, str) and sheet not in names:
-            hint = close_matches(sheet, names)
+            hint = close_matches(sheet, names, n=1)
             raise ReaderError(
-                f"{path.name!r} has no sheet {sheet!r}"
-                + (f" (did you mean {', '.join(map(repr, hint))}?)" if hint else "")
+                f"{path.name!r} has no sheet {sheet!r}{did_you_mean(sheet, names, n=3)}"
                 + f"; sheets: {quote_list(names)}. To choose one, "
                 + read_options_hint({"sheet": (hint or names)[0]}) + "."
             )

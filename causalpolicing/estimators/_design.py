@@ -18,8 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .._hints import did_you_mean
 from ..core.fe_structure import drop_singletons, factorize, recode
-from ..data._messages import close_matches
 from ..exceptions import (
     DataWarning,
     EstimationError,
@@ -177,11 +177,10 @@ def _eval_terms(terms: Sequence[Term], data: pd.DataFrame, cache: dict[str, np.n
 def _check_columns(data: pd.DataFrame, cols: Sequence[str], what: str) -> None:
     for c in cols:
         if c not in data.columns:
-            hint = close_matches(c, data.columns)
             raise FormulaError(
-                f"The data have no column {c!r} (used in the {what}). "
-                + (f"Did you mean {', '.join(map(repr, hint))}? " if hint else "")
-                + f"Available columns: {', '.join(map(str, list(data.columns)[:20]))}"
+                f"The data have no column {c!r} (used in the {what})."
+                + did_you_mean(c, data.columns, style="sentence", n=3)
+                + f" Available columns: {', '.join(map(str, list(data.columns)[:20]))}"
                 + (" ..." if len(data.columns) > 20 else "")
             )
 
@@ -314,10 +313,9 @@ def build_design(
         _check_columns(data, [weights], "weights")
     for c in extra:
         if c not in data.columns:
-            hint = close_matches(c, data.columns)
             raise SpecError(
-                f"The data have no column {c!r} (cluster or time variable of vcov). "
-                + (f"Did you mean {', '.join(map(repr, hint))}?" if hint else "")
+                f"The data have no column {c!r} (cluster or time variable of vcov)."
+                + did_you_mean(c, data.columns, style="sentence", n=3)
             )
 
     log = _Log(n)

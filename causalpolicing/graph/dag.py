@@ -48,6 +48,7 @@ from typing import Any
 
 import networkx as nx
 
+from .._hints import did_you_mean
 from ..exceptions import ColumnNotFoundError
 from ._dot import (
     MAX_DEPTH,
@@ -308,12 +309,9 @@ class CausalGraph:
 
     def _check_node(self, node: Any) -> str:
         if node not in self._g:
-            from ..data._messages import close_matches
-
-            hint = close_matches(str(node), self._nodes)
             raise GraphError(f"{node!r} is not a node of the graph"
-                             + (f"; did you mean {', '.join(map(repr, hint))}?" if hint else "")
-                             + f" Nodes: {list(self._nodes)}.")
+                             f"{did_you_mean(str(node), self._nodes, n=3)}. "
+                             f"Nodes: {list(self._nodes)}.")
         return node
 
     def _sorted(self, nodes: Iterable[str]) -> tuple[str, ...]:

@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from ..._hints import did_you_mean
 from ...exceptions import ColumnNotFoundError, NonNumericError, TimeParseError, TransformError
-from .._messages import close_matches, quote_list
+from .._messages import quote_list
 from .._records import Roles, TransformRecord
 from ..timeparse import _RANK, FREQUENCIES, parse_time
 
@@ -37,11 +38,10 @@ def _check_column(panel: Panel, column: Any, param: str) -> str:
     if not isinstance(column, str):
         raise TransformError(f"{param} must be a column name (str); got {column!r}.")
     if column not in panel.columns:
-        hint = close_matches(column, panel.columns)
         raise ColumnNotFoundError(
             f"{param}={column!r} is not a column of the panel"
-            + (f"; did you mean {', '.join(map(repr, hint))}?" if hint else ".")
-            + f" Columns: {quote_list(panel.columns, 30)}."
+            f"{did_you_mean(column, panel.columns, n=3)}. "
+            f"Columns: {quote_list(panel.columns, 30)}."
         )
     if column in (panel.unit, panel.time):
         key = "unit" if column == panel.unit else "time"

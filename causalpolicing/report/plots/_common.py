@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -11,6 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..._hints import did_you_mean
 from ...exceptions import ColumnNotFoundError, SpecError
 
 __all__ = ["check_results", "normalize_models", "unknown_term", "check_terms",
@@ -48,8 +48,7 @@ def normalize_models(results: Any) -> tuple[list[str], list[Any]]:
 
 def unknown_term(name: Any, available: Sequence[str], param: str = "terms") -> SpecError:
     """The error for a term that is not among ``available`` (with close matches)."""
-    near = difflib.get_close_matches(str(name), [str(a) for a in available], n=3, cutoff=0.5)
-    hint = f" Did you mean {', '.join(repr(n) for n in near)}?" if near else ""
+    hint = did_you_mean(str(name), available, style="sentence", n=3)
     return SpecError(f"{param}: term {name!r} is not in the results.{hint} Available terms: "
                      f"{list(available)}.")
 
@@ -137,9 +136,7 @@ def frame_columns(frame: Any, columns: Mapping[str, Any], *, where: str = "frame
         if not isinstance(col, str) and not np.isscalar(col):
             raise SpecError(f"{param} must be a column name; got {col!r}.")
         if col not in frame.columns:
-            near = difflib.get_close_matches(str(col), [str(c) for c in frame.columns], n=3,
-                                             cutoff=0.5)
-            hint = f" Did you mean {', '.join(repr(n) for n in near)}?" if near else ""
+            hint = did_you_mean(str(col), frame.columns, style="sentence", n=3)
             raise ColumnNotFoundError(f"{param}={col!r} is not a column of {where}.{hint} "
                                       f"Columns: {list(frame.columns)}.")
 

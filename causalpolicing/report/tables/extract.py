@@ -34,7 +34,6 @@ Examples
 
 from __future__ import annotations
 
-import difflib
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -43,7 +42,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from ..._hints import check_level
+from ..._hints import check_level, did_you_mean
 from ...exceptions import SpecError
 from ...results import EstimationResults
 
@@ -149,8 +148,7 @@ class TableModel:
 
 # ------------------------------------------------------------------ validation helpers
 def _close(name: str, options: Sequence[str]) -> str:
-    near = difflib.get_close_matches(name, list(options), n=3, cutoff=0.5)
-    return f" Did you mean {', '.join(map(repr, near))}?" if near else ""
+    return did_you_mean(name, options, style="sentence", n=3)
 
 
 def _unknown_term(arg: str, name: str, available: Sequence[str]) -> SpecError:
