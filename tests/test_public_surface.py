@@ -55,7 +55,11 @@ def test_no_helper_leaks_into_the_namespace(name: str) -> None:
     assert [n for n in LEAKS if n in dir(pkg) or n in vars(pkg)] == []
 
 
-@pytest.mark.parametrize("name", PACKAGES)
+ALL_PACKAGES = ["causalpolicing"] + [m.name for m in pkgutil.walk_packages(
+    cp.__path__, "causalpolicing.") if m.ispkg]
+
+
+@pytest.mark.parametrize("name", ALL_PACKAGES)
 def test_no_submodule_is_named_like_a_name_it_exports(name: str) -> None:
     pkg = importlib.import_module(name)
     for mod in pkgutil.iter_modules(pkg.__path__):

@@ -602,3 +602,37 @@ def test_between_table_names_the_real_dependent_variable() -> None:
     text = cp.table(cp.between("lcrmrte ~ lprbarr", panel)).to_text()
     assert "lcrmrte" in text
     assert "__y__" not in text
+
+
+# ------------------------------------------------ the options are declared once (TableOptions)
+def test_table_and_extract_show_the_same_keyword_options() -> None:
+    import inspect
+
+    from causalpolicing.report.tables.extract import extract
+    from causalpolicing.report.tables.options import TableOptions
+
+    def keyword_only(func) -> dict[str, object]:
+        return {n: p.default for n, p in inspect.signature(func).parameters.items()
+                if p.kind is p.KEYWORD_ONLY}
+
+    fields = {f.name: f.default for f in dataclasses.fields(TableOptions)}
+    assert len(fields) == 13
+    assert keyword_only(cp.table) == keyword_only(extract) == fields
+    assert all(f"\n    {name}\n" in cp.table.__doc__ for name in fields if name not in
+               ("keep", "drop"))
+    assert "{options}" not in cp.table.__doc__ + extract.__doc__ + TableOptions.__doc__
+
+
+def test_unknown_table_option_names_the_close_one() -> None:
+    with pytest.raises(SpecError, match=r"Unknown table option 'star' \(did you mean 'stars'\?\)"):
+        cp.table(make({"x": 1.0}), star=True)
+
+
+def test_extract_takes_options_as_one_object_or_keywords_not_both() -> None:
+    from causalpolicing.report.tables.extract import extract
+    from causalpolicing.report.tables.options import TableOptions
+
+    res = make({"x": 1.0})
+    assert extract(res, TableOptions(stars=True)) == extract(res, stars=True)
+    with pytest.raises(SpecError, match="not both"):
+        extract(res, TableOptions(), stars=True)

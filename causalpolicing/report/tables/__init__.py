@@ -47,7 +47,6 @@ Standard errors in parentheses.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -55,16 +54,18 @@ from typing import Any
 import pandas as pd
 
 from ...exceptions import SpecError
+from . import extract as _extract
 from .csv import render_csv
-from .extract import DEFAULT_GOF, TableModel, extract
+from .extract import TableModel
 from .format import FormattedTable, format_table
 from .frame import display_frame, tidy_frame
 from .html import render_html
 from .latex import render_latex
 from .markdown import render_markdown
+from .options import TableOptions, takes_table_options
 from .text import render_text
 
-__all__ = ["Table", "table"]
+__all__ = ["Table", "TableOptions", "table"]
 
 _SAVE_EXT = {".md": "to_markdown", ".markdown": "to_markdown", ".html": "to_html",
              ".htm": "to_html", ".tex": "to_latex", ".txt": "to_text", ".csv": "to_csv"}
@@ -160,23 +161,8 @@ class Table:
         return p
 
 
-def table(
-    results: Any,
-    *,
-    names: Sequence[str] | None = None,
-    uncertainty: str = "se",
-    level: float = 0.95,
-    stars: bool | Mapping[str, float] = False,
-    digits: int = 3,
-    rename: Mapping[str, str] | None = None,
-    order: Sequence[str] | None = None,
-    keep: str | Sequence[str] | None = None,
-    drop: str | Sequence[str] | None = None,
-    exponentiate: bool | Sequence[bool] = False,
-    gof: Sequence[str] | Mapping[str, str] = DEFAULT_GOF,
-    title: str | None = None,
-    notes: str | Sequence[str] = (),
-) -> Table:
+@takes_table_options
+def table(results: Any, **options: Any) -> Table:
     r"""A side-by-side table of estimates from one or more models.
 
     Parameters
@@ -185,45 +171,7 @@ def table(
         One results object (anything of the results contract, e.g. from
         :func:`~causalpolicing.feols`, :func:`~causalpolicing.fepois`), a list of
         them, or a dict ``{name: results}`` (the keys name the columns).
-    names
-        Column labels for a list of results (default ``"(1)", "(2)", ...``).
-    uncertainty
-        What is shown under each estimate: ``"se"`` (standard error, in
-        parentheses), ``"ci"`` (confidence interval at ``level``, in brackets),
-        ``"t"`` (t statistic) or ``"p"`` (p-value).
-    level
-        Confidence level of ``"ci"`` (between 0 and 1).
-    stars
-        ``False`` (none), ``True`` (``*`` p < 0.1, ``**`` p < 0.05, ``***`` p <
-        0.01) or a mapping ``{symbol: threshold}``; a symbol is shown when p is
-        strictly below its threshold. A note explains the thresholds.
-    digits
-        Decimals of estimates, uncertainty and fit statistics.
-    rename
-        ``{term: label}``. Terms renamed to the same label share a row (e.g. the
-        treatment called differently in two models).
-    order
-        Terms to show first, in this order; the others follow in their order of
-        appearance.
-    keep, drop
-        Terms to keep / drop: exact names or globs where ``*`` matches anything
-        (e.g. ``"year*"``); ``keep`` also orders the rows by pattern.
-    exponentiate
-        ``True`` shows rate ratios (log-link count models) or odds ratios (logit
-        models) per 1-unit change: estimates and interval ends exponentiated, the
-        standard error by the delta method (``exp(b) * se(b)``), p-values
-        unchanged (they test a ratio of 1). Only for count/binomial models; a list
-        of booleans chooses per model.
-    gof
-        Rows below the estimates, from each model's ``glance()`` plus
-        ``"nobs"``, ``"n_clusters"``, ``"cov_type"`` and ``"fixed_effects"``
-        (one Yes/No row per fixed effect, read from the model's ``spec``). A dict
-        ``{name: label}`` sets labels. Models lacking a statistic show a blank;
-        rows blank for every model are left out.
-    title
-        Caption.
-    notes
-        Extra notes, after the automatic ones.
+    {options}
 
     Returns
     -------
@@ -255,7 +203,6 @@ def table(
     <BLANKLINE>
     95% confidence intervals in brackets. All models: exponentiated coefficients (rate ratios for log-link models, odds ratios for logit models) per 1-unit change; intervals are the exponentiated intervals; standard errors by the delta method, exp(b) \* se(b); p-values and stars test a ratio of 1.
     """
-    model = extract(results, names=names, uncertainty=uncertainty, level=level, stars=stars,
-                    rename=rename, order=order, keep=keep, drop=drop,
-                    exponentiate=exponentiate, gof=gof, title=title, notes=notes)
-    return Table(model=model, formatted=format_table(model, digits=digits))
+    opts = TableOptions.from_kwargs(options)
+    model = _extract.extract(results, opts)
+    return Table(model=model, formatted=format_table(model, digits=opts.digits))

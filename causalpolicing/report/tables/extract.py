@@ -45,16 +45,13 @@ import pandas as pd
 from ..._hints import check_level, did_you_mean
 from ...exceptions import SpecError
 from ...results import EstimationResults
+from .options import DEFAULT_GOF, TableOptions, takes_table_options
 
 __all__ = ["Cell", "GofRow", "TableModel", "extract", "DEFAULT_GOF", "GOF_LABELS",
            "DEFAULT_STARS", "resolve_stars"]
 
 Uncertainty = Literal["se", "ci", "t", "p"]
 UNCERTAINTIES = ("se", "ci", "t", "p")
-
-#: The rows shown below the estimates by default (those blank for every model are left out).
-DEFAULT_GOF: tuple[str, ...] = ("nobs", "n_clusters", "fixed_effects", "cov_type", "r2",
-                                "within_r2", "pseudo_r2")
 
 #: Row labels of the common fit statistics; other ``glance()`` columns keep their name.
 GOF_LABELS: dict[str, str] = {
@@ -377,23 +374,18 @@ def _cell(row: pd.Series, exp: bool) -> Cell:
     return Cell(b, se, float(row["statistic"]), float(row["p_value"]), lo, hi)
 
 
-def extract(
-    results: Any,
-    *,
-    names: Sequence[str] | None = None,
-    uncertainty: str = "se",
-    level: float = 0.95,
-    stars: bool | Mapping[str, float] = False,
-    rename: Mapping[str, str] | None = None,
-    order: Sequence[str] | None = None,
-    keep: str | Sequence[str] | None = None,
-    drop: str | Sequence[str] | None = None,
-    exponentiate: bool | Sequence[bool] = False,
-    gof: Sequence[str] | Mapping[str, str] = DEFAULT_GOF,
-    title: str | None = None,
-    notes: str | Sequence[str] = (),
-) -> TableModel:
+@takes_table_options
+def extract(results: Any, options: TableOptions | None = None, **kwargs: Any) -> TableModel:
     """Validate the options and build the :class:`TableModel` (see :func:`~causalpolicing.report.table`).
+
+    Parameters
+    ----------
+    results
+        As for :func:`~causalpolicing.report.table`.
+    options
+        The options as one :class:`~.options.TableOptions`; or pass them as
+        keyword arguments (not both). ``digits`` is used when formatting.
+    {options}
 
     Examples
     --------
@@ -407,6 +399,15 @@ def extract(
     >>> m.terms, m.cells[0][1] is None
     (('x', 'w'), True)
     """
+    if options is None:
+        options = TableOptions.from_kwargs(kwargs)
+    elif not isinstance(options, TableOptions) or kwargs:
+        raise SpecError("extract: pass the options as one TableOptions or as keyword arguments, "
+                        f"not both; got {type(options).__name__} and {sorted(kwargs)}.")
+    o = options
+    names, uncertainty, level, stars = o.names, o.uncertainty, o.level, o.stars
+    rename, order, keep, drop = o.rename, o.order, o.keep, o.drop
+    exponentiate, gof, title, notes = o.exponentiate, o.gof, o.title, o.notes
     models, labels = _models(results, names)
     if uncertainty not in UNCERTAINTIES:
         raise SpecError(f"uncertainty must be one of {', '.join(map(repr, UNCERTAINTIES))} "
