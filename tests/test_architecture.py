@@ -37,7 +37,7 @@ DOCS = Path(__file__).resolve().parents[1] / "docs" / "architecture.md"
 #: Floors, bottom to top. A room is a sub-package (``data``) or a top-level module
 #: (``spec``). A module may import its own room and rooms on lower floors.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("_version", "exceptions", "_warnings", "_hints"),
+    ("_version", "exceptions", "_warnings", "_hints", "_lazy"),
     ("core", "formula", "results", "data"),
     ("inference",),
     ("estimators",),
