@@ -75,8 +75,8 @@ def test_estimators_are_exported_alike_at_the_top_and_in_estimators(name: str) -
 
 
 def test_every_estimator_of_the_estimators_package_is_at_the_top_level() -> None:
-    # the parser of changes is a building block, not a step of the workflow
-    assert set(cp.estimators.__all__) - set(cp.__all__) == {"Change", "parse_change"}
+    # the parser of changes and the registry are building blocks, not steps of the workflow
+    assert set(cp.estimators.__all__) - set(cp.__all__) == {"Change", "parse_change", "registry"}
 
 
 def test_simulate_is_the_simulators_package() -> None:
