@@ -214,7 +214,7 @@ def test_wild_bootstrap_equals_core_on_within_arrays(panel10, res10):
 @pytest.mark.parametrize("ssc", ["fixest", "stata_xtreg", "stata_areg", "linearmodels", "none"])
 def test_t_stat_and_se_equal_crv1_of_the_fit(panel10, ssc):
     res = fit(panel10, "y ~ x + w | unit + year", vcov={"CRV1": "unit"}, ssc=ssc)
-    boot = wild_bootstrap(res, "w", reps=99, seed=1, ci=False)
+    boot = wild_bootstrap(res, "w", reps=99, seed=1, conf_int=False)
     assert boot.t_stat == pytest.approx(float(res.tstats["w"]), rel=1e-10)
     assert boot.std_error == pytest.approx(float(res.std_errors["w"]), rel=1e-10)
     assert boot.estimate == pytest.approx(float(res.params["w"]), rel=1e-12)
@@ -225,16 +225,16 @@ def test_t_stat_is_crv1_when_fit_used_crv3(panel10):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         crv1 = res.with_cov({"CRV1": "unit"})
-    boot = wild_bootstrap(res, "x", reps=99, seed=1, ci=False)
+    boot = wild_bootstrap(res, "x", reps=99, seed=1, conf_int=False)
     assert boot.cluster == "unit"
     assert boot.t_stat == pytest.approx(float(crv1.tstats["x"]), rel=1e-10)
 
 
 def test_t_stat_against_r(res10):
-    boot = wild_bootstrap(res10, "x", reps=99, seed=1, ci=False, r=0.5)
+    boot = wild_bootstrap(res10, "x", reps=99, seed=1, conf_int=False, null=0.5)
     expected = (float(res10.params["x"]) - 0.5) / float(res10.std_errors["x"])
     assert boot.t_stat == pytest.approx(expected, rel=1e-10)
-    assert boot.r == 0.5
+    assert boot.null == 0.5
 
 
 def test_all_fields_of_the_result(res10):
@@ -242,7 +242,7 @@ def test_all_fields_of_the_result(res10):
     assert boot.param == "x"
     assert boot.estimate == pytest.approx(float(res10.params["x"]))
     assert boot.std_error == pytest.approx(float(res10.std_errors["x"]))
-    assert boot.r == 0.0
+    assert boot.null == 0.0
     assert boot.t_stat == pytest.approx(float(res10.tstats["x"]))
     assert 0.0 <= boot.p_value <= 1.0
     assert boot.conf_int[0] < boot.estimate < boot.conf_int[1]
@@ -263,7 +263,7 @@ def test_all_fields_of_the_result(res10):
 
 
 def test_result_is_frozen(res10):
-    boot = wild_bootstrap(res10, "x", reps=99, seed=2, ci=False)
+    boot = wild_bootstrap(res10, "x", reps=99, seed=2, conf_int=False)
     with pytest.raises(dataclasses.FrozenInstanceError):
         boot.p_value = 0.0  # type: ignore[misc]
 
@@ -289,7 +289,7 @@ def test_repr_names_method_and_numbers(res10):
 
 
 def test_repr_without_ci(res10):
-    boot = wild_bootstrap(res10, "x", reps=99, seed=2, ci=False)
+    boot = wild_bootstrap(res10, "x", reps=99, seed=2, conf_int=False)
     assert repr(boot).endswith("no CI>")
     assert np.isnan(boot.conf_int).all()
 
@@ -305,8 +305,8 @@ def test_same_seed_same_result(res10, weights):
 
 @pytest.mark.parametrize("weights", ["rademacher", "webb", "mammen"])
 def test_other_seed_other_draws(res10, weights):
-    a = wild_bootstrap(res10, "x", reps=300, weights=weights, seed=42, ci=False)
-    b = wild_bootstrap(res10, "x", reps=300, weights=weights, seed=43, ci=False)
+    a = wild_bootstrap(res10, "x", reps=300, weights=weights, seed=42, conf_int=False)
+    b = wild_bootstrap(res10, "x", reps=300, weights=weights, seed=43, conf_int=False)
     assert not np.array_equal(a.t_boot, b.t_boot)
 
 
@@ -343,7 +343,7 @@ def test_enumeration_lists_every_sign_vector_once():
                           (9999, "rademacher", True, 1024), (9999, "webb", False, 9999)],
                          ids=["2^G=reps", "2^G>reps", "2^G<reps", "webb-never"])
 def test_full_enumeration_rule(res10, reps, weights, enumerated, used):
-    boot = wild_bootstrap(res10, "x", reps=reps, weights=weights, seed=1, ci=False)
+    boot = wild_bootstrap(res10, "x", reps=reps, weights=weights, seed=1, conf_int=False)
     assert boot.enumerated is enumerated
     assert boot.reps == used
     assert any(n.startswith("Full enumeration") for n in boot.notes) is enumerated
@@ -400,7 +400,7 @@ def test_enumeration_matches_wildboottest_with_ties_counted(panel10, res10, impo
     # and check that its strict p-value lies at most (number of ties)/B below ours.
     wb = _wbt_enumerated(panel10, ["unit", "year"], impose_null)
     assert np.ravel(wb.t_boot).size == 1024  # it enumerated too
-    boot = wild_bootstrap(res10, "x", reps=9999, impose_null=impose_null, ci=False)
+    boot = wild_bootstrap(res10, "x", reps=9999, impose_null=impose_null, conf_int=False)
     assert boot.enumerated
     ref, ties = _ties_counted(wb.t_boot, float(np.ravel(wb.t_stat)[0]))
     assert ties == (2 if impose_null else 0)
@@ -439,11 +439,11 @@ def _three_clusters(seed: int = 3) -> pd.DataFrame:
 def test_three_clusters_full_enumeration_p_is_at_least_two_over_eight():
     df = _three_clusters()
     res = fit(df, "y ~ x + w | unit + year", vcov={"CRV1": "unit"})
-    boot = wild_bootstrap(res, "x", reps=999, impose_null=True, ci=False)
+    boot = wild_bootstrap(res, "x", reps=999, impose_null=True, conf_int=False)
     assert boot.enumerated and boot.reps == 8
     # the identity draw and its mirror reproduce |t|: they always count
     assert boot.p_value >= 2 / 8 - 1e-12
-    eq = wild_bootstrap(res, "x", reps=999, impose_null=True, ci=False, p_type="equal-tailed")
+    eq = wild_bootstrap(res, "x", reps=999, impose_null=True, conf_int=False, p_type="equal-tailed")
     assert eq.p_value >= 2 / 8 - 1e-12
 
 
@@ -490,7 +490,7 @@ def test_random_draws_match_wildboottest_within_monte_carlo_error():
         warnings.simplefilter("ignore")
         ref = wildboottest(wbt_model(df, ["unit", "year"]), B=9999, cluster=df["unit"].to_numpy(),
                            param="x", weights_type="webb", seed=3, show=False, parallel=False)
-    boot = wild_bootstrap(res, "x", reps=9999, weights="webb", seed=3, ci=False)
+    boot = wild_bootstrap(res, "x", reps=9999, weights="webb", seed=3, conf_int=False)
     assert _mc_close(boot.p_value, float(ref["p-value"].iloc[0]), 9999)
 
 
@@ -512,7 +512,7 @@ def test_slow_wildboottest_grid_within_monte_carlo_error(impose_null, weights, f
                            param="x", weights_type=weights, impose_null=impose_null, seed=4,
                            show=False, parallel=False)
     boot = wild_bootstrap(res, "x", reps=9999, weights=weights, impose_null=impose_null,
-                          seed=4, ci=False)
+                          seed=4, conf_int=False)
     assert _mc_close(boot.p_value, float(ref["p-value"].iloc[0]), 9999)
 
 
@@ -524,7 +524,7 @@ def test_slow_enumeration_matches_pyfixest_up_to_ties(panel10, res10, impose_nul
         warnings.simplefilter("ignore")
         pfit = pf.feols("y ~ x + w | unit + year", panel10, vcov={"CRV1": "unit"})
         ref = pfit.wildboottest(param="x", reps=9999, impose_null=impose_null, seed=1)
-    boot = wild_bootstrap(res10, "x", reps=9999, impose_null=impose_null, ci=False)
+    boot = wild_bootstrap(res10, "x", reps=9999, impose_null=impose_null, conf_int=False)
     # Under WCR the sign vectors +1 and -1 reproduce |t| exactly; we count such ties,
     # pyfixest (wildboottest) counts only strictly larger draws, so whether they count
     # there depends on rounding: its p-value is ours minus 0..ties/B.
@@ -550,8 +550,10 @@ def test_ci_endpoints_are_where_the_p_value_crosses_alpha(impose_null, p_type):
     assert lo < boot.estimate < hi
     eps = 1e-6 * boot.std_error
     # direct re-runs with the null moved just inside / outside each endpoint
-    p_in = [wild_bootstrap(res, "x", r=e, ci=False, **kw).p_value for e in (lo + eps, hi - eps)]
-    p_out = [wild_bootstrap(res, "x", r=e, ci=False, **kw).p_value for e in (lo - eps, hi + eps)]
+    p_in = [wild_bootstrap(res, "x", null=e, conf_int=False, **kw).p_value
+            for e in (lo + eps, hi - eps)]
+    p_out = [wild_bootstrap(res, "x", null=e, conf_int=False, **kw).p_value
+             for e in (lo - eps, hi + eps)]
     assert min(p_in) >= 0.05
     assert max(p_out) < 0.05
     # and the p-value there is 0.05 up to the resolution 1/B of the bootstrap
@@ -623,10 +625,10 @@ def test_slow_wcr_size_and_uniformity(weights):
 
 
 # ------------------------------------------------------------- clusters & data
-def test_cluster_argument_uses_another_stored_column():
+def test_cluster_argument_uses_another_column_kept_by_the_fit():
     df = make_panel(20, 6, seed=60)
     res = fit(df, "y ~ x + w | state + year", vcov={"CRV1": "unit"})
-    boot = wild_bootstrap(res, "x", reps=199, seed=1, cluster="state", ci=False)
+    boot = wild_bootstrap(res, "x", reps=199, seed=1, cluster="state", conf_int=False)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         crv1 = res.with_cov({"CRV1": "state"})
@@ -638,16 +640,16 @@ def test_cluster_argument_uses_another_stored_column():
 def test_cluster_from_data_for_an_unstored_column():
     df = make_panel(20, 6, seed=61)
     res = fit(df, "y ~ x + w | unit + year", vcov={"CRV1": "unit"})
-    boot = wild_bootstrap(res, "x", reps=199, seed=1, cluster="state", data=df, ci=False)
+    boot = wild_bootstrap(res, "x", reps=199, seed=1, cluster="state", data=df, conf_int=False)
     assert boot.n_clusters == 10
 
 
 def test_weighted_fit_without_data_notes_the_approximation():
     df = make_panel(12, 6, seed=62)
     res = fit(df, "y ~ x + w | unit + year", vcov={"CRV1": "unit"}, weights="wt")
-    boot = wild_bootstrap(res, "x", reps=199, seed=1, ci=False)
+    boot = wild_bootstrap(res, "x", reps=199, seed=1, conf_int=False)
     assert any("within-transformed data" in n for n in boot.notes)
-    exact = wild_bootstrap(res, "x", reps=199, seed=1, ci=False, data=df)
+    exact = wild_bootstrap(res, "x", reps=199, seed=1, conf_int=False, data=df)
     assert not any("within-transformed data" in n for n in exact.notes)
     x, y, codes = within(df, ["unit", "year"], "wt")
     core = _wild_core(x, y, factorize(df["unit"])[0], 0, reps=199, seed=1, fe_codes=codes,
@@ -673,15 +675,15 @@ def test_no_fixed_effects_model_with_intercept():
      ({"reps": 99.5}, "reps must be a positive integer"),
      ({"weights": "normal"}, "weights must be one of"),
      ({"level": 95}, "level must be between 0 and 1"),
-     ({"r": float("nan")}, "r \\(the null value\\) must be a finite number"),
+     ({"null": float("nan")}, "null \\(the value under the null hypothesis\\) must be a finite"),
      ({"p_type": "two-tailed"}, "p_type must be one of"),
      ({"impose_null": "yes"}, "impose_null must be True or False"),
-     ({"ci": 1}, "ci must be True or False"),
+     ({"conf_int": 1}, "conf_int must be True or False"),
      ({"seed": 1.5}, "seed must be an integer or None"),
      ({"cluster": ["unit", "year"]}, "cluster must be one column name"),
      ({"cluster": "state"}, "The fit did not store column 'state'")],
-    ids=["param", "reps-zero", "reps-float", "weights", "level", "r-nan", "p_type",
-         "impose_null", "ci", "seed", "cluster-list", "cluster-unstored"])
+    ids=["param", "reps-zero", "reps-float", "weights", "level", "null-nan", "p_type",
+         "impose_null", "conf_int", "seed", "cluster-list", "cluster-unstored"])
 def test_invalid_options_raise(res10, kwargs, match):
     args = {"param": "x", **kwargs}
     with pytest.raises(SpecError, match=match):

@@ -525,7 +525,7 @@ def test_non_convergence_warns_with_iterations(data: pd.DataFrame) -> None:
 
 @pytest.mark.parametrize(
     ("kwargs", "match"),
-    [({"vcov": "HC3"}, "HC3 is not available"),
+    [({"vcov": "HC3"}, r"\(HC3\) is not available for fepois; it takes iid, HC1, CRV1, CRV3, DK"),
      ({"separation": "ignore"}, "separation must be"),
      ({"tol": 0}, "tol must be"),
      ({"maxiter": 0}, "maxiter must be"),

@@ -225,7 +225,7 @@ def test_all_zero_unit_is_dropped_and_logged(panel_df) -> None:
 @pytest.mark.parametrize("vcov", ["HC3", {"CRV3": "unit"}, {"DK": "year"}],
                          ids=["HC3", "CRV3", "DK"])
 def test_unsupported_vcov_raises(vcov) -> None:
-    with pytest.raises(SpecError, match="not available for this estimator"):
+    with pytest.raises(SpecError, match="not available for fenegbin; it takes iid, HC0, HC1, CRV1, HAC"):
         cp.fenegbin("y ~ x | unit", pd.DataFrame({"y": [1], "x": [1.0], "unit": [1]}), vcov=vcov)
 
 
@@ -266,7 +266,7 @@ def test_monte_carlo_coverage_of_rate_ratio_interval() -> None:
     assert 0.42 < np.mean(alphas) < 0.5
 
 
-def test_rate_ratio_per_sd_uses_stored_regressor_sd(panel_fit, panel_df) -> None:
+def test_rate_ratio_per_sd_uses_the_regressor_sd_of_the_fit(panel_fit, panel_df) -> None:
     sd = float(panel_df["x"].std(ddof=1))
     assert panel_fit.regressor_sd["x"] == pytest.approx(sd, rel=1e-12)
     rr = cp.rate_ratios(panel_fit, per="sd")

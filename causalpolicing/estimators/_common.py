@@ -1,8 +1,9 @@
-"""Private helpers shared by the estimators (FEOLS, FEPoisson, the GLMs, the bootstrap).
+"""Private helpers shared by the estimators (FEOLS, FEPoisson, the GLMs).
 
 Column selection by an incremental Cholesky factorisation, the inverse of a
-positive definite matrix, cluster codes for a refit covariance, re-issuing
-recorded warnings and the cluster count of a covariance result.
+positive definite matrix, re-issuing recorded warnings and the cluster count of a
+covariance result. (The stored cluster codes of a fit are its state's business:
+:meth:`causalpolicing.inference.fit_state.LinearFitState.codes_for`.)
 
 >>> import numpy as np
 >>> x = np.column_stack([np.arange(4.0), 2 * np.arange(4.0)])
@@ -18,19 +19,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..core.fe_structure import factorize
 from ..exceptions import SpecError
 from ..formula import Formula
-from ..inference.vcov import VcovRequest, VcovResult
+from ..inference.fit_state import is_panel as _is_panel
+from ..inference.vcov import VcovResult
 
 #: Relative tolerance of the collinearity / absorption checks.
 COLLIN_TOL = 1e-10
-
-
-def _is_panel(data: Any) -> bool:
-    from ..data.panel import Panel
-
-    return isinstance(data, Panel)
 
 
 def frame_of(data: Any) -> tuple[pd.DataFrame, np.ndarray | None]:
@@ -185,36 +180,6 @@ def _inv_psd(a: np.ndarray) -> np.ndarray:
     low = np.linalg.cholesky(a)
     inv_low = np.linalg.solve(low, np.eye(a.shape[0]))
     return inv_low.T @ inv_low
-
-
-
-def _codes_for(req: VcovRequest, st: dict[str, Any], data: pd.DataFrame | None
-               ) -> dict[str, np.ndarray]:
-    needed = list(req.clusters) + ([req.time] if req.time else [])
-    out: dict[str, np.ndarray] = {}
-    for c in needed:
-        if c in st["codes"]:
-            out[c] = st["codes"][c]
-            continue
-        if data is None:
-            raise SpecError(
-                f"The fit did not store column {c!r}; pass the data it was fit on: "
-                f"res.with_cov(..., data=df). Stored: {sorted(st['codes'])}."
-            )
-        frame = data.to_frame() if _is_panel(data) else data
-        if len(frame) != st["n_input"] or c not in frame.columns:
-            raise SpecError(
-                f"data must be the frame the model was fit on ({st['n_input']} rows) and "
-                f"contain {c!r}."
-            )
-        values = frame[c].iloc[st["positions"]]
-        if values.isna().any():
-            raise SpecError(
-                f"Column {c!r} is missing for {int(values.isna().sum())} estimation rows; "
-                "refit with it in vcov= so those rows are dropped consistently."
-            )
-        out[c] = factorize(values)[0]
-    return out
 
 
 

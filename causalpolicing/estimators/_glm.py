@@ -1,13 +1,13 @@
 """GLM scaffolding shared by :func:`~causalpolicing.estimators.negbin.fenegbin` and
 :func:`~causalpolicing.estimators.binomial.febinomial` (statsmodels engines).
 
-The covariance request (:class:`GLMVcov`: iid, HC0/HC1, CRV1, HAC) and its
-defaults, the data preparation with fixed effects as dummies (:func:`prepare_glm`),
+The covariance request (the registry's :class:`~causalpolicing.inference.vcov.VcovRequest`
+checked for the ``glm`` family: iid, HC0, HC1, CRV1, HAC) and its defaults, the data preparation with fixed effects as dummies (:func:`prepare_glm`),
 the translation to statsmodels' ``cov_type`` and back (:func:`sm_cov_args`,
 :func:`finish_cov`) and the results class :class:`GLMFEResults`.
 
 >>> parse_glm_vcov({"CRV1": "unit"})
-GLMVcov(name='CRV1', clusters=('unit',), lags=None)
+VcovRequest(name='CRV1', clusters=('unit',), time=None, lag=None)
 """
 
 from __future__ import annotations
@@ -26,11 +26,12 @@ from ..exceptions import (
     CollinearityWarning,
     ConvergenceWarning,
     EstimationError,
-    FewClustersWarning,
     SpecError,
 )
 from ..formula import Formula
-from ..inference.vcov import FEW_CLUSTERS, parse_vcov
+from ..inference.covariance import finish_statsmodels_cov, statsmodels_cov_args
+from ..inference.fit_state import GLMFitState
+from ..inference.vcov import VcovRequest, check_vcov
 from ..results import BaseResults
 from ._common import (
     COLLIN_TOL,
@@ -54,44 +55,19 @@ __all__ = [
     "sm_cov_args",
 ]
 
-VCOV_HELP = (
-    "Valid: 'iid' (model-based), 'hetero' (= 'HC1': sandwich times N/(N-K), as fixest and "
-    "feols/fepois), 'HC0' (sandwich, no correction), {'CRV1': 'unit'} or {'CRV1': 'unit+year'} (cluster-robust), 'HAC' or "
-    "{'HAC': lags} (Newey-West, one time series)."
-)
-
-
 # ============================================================ covariance request
-@dataclass(frozen=True)
-class GLMVcov:
-    """A covariance request for the ML estimators (statsmodels is the engine)."""
-
-    name: str  # iid, HC0, HC1, CRV1, HAC
-    clusters: tuple[str, ...] = ()
-    lags: int | None = None
-
-    def label(self) -> str:
-        if self.name == "CRV1":
-            return f"CRV1 by {' + '.join(self.clusters)}"
-        if self.name == "HAC":
-            return f"HAC (Newey-West, {self.lags if self.lags is not None else 'auto'} lags)"
-        return self.name
-
-    def as_spec(self) -> str | dict[str, Any]:
-        if self.name == "CRV1":
-            return {"CRV1": "+".join(self.clusters)}
-        if self.name == "HAC":
-            return {"HAC": self.lags}
-        return self.name
+#: Former name of the covariance request of the ML estimators: the registry's one
+#: request type (:class:`~causalpolicing.inference.vcov.VcovRequest`).
+GLMVcov = VcovRequest
 
 
-def parse_glm_vcov(vcov: Any) -> GLMVcov:
-    """Parse ``vcov=`` for :func:`fenegbin` / :func:`~causalpolicing.febinomial`.
+def parse_glm_vcov(vcov: Any, estimator: str = "this estimator") -> VcovRequest:
+    """Parse ``vcov=`` for :func:`fenegbin` / :func:`~causalpolicing.febinomial`: the
+    registry's parser and its ``glm`` family check
+    (:func:`~causalpolicing.inference.vcov.check_vcov`).
 
-    Uses the shared registry (:func:`causalpolicing.inference.vcov.parse_vcov`) for
-    the names it knows (so ``"hetero"`` is ``"HC1"``, as for :func:`causalpolicing.feols`),
-    and adds ``"HC0"`` (the sandwich without the N/(N-K) factor, by name only) and
-    ``"HAC"`` (Newey-West, for a single time series).
+    ``"hetero"`` is ``"HC1"`` (as for :func:`causalpolicing.feols`); ``"HC0"`` is the
+    sandwich without the N/(N-K) factor; ``"HAC"`` is Newey-West for a single time series.
 
     Examples
     --------
@@ -102,56 +78,28 @@ def parse_glm_vcov(vcov: Any) -> GLMVcov:
     >>> parse_glm_vcov("hetero").label(), parse_glm_vcov("HC0").label()
     ('HC1', 'HC0')
     """
-    if isinstance(vcov, GLMVcov):
-        return vcov
-    if isinstance(vcov, str) and vcov.strip().lower() in ("hac", "nw", "newey-west"):
-        return GLMVcov("HAC")
-    if isinstance(vcov, str) and vcov.strip().upper() == "HC0":
-        return GLMVcov("HC0")
-    if isinstance(vcov, Mapping) and len(vcov) == 1:
-        ((key, value),) = vcov.items()
-        if str(key).strip().lower() in ("hac", "nw", "newey-west"):
-            lags = value.get("lags") if isinstance(value, Mapping) else value
-            if isinstance(value, Mapping) and set(value) - {"lags"}:
-                raise SpecError(f"HAC takes one option, 'lags'; got {sorted(value)}. {VCOV_HELP}")
-            if lags is not None and (isinstance(lags, bool) or not isinstance(
-                    lags, (int, np.integer)) or lags < 0):
-                raise SpecError(f"HAC lags must be a non-negative integer; got {lags!r}.")
-            return GLMVcov("HAC", lags=None if lags is None else int(lags))
-    try:
-        req = parse_vcov(vcov)
-    except SpecError as err:
-        raise SpecError(f"{err} For this estimator: {VCOV_HELP}") from None
-    if req.name == "iid":
-        return GLMVcov("iid")
-    if req.name == "HC1":
-        # 'hetero', 'robust' and 'HC1' mean HC1 for every estimator (the fixest meaning);
-        # HC0 only when asked for by name (above)
-        return GLMVcov("HC1")
-    if req.name == "CRV1":
-        return GLMVcov("CRV1", req.clusters)
-    raise SpecError(f"vcov={vcov!r} ({req.name}) is not available for this estimator. {VCOV_HELP}")
+    return check_vcov(vcov, family="glm", estimator=estimator)
 
 
-def default_glm_vcov(vcov: GLMVcov | None, formula: Formula, data: Any,
-                     single_series: str = "iid") -> tuple[GLMVcov, str]:
+def default_glm_vcov(vcov: VcovRequest | None, formula: Formula, data: Any,
+                     single_series: str = "iid") -> tuple[VcovRequest, str]:
     """The covariance to use and why (same defaults as :func:`causalpolicing.feols`)."""
     if vcov is not None:
         return vcov, "user"
     if _is_panel(data):
         if data.n_units == 1:
-            return GLMVcov(single_series), (
+            return VcovRequest(single_series), (
                 f"default for a single-unit Panel: {single_series}")
         col = data.clusters[0] if data.clusters else data.unit
-        return GLMVcov("CRV1", (col,)), (
+        return VcovRequest("CRV1", (col,)), (
             f"default for a Panel: CRV1 clustered by "
             f"{'declared cluster' if data.clusters else 'unit'} {col!r}")
     if formula.fixed_effects and len(formula.fixed_effects[0]) == 1:
         col = formula.fixed_effects[0][0]
-        return GLMVcov("CRV1", (col,)), (
+        return VcovRequest("CRV1", (col,)), (
             f"default with fixed effects (as fixest): CRV1 clustered by the first fixed "
             f"effect {col!r}")
-    return GLMVcov("iid"), "default without fixed effects: iid (model-based)"
+    return VcovRequest("iid"), "default without fixed effects: iid (model-based)"
 
 
 # ================================================================ data handling
@@ -218,7 +166,7 @@ def prepare_glm(
     formula: Formula,
     data: Any,
     *,
-    req: GLMVcov,
+    req: VcovRequest,
     family: str,
     extra: Mapping[str, str | None],
     time: str | None = None,
@@ -364,48 +312,19 @@ def prepare_glm(
 
 
 # ================================================================= covariances
-def sm_cov_args(req: GLMVcov, g: GLMData, n_obs: int) -> tuple[str, dict[str, Any], bool]:
-    """statsmodels ``cov_type``, ``cov_kwds`` and ``use_t`` for a request."""
-    if req.name == "iid":
-        return "nonrobust", {}, False
-    if req.name in ("HC0", "HC1"):
-        # statsmodels' cov_type="HC1" equals HC0 for these (non-OLS) models; the
-        # N/(N-K) factor is applied in finish_cov
-        return "HC0", {}, False
-    if req.name == "CRV1":
-        codes = [g.cluster_codes[c] for c in req.clusters]
-        groups = codes[0] if len(codes) == 1 else np.column_stack(codes)
-        return "cluster", {"groups": groups}, True
-    # HAC
-    lags = req.lags if req.lags is not None else int(np.floor(4 * (n_obs / 100) ** (2 / 9)))
-    return "HAC", {"maxlags": lags}, False
+def sm_cov_args(req: VcovRequest, g: GLMData, n_obs: int) -> tuple[str, dict[str, Any], bool]:
+    """statsmodels ``cov_type``, ``cov_kwds`` and ``use_t`` for a request (the registry's
+    adapter, :func:`~causalpolicing.inference.covariance.statsmodels_cov_args`)."""
+    return statsmodels_cov_args(req, g.cluster_codes, n_obs)
 
 
-def finish_cov(req: GLMVcov, sm_res: Any, g: GLMData, k_slopes: int,
+def finish_cov(req: VcovRequest, sm_res: Any, g: GLMData, k_slopes: int,
                n_params: int) -> tuple[np.ndarray, int | None, int | tuple[int, ...] | None,
                                        str, list[str]]:
-    """Slope covariance, inference df, clusters, label and notes from a statsmodels fit."""
-    cov = np.asarray(sm_res.cov_params())[:k_slopes, :k_slopes]
-    n = len(g.y)
-    notes: list[str] = []
-    df: int | None = None
-    ncl: int | tuple[int, ...] | None = None
-    label = req.label()
-    if req.name == "HC1":
-        cov = cov * n / (n - n_params)
-    elif req.name == "CRV1":
-        gs = tuple(int(g.cluster_codes[c].max()) + 1 for c in req.clusters)
-        ncl = gs[0] if len(gs) == 1 else gs
-        df = min(gs) - 1
-        if min(gs) < FEW_CLUSTERS:
-            msg = (f"Only {min(gs)} clusters ({' + '.join(req.clusters)}): cluster-robust "
-                   f"standard errors are too small with fewer than {FEW_CLUSTERS} clusters. "
-                   "Read the p-values with care (t with G-1 degrees of freedom is used).")
-            warnings.warn(msg, FewClustersWarning, stacklevel=4)
-            notes.append(msg)
-    elif req.name == "HAC":
-        label = f"HAC (Newey-West, {sm_res.cov_kwds['maxlags']} lags)"
-    return (cov + cov.T) / 2, df, ncl, label, notes
+    """Slope covariance, inference df, clusters, label and notes from a statsmodels fit
+    (the registry's adapter, :func:`~causalpolicing.inference.covariance.finish_statsmodels_cov`)."""
+    return finish_statsmodels_cov(req, sm_res, k_slopes=k_slopes, n=len(g.y), n_params=n_params,
+                                  cluster_codes=g.cluster_codes)
 
 
 # ===================================================================== results
@@ -414,57 +333,65 @@ class GLMFEResults(BaseResults):
 
     The contract of :class:`~causalpolicing.results.BaseResults` for the slopes
     (dummies are not reported, as absorbed fixed effects), plus ``family``,
-    ``link``, ``alpha`` (NB2 dispersion), ``collinear``, ``converged`` and the
-    fixed-effect ``fe_table``. Exponentiated effects: ``cp.rate_ratios(res)``
-    (counts) or ``cp.odds_ratios(res)`` (binomial).
+    ``link``, ``alpha`` (NB2 dispersion), ``collinear``, ``converged``, the
+    fixed-effect ``fe_table`` and ``fit_state`` (a frozen
+    :class:`~causalpolicing.inference.fit_state.GLMFitState`). Exponentiated effects:
+    ``cp.rate_ratios(res)`` (counts) or ``cp.odds_ratios(res)`` (binomial).
     """
 
-    __slots__ = ("_extra",)
+    __slots__ = ("_fit_state",)
 
-    def __init__(self, *, extra: Mapping[str, Any], **kwargs: Any) -> None:
+    def __init__(self, *, fit_state: GLMFitState, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        object.__setattr__(self, "_extra", dict(extra))
+        if not isinstance(fit_state, GLMFitState):
+            raise SpecError(f"fit_state must be a GLMFitState; got {type(fit_state).__name__}.")
+        object.__setattr__(self, "_fit_state", fit_state)
+
+    @property
+    def fit_state(self) -> GLMFitState:
+        """The fit's family, convergence, fixed effects and dispersion (frozen)."""
+        return self._fit_state
 
     @property
     def family(self) -> str:
         """``"negative binomial (NB2)"`` or ``"binomial"``."""
-        return str(self._extra["family"])
+        return self._fit_state.family
 
     @property
     def link(self) -> str:
         """``"log"`` (coefficients are log rate ratios) or ``"logit"`` (log odds ratios)."""
-        return str(self._extra["link"])
+        return self._fit_state.link
 
     @property
     def alpha(self) -> float:
         """NB2 dispersion: Var(y) = mu + alpha mu^2 (NaN for binomial)."""
-        return float(self._extra.get("alpha", np.nan))
+        return float(self._fit_state.alpha)
 
     @property
     def alpha_se(self) -> float:
         """Standard error of ``alpha`` (model-based for iid, else the chosen sandwich)."""
-        return float(self._extra.get("alpha_se", np.nan))
+        return float(self._fit_state.alpha_se)
 
     @property
     def converged(self) -> bool:
         """Whether the optimiser reached its tolerance."""
-        return bool(self._extra["converged"])
+        return bool(self._fit_state.converged)
 
     @property
     def collinear(self) -> dict[str, str]:
         """Regressors dropped as collinear or absorbed, with the reason."""
-        return dict(self._extra["collinear"])
+        return dict(self._fit_state.collinear)
 
     @property
     def fe_table(self) -> pd.DataFrame:
         """Fixed effects and their number of levels (after dropping uninformative ones)."""
-        return pd.DataFrame({"name": list(self._extra["fe_names"]),
-                             "levels": list(self._extra["fe_levels"])})
+        return pd.DataFrame({"name": list(self._fit_state.fe_names),
+                             "levels": list(self._fit_state.fe_levels)})
 
     @property
     def regressor_sd(self) -> pd.Series:
         """Standard deviation of each raw regressor in the estimation sample (for per='sd')."""
-        sd = self._extra.get("regressor_sd", {})
+        sd = self._fit_state.regressor_sd
         return pd.Series({t: sd.get(t, np.nan) for t in self._params.index}, dtype=float)
 
     @property
@@ -473,13 +400,13 @@ class GLMFEResults(BaseResults):
         return float(self._fit_stats["loglik"])
 
 
-def fit_recording_warnings(fit: Callable[[Any], GLMFEResults], data: Any) -> GLMFEResults:
-    """``fit(data)`` with its warnings issued again at the user's call and recorded
-    (once each, in order) in the results' ``warnings``."""
+def fit_recording_warnings(fit: Callable[[Any], dict[str, Any]], data: Any) -> GLMFEResults:
+    """``GLMFEResults(**fit(data))`` with the warnings of ``fit`` issued again at the user's
+    call and passed to the results (once each, in order): the results are built once,
+    after the fit, with its warnings."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        out = fit(data)
+        fields = fit(data)
     # stacklevel 5: _reissue, this function, the estimator's fit, its caller, the user
     msgs = _reissue(caught, stacklevel=5)
-    object.__setattr__(out, "_warnings", tuple(dict.fromkeys(msgs)))
-    return out
+    return GLMFEResults(**fields, warnings=tuple(dict.fromkeys(msgs)))

@@ -24,7 +24,7 @@ import numpy as np
 
 from ..core.demean import FixedEffects, demean, demean_two_inplace
 from ..core.fe_structure import factorize
-from ..exceptions import EstimationError, SpecError
+from ..exceptions import EstimationError
 from ..inference.vcov import VcovInput, VcovRequest, compute_vcov
 from ._common import COLLIN_TOL, _inv_psd, _select_columns, no_regressor_message
 
@@ -564,13 +564,6 @@ def refit_closures(
 
 
 # ------------------------------------------------------------- covariance
-def _check_poisson_vcov(req: VcovRequest) -> VcovRequest:
-    if req.name == "HC3":
-        raise SpecError("HC3 is not available for the Poisson model (its leverage correction is "
-                        "defined for least squares). Use 'hetero' (HC1), a CRV1 or CRV3.")
-    return req
-
-
 def _vcov(req: VcovRequest, vin: VcovInput, ssc: str, codes: Mapping[str, np.ndarray]) -> Any:
     """The registry's covariance; iid with the Poisson dispersion fixed at one."""
     if req.kind == "iid":

@@ -97,6 +97,6 @@ def _rename(res: FEOLSResults, names: list[str], dropped: pd.DataFrame,
         n_clusters=res.n_clusters, fit_stats=dict(res._fit_stats), dropped=dropped,
         warnings=res.warnings, fe_table=res._fe_table, first_stage=None,
         collinear={mapping.get(k, k): v for k, v in res.collinear.items()},
-        store=res._store,
+        fit_state=res.fit_state,
     )
 

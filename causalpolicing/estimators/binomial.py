@@ -61,6 +61,7 @@ from scipy import stats
 from .._hints import check_level
 from ..exceptions import ConvergenceWarning, SpecError
 from ..formula import Formula, parse_formula
+from ..inference.fit_state import GLMFitState
 from ._common import FrozenSettings, _is_panel, check_choice, check_maxiter
 from ._glm import (
     GLMFEResults,
@@ -111,7 +112,7 @@ class FEBinomial(FrozenSettings):
             raise SpecError(f"trials must be the name of the column with the number at risk "
                             f"(e.g. trials='users'); got {trials!r}.")
         self._trials = trials
-        self._vcov = None if vcov is None else parse_glm_vcov(vcov)
+        self._vcov = None if vcov is None else parse_glm_vcov(vcov, "febinomial")
         self._dispersion = check_choice("dispersion", dispersion, ("fixed", "pearson"))
         self._singletons = check_choice("singletons", singletons, ("keep", "drop"))
         self._maxiter = check_maxiter(maxiter)
@@ -124,7 +125,7 @@ class FEBinomial(FrozenSettings):
         """Estimate the model on ``data`` (a DataFrame or a Panel)."""
         return fit_recording_warnings(self._fit, data)
 
-    def _fit(self, data: Any) -> GLMFEResults:
+    def _fit(self, data: Any) -> dict[str, Any]:
         import statsmodels.api as sm
 
         f = self._formula
@@ -152,18 +153,19 @@ class FEBinomial(FrozenSettings):
         endog = np.column_stack([y, n_at_risk - y])
         cov_type, cov_kwds, use_t = sm_cov_args(req, g, len(y))
         model = sm.GLM(endog, x, family=sm.families.Binomial())
-        with warnings.catch_warnings(record=True) as caught:
+        # (statsmodels' own warnings are swallowed here, as before; the results get only the
+        # warnings issued at the user's call)
+        with warnings.catch_warnings(record=True):
             warnings.simplefilter("always")
             res = model.fit(maxiter=self._maxiter, cov_type=cov_type, cov_kwds=cov_kwds,
                             use_t=use_t, scale="X2" if self._dispersion == "pearson" else None)
         converged = bool(getattr(res, "converged", True))
-        notes = [str(w.message) for w in caught if not issubclass(w.category, RuntimeWarning)
-                 and "converge" not in str(w.message).lower()]
         if not converged:
             warnings.warn(f"The binomial GLM did not converge in {self._maxiter} IRLS iterations; "
                           "the estimates are unreliable (check for separation: units or "
                           "periods with no deaths).", ConvergenceWarning, stacklevel=3)
-        cov, df, ncl, label, cov_notes = finish_cov(req, res, g, k, x.shape[1])
+        # (the covariance's notes are also issued as warnings: the results get them from there)
+        cov, df, ncl, label, _ = finish_cov(req, res, g, k, x.shape[1])
         names = list(g.exog_names)
         fit_stats = {
             "loglik": float(res.llf),
@@ -191,16 +193,16 @@ class FEBinomial(FrozenSettings):
             "depvar": f.depvar.name,
             "singletons": self._singletons,
         }
-        return GLMFEResults(
+        # the results' fields but the warnings (fit_recording_warnings adds them)
+        return dict(
             params=pd.Series(np.asarray(res.params)[:k], index=names),
             cov=pd.DataFrame(cov, index=names, columns=names),
             nobs=len(y), df_inference=df, cov_type=label,
             estimator="FEBinomial" if g.fe_names else "Binomial",
             spec=spec, n_clusters=ncl, fit_stats=fit_stats, dropped=g.dropped,
-            warnings=tuple(cov_notes + notes),
-            extra={"family": "binomial", "link": "logit", "converged": converged,
-                   "collinear": g.collinear, "fe_names": g.fe_names, "fe_levels": g.fe_levels,
-                   "regressor_sd": g.regressor_sd},
+            fit_state=GLMFitState(family="binomial", link="logit", converged=converged,
+                                  collinear=g.collinear, fe_names=g.fe_names,
+                                  fe_levels=g.fe_levels, regressor_sd=g.regressor_sd),
         )
 
 

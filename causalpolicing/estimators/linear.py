@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -46,19 +47,24 @@ import pandas as pd
 from ..core.demean import DEFAULT_TOL, demean
 from ..exceptions import CollinearityWarning, EstimationError, SpecError
 from ..formula import Formula, parse_formula
+from ..inference.fit_state import (
+    LinearFitState,
+    WildBootstrapParts,
+    frame_of_data,
+    one_way_cluster,
+)
 from ..inference.vcov import (
     VcovInput,
     VcovRequest,
     VcovResult,
     check_ssc,
+    check_vcov,
     compute_vcov,
-    parse_vcov,
 )
 from ..results import BaseResults
 from ._common import (
     COLLIN_TOL,
     FrozenSettings,
-    _codes_for,
     _inv_psd,
     _is_panel,  # noqa: F401  (re-exported for older private import paths)
     _ncl,
@@ -83,19 +89,29 @@ class FEOLSResults(BaseResults):
 
     Beyond :class:`~causalpolicing.results.BaseResults`: ``fixed_effects``,
     ``first_stage`` (IV), ``collinear`` (dropped regressors), ``r2``,
-    ``within_r2`` and :meth:`with_cov`.
+    ``within_r2``, :meth:`with_cov`, :meth:`bootstrap_parts` and ``fit_state`` (what
+    post-estimation needs, a frozen :class:`~causalpolicing.inference.fit_state.LinearFitState`).
     """
 
-    __slots__ = ("_fe_table", "_first_stage", "_collinear", "_store")
+    __slots__ = ("_fe_table", "_first_stage", "_collinear", "_fit_state")
 
     def __init__(self, *, fe_table: pd.DataFrame, first_stage: pd.DataFrame | None,
-                 collinear: Mapping[str, str], store: dict[str, Any], **kwargs: Any) -> None:
+                 collinear: Mapping[str, str], fit_state: LinearFitState,
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        if not isinstance(fit_state, LinearFitState):
+            raise SpecError(f"fit_state must be a LinearFitState; got {type(fit_state).__name__}.")
         object.__setattr__(self, "_fe_table", fe_table.copy())
         object.__setattr__(self, "_first_stage", None if first_stage is None
                            else first_stage.copy())
         object.__setattr__(self, "_collinear", dict(collinear))
-        object.__setattr__(self, "_store", store)
+        object.__setattr__(self, "_fit_state", fit_state)
+
+    @property
+    def fit_state(self) -> LinearFitState:
+        """What post-estimation needs (design, residuals, bread, stored codes, rows used):
+        a frozen :class:`~causalpolicing.inference.fit_state.LinearFitState`."""
+        return self._fit_state
 
     @property
     def fixed_effects(self) -> pd.DataFrame:
@@ -161,24 +177,69 @@ class FEOLSResults(BaseResults):
         >>> res.with_cov({"CRV1": "g"}).cov_type
         'CRV1 by g'
         """
-        req = parse_vcov(vcov)
+        req = check_vcov(vcov, family="linear", estimator=self.estimator)
         ssc_ = check_ssc(ssc if ssc is not None else self.ssc)
-        st = self._store
-        codes = _codes_for(req, st, data)
+        st = self._fit_state
+        codes = st.codes_for(req, data)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            vr = compute_vcov(req, st["vcov_input"], ssc=ssc_, cluster_codes=codes,
+            vr = compute_vcov(req, st.vcov_input, ssc=ssc_, cluster_codes=codes,
                               time_codes=codes.get(req.time) if req.time else None)
         msgs = _reissue(caught)
         spec = self.spec
         spec.update({"vcov": req.as_spec(), "ssc": ssc_, "vcov_source": "with_cov"})
         return _make_results(self, vr, spec, extra_warnings=msgs)
 
+    def bootstrap_parts(self, cluster: str | None = None, *, data: pd.DataFrame | Any = None
+                        ) -> WildBootstrapParts:
+        """What :func:`~causalpolicing.inference.wild_bootstrap` needs from this fit.
+
+        Parameters
+        ----------
+        cluster
+            The column to draw by; default the fit's one-way cluster variable, or single
+            rows. It must be stored with the fit (a cluster or fixed-effect variable) or
+            be in ``data``.
+        data
+            The frame (or Panel) the model was fit on: needed for a cluster column the fit
+            did not store, and for the weights of a weighted fit.
+
+        Examples
+        --------
+        >>> import causalpolicing as cp, numpy as np, pandas as pd
+        >>> rng = np.random.default_rng(1)
+        >>> df = pd.DataFrame({"g": np.repeat(np.arange(50), 4), "x": rng.normal(size=200)})
+        >>> df["y"] = df["x"] + rng.normal(size=200)
+        >>> parts = cp.feols("y ~ x | g", df, vcov={"CRV1": "g"}).bootstrap_parts()
+        >>> parts.cluster, int(parts.cluster_codes.max()) + 1
+        ('g', 50)
+        """
+        st = self._fit_state
+        if cluster is None:
+            cluster = one_way_cluster(self._spec["vcov"])
+        if cluster is None:
+            label, codes = "row", np.arange(st.vcov_input.nobs, dtype=np.int64)
+        else:
+            if not isinstance(cluster, str):
+                raise SpecError(f"cluster must be a column name; got {cluster!r}.")
+            label = cluster
+            codes = np.asarray(st.codes_for(VcovRequest("CRV1", (cluster,)), data)[cluster],
+                               dtype=np.int64)
+        wcol = self._spec.get("weights")
+        sqrt_w = None
+        if wcol is not None and data is not None:
+            frame = frame_of_data(data)
+            if wcol in frame.columns and len(frame) == st.n_input:
+                sqrt_w = np.sqrt(frame[wcol].to_numpy(dtype=float)[st.positions])
+        return WildBootstrapParts(params=self.params, vcov_input=st.vcov_input, cluster=label,
+                                  cluster_codes=codes, ssc=self.ssc, weights=wcol,
+                                  sqrt_weights=sqrt_w)
+
 
 def _make_results(prev: FEOLSResults, vr: VcovResult, spec: dict[str, Any],
                   extra_warnings: list[str]) -> FEOLSResults:
     names = list(prev._params.index)
-    st = prev._store
+    st = prev._fit_state
     fit_stats = dict(prev._fit_stats)
     return FEOLSResults(
         params=prev._params,
@@ -191,12 +252,12 @@ def _make_results(prev: FEOLSResults, vr: VcovResult, spec: dict[str, Any],
         n_clusters=_ncl(vr),
         fit_stats=fit_stats,
         dropped=prev._dropped,
-        warnings=tuple(st["fit_warnings"]) + tuple(vr.notes) + tuple(
+        warnings=st.fit_warnings + tuple(vr.notes) + tuple(
             m for m in extra_warnings if m not in vr.notes),
         fe_table=prev._fe_table,
         first_stage=prev._first_stage,
         collinear=prev._collinear,
-        store=st,
+        fit_state=st,
     )
 
 
@@ -212,11 +273,21 @@ def relabel(res: FEOLSResults, estimator: str, spec_update: Mapping[str, Any],
         fit_stats=dict(res._fit_stats), dropped=res._dropped if dropped is None else dropped,
         warnings=res.warnings,
         fe_table=res._fe_table, first_stage=res._first_stage, collinear=res._collinear,
-        store=res._store,
+        fit_state=res._fit_state,
     )
 
 
 # -------------------------------------------------------------------- estimator
+@dataclass(frozen=True)
+class _Draft:
+    """A fit before its warnings are known: the results' other fields, the fit state and
+    the covariance's notes (to tell the fit's own warnings from them)."""
+
+    fields: dict[str, Any]
+    state: LinearFitState
+    vcov_notes: tuple[str, ...]
+
+
 class FEOLS(FrozenSettings):
     """OLS / WLS / 2SLS with any number of fixed effects.
 
@@ -294,7 +365,8 @@ class FEOLS(FrozenSettings):
         collin_tol: float = COLLIN_TOL,
     ) -> None:
         self._formula = parse_formula(formula)
-        self._vcov = None if vcov is None else parse_vcov(vcov)
+        self._vcov = None if vcov is None else check_vcov(vcov, family="linear",
+                                                          estimator="feols")
         if weights is not None and not isinstance(weights, str):
             raise SpecError(f"weights must be a column name; got {type(weights).__name__}.")
         self._weights = weights
@@ -316,11 +388,13 @@ class FEOLS(FrozenSettings):
     def _fit_and_warn(self, data: Any, stacklevel: int) -> FEOLSResults:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            out = self._fit(data)
+            draft = self._fit(data)
         msgs = _reissue(caught, stacklevel)
-        object.__setattr__(out, "_warnings", tuple(msgs))
-        out._store["fit_warnings"] = [m for m in msgs if m not in out._store["vcov_notes"]]
-        return out
+        # the results are built once, with the warnings (the fit's own are kept in its
+        # state for later covariances)
+        state = draft.state.with_fit_warnings(
+            [m for m in msgs if m not in draft.vcov_notes])
+        return FEOLSResults(**draft.fields, warnings=tuple(msgs), fit_state=state)
 
     def _default_vcov(self, data: Any) -> tuple[VcovRequest, str]:
         if self._vcov is not None:
@@ -335,7 +409,7 @@ class FEOLS(FrozenSettings):
                 "vcov={'CRV1': column} to cluster)")
         return VcovRequest("iid"), "default without fixed effects: iid"
 
-    def _fit(self, data: Any) -> FEOLSResults:
+    def _fit(self, data: Any) -> _Draft:
         f = self._formula
         req, vcov_source = self._default_vcov(data)
         frame, source_rows = frame_of(data)
@@ -345,7 +419,7 @@ class FEOLS(FrozenSettings):
         return self._estimate(d, req, vcov_source, n_input=len(frame))
 
     def _estimate(self, d: Design, req: VcovRequest, vcov_source: str, n_input: int
-                  ) -> FEOLSResults:
+                  ) -> _Draft:
         f = self._formula
         n = len(d.y)
         has_fe = bool(d.fe_codes)
@@ -540,11 +614,9 @@ class FEOLS(FrozenSettings):
             "depvar": f.depvar.name,
         }
         fe_table = pd.DataFrame({"name": list(d.fe_names), "levels": list(levels)})
-        store = {
-            "vcov_input": vin, "codes": codes, "positions": d.positions, "n_input": n_input,
-            "fit_warnings": [], "vcov_notes": list(vr.notes),
-        }
-        return FEOLSResults(
+        state = LinearFitState(vcov_input=vin, codes=codes, positions=d.positions,
+                               n_input=n_input)
+        return _Draft(state=state, vcov_notes=vr.notes, fields=dict(
             params=pd.Series(beta, index=param_names),
             cov=pd.DataFrame(vr.cov, index=param_names, columns=param_names),
             nobs=n,
@@ -556,12 +628,10 @@ class FEOLS(FrozenSettings):
             n_clusters=_ncl(vr),
             fit_stats=fit_stats,
             dropped=d.dropped,
-            warnings=(),
             fe_table=fe_table,
             first_stage=first_stage,
             collinear=why,
-            store=store,
-        )
+        ))
 
 
 def feols(

@@ -77,6 +77,7 @@ from ..exceptions import (
     SpecError,
 )
 from ..formula import Formula, parse_formula
+from ..inference.fit_state import GLMFitState
 from ._common import FrozenSettings, _is_panel, check_choice, check_maxiter
 from ._glm import (  # noqa: F401  (GLMVcov and prepare_glm re-exported for older import paths)
     GLMFEResults,
@@ -235,7 +236,7 @@ class FENegBin(FrozenSettings):
         if exposure is not None and exposure is not False and not isinstance(exposure, str):
             raise SpecError(f"exposure must be a column name (or False); got {exposure!r}.")
         self._exposure = exposure
-        self._vcov = None if vcov is None else parse_glm_vcov(vcov)
+        self._vcov = None if vcov is None else parse_glm_vcov(vcov, "fenegbin")
         self._singletons = check_choice("singletons", singletons, ("keep", "drop"))
         self._maxiter = check_maxiter(maxiter)
 
@@ -247,8 +248,7 @@ class FENegBin(FrozenSettings):
         """Estimate the model on ``data`` (a DataFrame or a Panel)."""
         return fit_recording_warnings(self._fit, data)
 
-    def _fit(self, data: Any) -> GLMFEResults:
-        from statsmodels.tools.sm_exceptions import ConvergenceWarning as SMConvergenceWarning
+    def _fit(self, data: Any) -> dict[str, Any]:
 
         f = self._formula
         exposure = self._exposure
@@ -278,7 +278,9 @@ class FENegBin(FrozenSettings):
         model = _nb2_model(y, x, offset if exposure is not None else None)
         cov_type, cov_kwds, use_t = sm_cov_args(req, g, len(y))
         fit_kw = {"disp": 0, "cov_type": cov_type, "cov_kwds": cov_kwds, "use_t": use_t}
-        with warnings.catch_warnings(record=True) as caught:
+        # (statsmodels' own warnings are swallowed here, as before; the results get only the
+        # warnings issued at the user's call)
+        with warnings.catch_warnings(record=True):
             warnings.simplefilter("always")
             res, converged, how = _fit_nb2(model, np.append(beta0, alpha0), self._maxiter,
                                            fit_kw)
@@ -289,9 +291,6 @@ class FENegBin(FrozenSettings):
                              offset=offset if exposure is not None else None).fit(
                     cov_type=cov_type, cov_kwds=cov_kwds, use_t=use_t)
                 converged = bool(res.converged)
-        sm_notes = [str(w.message) for w in caught
-                    if not issubclass(w.category, (SMConvergenceWarning, RuntimeWarning))
-                    and "Inverting hessian" not in str(w.message)]
         if how == "boundary":
             warnings.warn(
                 "No over-dispersion: the NB2 dispersion alpha is at its boundary 0, where the "
@@ -306,7 +305,8 @@ class FENegBin(FrozenSettings):
                 "maxiter, rescale the regressors, or check for FE levels with very few events.",
                 ConvergenceWarning, stacklevel=3)
         n_params = x.shape[1] + 1
-        cov, df, ncl, label, notes = finish_cov(req, res, g, k, n_params)
+        # (the covariance's notes are also issued as warnings: the results get them from there)
+        cov, df, ncl, label, _ = finish_cov(req, res, g, k, n_params)
         if how == "boundary":
             alpha, alpha_se = 0.0, np.nan
         else:
@@ -341,17 +341,17 @@ class FENegBin(FrozenSettings):
             "maxiter": self._maxiter,
             "singletons": self._singletons,
         }
-        return GLMFEResults(
+        # the results' fields but the warnings (fit_recording_warnings adds them)
+        return dict(
             params=pd.Series(np.asarray(res.params)[:k], index=names),
             cov=pd.DataFrame(cov, index=names, columns=names),
             nobs=len(y), df_inference=df, cov_type=label,
             estimator="FENegBin" if g.fe_names else "NegBin",
             spec=spec, n_clusters=ncl, fit_stats=fit_stats, dropped=g.dropped,
-            warnings=tuple(notes + sm_notes),
-            extra={"family": "negative binomial (NB2)", "link": "log", "alpha": alpha,
-                   "alpha_se": alpha_se, "converged": converged, "collinear": g.collinear,
-                   "fe_names": g.fe_names, "fe_levels": g.fe_levels,
-                   "regressor_sd": g.regressor_sd},
+            fit_state=GLMFitState(family="negative binomial (NB2)", link="log", alpha=alpha,
+                                  alpha_se=alpha_se, converged=converged,
+                                  collinear=g.collinear, fe_names=g.fe_names,
+                                  fe_levels=g.fe_levels, regressor_sd=g.regressor_sd),
         )
 
 

@@ -73,6 +73,7 @@ from __future__ import annotations
 import functools
 import warnings
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
@@ -89,12 +90,12 @@ from ..exceptions import (
 )
 from ..formula import Formula, parse_formula
 from ..inference.count_bootstrap import BootstrapParts
-from ..inference.vcov import VcovInput, VcovRequest, check_ssc, parse_vcov
+from ..inference.fit_state import PoissonFitState, one_way_cluster
+from ..inference.vcov import VcovInput, VcovRequest, check_ssc, check_vcov
 from ..results import BaseResults
 from ._common import (
     COLLIN_TOL,
     FrozenSettings,
-    _codes_for,
     _inv_psd,
     _is_panel,
     _ncl,
@@ -108,7 +109,6 @@ from ._design import build_design, describe_rows
 from ._poisson_data import _concat_log, drop_problem_rows, exposure_offset, reason_frames
 from ._poisson_irls import (
     SEPARATION_TOL,
-    _check_poisson_vcov,
     _deviance,
     _irls,
     _logliks,
@@ -144,7 +144,8 @@ def _parse_vcov_key(key: str | tuple[str, str]) -> VcovRequest:
     """A parsed (and Poisson-checked) ``vcov`` of a common form: a string, or a one-item
     dict of strings given as its item. A :class:`VcovRequest` is frozen; errors are raised,
     never cached."""
-    return _check_poisson_vcov(parse_vcov(key if isinstance(key, str) else dict([key])))
+    return check_vcov(key if isinstance(key, str) else dict([key]), family="poisson",
+                      estimator="fepois")
 
 
 def _parse_poisson_vcov(vcov: str | Mapping[str, Any]) -> VcovRequest:
@@ -154,7 +155,7 @@ def _parse_poisson_vcov(vcov: str | Mapping[str, Any]) -> VcovRequest:
         ((name, val),) = vcov.items()
         if type(name) is str and type(val) is str:
             return _parse_vcov_key((name, val))
-    return _check_poisson_vcov(parse_vcov(vcov))
+    return check_vcov(vcov, family="poisson", estimator="fepois")
 
 
 @functools.lru_cache(maxsize=64)
@@ -176,21 +177,26 @@ class FEPoissonResults(BaseResults):
     Beyond :class:`~causalpolicing.results.BaseResults`: ``fixed_effects``,
     ``collinear``, ``regressor_sd`` and ``regressor_mean`` (of the raw
     regressors in the estimation sample, for effects per standard deviation),
-    ``deviance``, ``pseudo_r2``, ``loglik``, ``converged`` and :meth:`with_cov`.
+    ``deviance``, ``pseudo_r2``, ``loglik``, ``converged``, :meth:`with_cov`,
+    :meth:`bootstrap_parts` and ``fit_state`` (what post-estimation needs, a frozen
+    :class:`~causalpolicing.inference.fit_state.PoissonFitState`).
     """
 
-    __slots__ = ("_fe_table", "_collinear", "_store")
+    __slots__ = ("_fe_table", "_collinear", "_fit_state")
 
     def __init__(self, *, fe_table: pd.DataFrame, collinear: Mapping[str, str],
-                 store: dict[str, Any], **kwargs: Any) -> None:
+                 fit_state: PoissonFitState, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        if not isinstance(fit_state, PoissonFitState):
+            raise SpecError(f"fit_state must be a PoissonFitState; got "
+                            f"{type(fit_state).__name__}.")
         object.__setattr__(self, "_fe_table", fe_table.copy())
         object.__setattr__(self, "_collinear", dict(collinear))
-        object.__setattr__(self, "_store", store)
+        object.__setattr__(self, "_fit_state", fit_state)
 
     @classmethod
     def _build(cls, *, fe_table: pd.DataFrame, collinear: Mapping[str, str],
-               store: dict[str, Any], **kwargs: Any) -> FEPoissonResults:
+               fit_state: PoissonFitState, **kwargs: Any) -> FEPoissonResults:
         """Internal: ``__init__`` without the defensive copies (see ``BaseResults._adopt``).
 
         ``fe_table`` must be a cached template or another result's table (neither is
@@ -201,19 +207,15 @@ class FEPoissonResults(BaseResults):
         obj._adopt(**kwargs)
         object.__setattr__(obj, "_fe_table", fe_table)
         object.__setattr__(obj, "_collinear", dict(collinear))
-        object.__setattr__(obj, "_store", store)
+        object.__setattr__(obj, "_fit_state", fit_state)
         return obj
 
-    def _x_stats(self) -> dict[str, Any]:
-        """Regressor means and standard deviations, computed on first use (the fit keeps
-        the regressors for its refit closures anyway) and shared by ``with_cov`` copies."""
-        st = self._store
-        if "sd" not in st:
-            x, pidx, n = st["x_stats"]
-            st["sd"] = pd.Series(x.std(axis=0, ddof=1) if n > 1
-                                 else np.full(x.shape[1], np.nan), index=pidx, name="sd")
-            st["mean"] = pd.Series(x.mean(axis=0), index=pidx, name="mean")
-        return st
+    @property
+    def fit_state(self) -> PoissonFitState:
+        """What post-estimation needs (IRLS-weighted design, working residuals, bread,
+        stored codes, rows used, refits): a frozen
+        :class:`~causalpolicing.inference.fit_state.PoissonFitState`."""
+        return self._fit_state
 
     @property
     def fixed_effects(self) -> pd.DataFrame:
@@ -228,12 +230,14 @@ class FEPoissonResults(BaseResults):
     @property
     def regressor_sd(self) -> pd.Series:
         """Standard deviation (ddof=1, unweighted) of each regressor in the estimation sample."""
-        return self._x_stats()["sd"].copy()
+        # (computed on first use and shared by with_cov copies: the fit keeps the
+        # regressors for its refits anyway)
+        return self._fit_state.regressor_stats[0].copy()
 
     @property
     def regressor_mean(self) -> pd.Series:
         """Mean of each regressor in the estimation sample."""
-        return self._x_stats()["mean"].copy()
+        return self._fit_state.regressor_stats[1].copy()
 
     @property
     def deviance(self) -> float:
@@ -266,29 +270,22 @@ class FEPoissonResults(BaseResults):
 
         ``cluster`` defaults to the fit's one-way cluster variable, or single rows.
         """
-        st = self._store
-        vin: VcovInput = st["vcov_input"]
+        st = self._fit_state
+        vin: VcovInput = st.vcov_input
         if cluster is None:
-            vspec = self._spec["vcov"]
-            clusters = []
-            if isinstance(vspec, Mapping):
-                ((name, val),) = vspec.items()
-                if name in ("CRV1", "CRV3") and isinstance(val, str):
-                    clusters = val.split("+")
-            if len(clusters) == 1:
-                cluster = clusters[0]
+            cluster = one_way_cluster(self._spec["vcov"])
         if cluster is None:
             codes, label = np.arange(vin.nobs), "row"
         else:
             if not isinstance(cluster, str):
                 raise SpecError(f"cluster must be a column name; got {cluster!r}.")
-            codes = _codes_for(VcovRequest("CRV1", (cluster,)), st, data)[cluster]
+            codes = st.codes_for(VcovRequest("CRV1", (cluster,)), data)[cluster]
             label = cluster
-        refit = st["refit"]
+        refit = st.refit
         return BootstrapParts(
             params=self.params, scores=vin.regressors * vin.resid[:, None], bread=vin.bread,
             cluster_codes=codes, cluster=label, refit=lambda mult: refit(mult=mult),
-            restricted=st["restricted"])
+            restricted=st.restricted)
 
     def with_cov(self, vcov: str | Mapping[str, Any], *, ssc: str | None = None,
                  data: pd.DataFrame | None = None) -> FEPoissonResults:
@@ -312,13 +309,13 @@ class FEPoissonResults(BaseResults):
         >>> res.with_cov("hetero").cov_type
         'HC1'
         """
-        req = _check_poisson_vcov(parse_vcov(vcov))
+        req = check_vcov(vcov, family="poisson", estimator="fepois")
         ssc_ = check_ssc(ssc if ssc is not None else self.ssc)
-        st = self._store
-        codes = _codes_for(req, st, data)
+        st = self._fit_state
+        codes = st.codes_for(req, data)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            vr = _vcov(req, st["vcov_input"], ssc_, codes)
+            vr = _vcov(req, st.vcov_input, ssc_, codes)
         msgs = _reissue(caught)
         spec = self.spec
         spec.update({"vcov": req.as_spec(), "ssc": ssc_, "vcov_source": "with_cov"})
@@ -329,13 +326,23 @@ class FEPoissonResults(BaseResults):
             nobs=self.nobs, df_inference=vr.df, cov_type=vr.label, estimator=self.estimator,
             spec=spec, n_clusters=_ncl(vr), fit_stats=dict(self._fit_stats),
             dropped=self._dropped,
-            warnings=tuple(st["fit_warnings"]) + tuple(vr.notes)
+            warnings=st.fit_warnings + tuple(vr.notes)
             + tuple(m for m in msgs if m not in vr.notes),
-            fe_table=self._fe_table, collinear=self._collinear, store=st,
+            fe_table=self._fe_table, collinear=self._collinear, fit_state=st,
         )
 
 
 # ------------------------------------------------------------------- estimator
+@dataclass(frozen=True)
+class _Draft:
+    """A fit before its warnings are known: the results' other fields, the fit state and
+    the covariance's notes (to tell the fit's own warnings from them)."""
+
+    fields: dict[str, Any]
+    state: PoissonFitState
+    vcov_notes: tuple[str, ...]
+
+
 class FEPoisson(FrozenSettings):
     """Poisson PML with any number of fixed effects, an exposure and an offset.
 
@@ -447,13 +454,15 @@ class FEPoisson(FrozenSettings):
     def _fit_and_warn(self, data: Any, stacklevel: int) -> FEPoissonResults:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            out = self._fit(data)
+            draft = self._fit(data)
         msgs = _reissue(caught, stacklevel)
-        notes = list(out._store["notes"])
-        object.__setattr__(out, "_warnings", tuple(msgs) + tuple(notes))
-        out._store["fit_warnings"] = [m for m in msgs if m not in out._store["vcov_notes"]] \
-            + notes
-        return out
+        # the results are built once, with the warnings (the fit's own and the data notes
+        # are kept in its state for later covariances)
+        notes = draft.state.notes
+        state = draft.state.with_fit_warnings(
+            [m for m in msgs if m not in draft.vcov_notes] + list(notes))
+        return FEPoissonResults._build(**draft.fields, warnings=tuple(msgs) + notes,
+                                       fit_state=state)
 
     # ------------------------------------------------------------------ pieces
     def _default_vcov(self, data: Any) -> tuple[VcovRequest, str]:
@@ -473,7 +482,7 @@ class FEPoisson(FrozenSettings):
             return data.exposure, f"the Panel's exposure role {data.exposure!r}"
         return None, "none"
 
-    def _fit(self, data: Any) -> FEPoissonResults:
+    def _fit(self, data: Any) -> _Draft:
         f = self._formula
         req, vcov_source = self._default_vcov(data)
         expo, expo_source = self._exposure_for(data)
@@ -565,7 +574,7 @@ class FEPoisson(FrozenSettings):
                   positions: np.ndarray, dropped: pd.DataFrame, req: VcovRequest,
                   vcov_source: str, expo: str | None, expo_source: str, n_input: int,
                   notes: list[str], *, n_all_zero: int, n_sep: int, n_singletons: int,
-                  fe_prep: FixedEffects | None = None) -> FEPoissonResults:
+                  fe_prep: FixedEffects | None = None) -> _Draft:
         f = self._formula
         n = len(y)
         fit = _irls(y, x, fe_codes if fe_prep is None else fe_prep, offset, uw, names,
@@ -641,21 +650,19 @@ class FEPoisson(FrozenSettings):
             "fixed_effects": list(fe_names), "depvar": f.depvar.name, "link": "log",
             "family": "poisson",
         }
-        store = {
-            "vcov_input": vin, "codes": codes, "positions": positions, "n_input": n_input,
-            "fit_warnings": [], "vcov_notes": list(vr.notes), "notes": notes,
-            "x_stats": (x, pidx.copy(), n),
-            "refit": refit, "restricted": restricted,
-        }
-        return FEPoissonResults._build(
+        state = PoissonFitState(
+            vcov_input=vin, codes=codes, positions=positions, n_input=n_input,
+            notes=tuple(notes), regressors=x, param_names=pidx.copy(), refit=refit,
+            restricted=restricted)
+        return _Draft(state=state, vcov_notes=vr.notes, fields=dict(
             params=pd.Series(beta, index=pidx),
             cov=pd.DataFrame(vr.cov, index=pidx.copy(), columns=pidx.copy()),
             nobs=n, df_inference=vr.df, cov_type=vr.label,
             estimator="FEPoisson" if fe_codes else "Poisson", spec=spec,
-            n_clusters=_ncl(vr), fit_stats=fit_stats, dropped=dropped, warnings=(),
+            n_clusters=_ncl(vr), fit_stats=fit_stats, dropped=dropped,
             fe_table=_fe_table_template(tuple(fe_names), tuple(int(v) for v in levels)),
-            collinear=why, store=store,
-        )
+            collinear=why,
+        ))
 
 
 def fepois(

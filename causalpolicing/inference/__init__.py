@@ -4,8 +4,8 @@ Names are imported from their modules on first use (importing the covariance
 registry does not import the bootstrap).
 
 >>> import causalpolicing as cp
->>> sorted(cp.inference.COVARIANCE_TYPES)
-['CRV1', 'CRV3', 'DK', 'HC1', 'HC3', 'iid']
+>>> list(cp.inference.COVARIANCE_TYPES)
+['iid', 'HC0', 'HC1', 'HC3', 'CRV1', 'CRV3', 'DK', 'HAC']
 """
 
 from .._lazy import lazy_exports as _lazy_exports
@@ -16,6 +16,8 @@ _LAZY: dict[str, str] = {
     "SSC_CONVENTIONS": ".vcov",
     "compute_vcov": ".vcov",
     "parse_vcov": ".vcov",
+    "check_vcov": ".vcov",
+    "VCOV_FAMILIES": ".vcov",
     "wild_bootstrap": ".bootstrap",
     "poisson_bootstrap": ".count_bootstrap",
     "WaldTest": ".wald",

@@ -99,6 +99,7 @@ True
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -107,6 +108,7 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import SpecError
+from ._compat import renamed_keyword
 from ._wild_engine import (  # noqa: F401  (_wild_core, _single_thread_blas: older paths)
     P_TYPES,
     WEIGHT_TYPES,
@@ -116,9 +118,11 @@ from ._wild_engine import (  # noqa: F401  (_wild_core, _single_thread_blas: old
     _single_thread_blas,
     _wild_core,
 )
-from .vcov import VcovRequest, _nested, compute_vcov
+from .covariance._base import nested as _nested
+from .fit_state import SupportsBootstrap, WildBootstrapParts
+from .vcov import VcovRequest, compute_vcov
 
-__all__ = ["BootstrapResult", "wild_bootstrap", "WEIGHT_TYPES", "P_TYPES"]
+__all__ = ["BootstrapResult", "WildBootstrapParts", "wild_bootstrap", "WEIGHT_TYPES", "P_TYPES"]
 
 # ------------------------------------------------------------------ result
 @dataclass(frozen=True)
@@ -133,10 +137,11 @@ class BootstrapResult:
         Its estimate.
     std_error
         Its original CRV1 standard error (clusters ``cluster``, the fit's ``ssc``).
-    r
-        The null value tested, :math:`H_0: \\beta = r`.
+    null
+        The null value tested, :math:`H_0: \\beta = \\beta_0` (``null``; formerly ``r``,
+        still readable as ``r`` for one release).
     t_stat
-        The original CRV1 t statistic :math:`(\\hat\\beta - r) / \\mathrm{se}`.
+        The original CRV1 t statistic :math:`(\\hat\\beta - \\beta_0) / \\mathrm{se}`.
     p_value
         The bootstrap p-value (``p_type``).
     conf_int
@@ -164,13 +169,13 @@ class BootstrapResult:
     notes
         Caveats (e.g. an unbounded confidence set).
     t_boot
-        The bootstrap t statistics for ``r`` (read-only array, not in ``repr``).
+        The bootstrap t statistics for ``null`` (read-only array, not in ``repr``).
     """
 
     param: str
     estimate: float
     std_error: float
-    r: float
+    null: float
     t_stat: float
     p_value: float
     conf_int: tuple[float, float]
@@ -185,6 +190,13 @@ class BootstrapResult:
     p_type: str = "symmetric"
     notes: tuple[str, ...] = ()
     t_boot: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False, compare=False)
+
+    @property
+    def r(self) -> float:
+        """Deprecated: the null value, now ``null``."""
+        warnings.warn("BootstrapResult.r is deprecated and will be removed in the next "
+                      "release; use .null instead.", FutureWarning, stacklevel=2)
+        return self.null
 
     def tidy(self) -> pd.DataFrame:
         """One row in the results-contract columns.
@@ -207,11 +219,11 @@ class BootstrapResult:
               else f"{self.level:.0%} CI [{self.conf_int[0]:.4g}, {self.conf_int[1]:.4g}]")
         return (f"<BootstrapResult {kind} {self.weights}, {self.n_clusters} clusters, {draws}: "
                 f"{self.param} = {self.estimate:.4g}, t = {self.t_stat:.3f}, "
-                f"p ({self.p_type}, H0: {self.param} = {self.r:g}) = {self.p_value:.4f}, {ci}>")
+                f"p ({self.p_type}, H0: {self.param} = {self.null:g}) = {self.p_value:.4f}, {ci}>")
 
 
 # ------------------------------------------------------------------ public
-def _check_options(param: Any, reps: Any, weights: Any, level: Any, r: Any, p_type: Any,
+def _check_options(param: Any, reps: Any, weights: Any, level: Any, null: Any, p_type: Any,
                    names: list[str]) -> None:
     if not isinstance(param, str) or param not in names:
         raise SpecError(f"param must be one of the model's coefficients {names}; got {param!r}.")
@@ -222,9 +234,10 @@ def _check_options(param: Any, reps: Any, weights: Any, level: Any, r: Any, p_ty
                         "Use 'webb' with fewer than about 12 clusters.")
     if isinstance(level, bool) or not isinstance(level, (float, int)) or not 0 < level < 1:
         raise SpecError(f"level must be between 0 and 1 (e.g. 0.95); got {level!r}.")
-    if isinstance(r, bool) or not isinstance(r, (float, int, np.floating, np.integer)) or \
-            not np.isfinite(r):
-        raise SpecError(f"r (the null value) must be a finite number; got {r!r}.")
+    if isinstance(null, bool) or not isinstance(null, (float, int, np.floating, np.integer)) or \
+            not np.isfinite(null):
+        raise SpecError(f"null (the value under the null hypothesis) must be a finite number; "
+                        f"got {null!r}.")
     if p_type not in P_TYPES:
         raise SpecError(f"p_type must be one of {list(P_TYPES)}; got {p_type!r}.")
 
@@ -261,11 +274,13 @@ def wild_bootstrap(
     level: float = 0.95,
     cluster: str | None = None,
     seed: int | None = None,
-    r: float = 0.0,
-    ci: bool = True,
+    null: float = 0.0,
+    conf_int: bool = True,
     p_type: PType = "symmetric",
     progress: bool = False,
     data: pd.DataFrame | None = None,
+    r: float | None = None,
+    ci: bool | None = None,
 ) -> BootstrapResult:
     """Wild cluster bootstrap test and confidence interval for one coefficient.
 
@@ -273,7 +288,7 @@ def wild_bootstrap(
     ----------
     results
         A linear fit from :func:`causalpolicing.feols` (OLS or WLS, any fixed
-        effects; not IV).
+        effects; not IV): what it needs comes from ``results.bootstrap_parts()``.
     param
         The coefficient to test.
     reps
@@ -284,7 +299,8 @@ def wild_bootstrap(
         clusters) or ``"mammen"``.
     impose_null
         ``True`` (default, recommended): restricted bootstrap (WCR), the null
-        :math:`\\beta = r` is imposed on the bootstrap DGP. ``False``: unrestricted (WCU).
+        :math:`\\beta = \\beta_0` is imposed on the bootstrap DGP. ``False``: unrestricted
+        (WCU).
     level
         Coverage of the confidence interval.
     cluster
@@ -293,9 +309,10 @@ def wild_bootstrap(
         be in ``data``.
     seed
         Seed for :func:`numpy.random.default_rng`; the same seed gives the same result.
-    r
-        Null value: :math:`H_0: \\beta = r`.
-    ci
+    null
+        The value under the null hypothesis, :math:`H_0: \\beta = \\beta_0` (as
+        :func:`~causalpolicing.inference.poisson_bootstrap`).
+    conf_int
         Compute the confidence interval by test inversion.
     p_type
         ``"symmetric"`` (default) or ``"equal-tailed"``.
@@ -305,6 +322,9 @@ def wild_bootstrap(
         The frame the model was fit on: needed only for a cluster variable the
         fit did not store, or for the exact treatment of non-nested fixed
         effects in weighted fits (module notes).
+    r, ci
+        Deprecated former names of ``null`` and ``conf_int`` (a :class:`FutureWarning`;
+        removed in the next release).
 
     Returns
     -------
@@ -342,52 +362,53 @@ def wild_bootstrap(
     Journal 19(1); MacKinnon, Nielsen and Webb (2023), "Cluster-robust
     inference: a guide to empirical practice", J. Econometrics 232(2).
     """
-    from ..estimators._common import _codes_for, _is_panel
-    from ..estimators.linear import FEOLSResults
-
-    if not isinstance(results, FEOLSResults):
+    null = renamed_keyword("wild_bootstrap", "r", r, "null", null, 0.0)
+    conf_int = renamed_keyword("wild_bootstrap", "ci", ci, "conf_int", conf_int, True)
+    if not isinstance(results, SupportsBootstrap):
         raise SpecError(
             "wild_bootstrap needs a linear fit from cp.feols (FEOLSResults); got "
             f"{type(results).__name__}.")
     names = list(results.params.index)
-    _check_options(param, reps, weights, level, r, p_type, names)
+    _check_options(param, reps, weights, level, null, p_type, names)
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
         raise SpecError(f"seed must be an integer or None; got {seed!r}.")
-    for name, flag in (("impose_null", impose_null), ("ci", ci), ("progress", progress)):
+    for name, flag in (("impose_null", impose_null), ("conf_int", conf_int),
+                       ("progress", progress)):
         if not isinstance(flag, bool):
             raise SpecError(f"{name} must be True or False; got {flag!r}.")
-    st = results._store
-    vin = st["vcov_input"]
+    cname = _cluster_name(results, cluster)
+    parts = results.bootstrap_parts(cname, data=data)
+    if not isinstance(parts, WildBootstrapParts):
+        raise SpecError(
+            "wild_bootstrap needs a linear fit from cp.feols (FEOLSResults); got "
+            f"{type(results).__name__}. For cp.fepois use cp.inference.poisson_bootstrap.")
+    vin = parts.vcov_input
     if vin.is_iv:
         raise SpecError(
             "The wild cluster bootstrap is implemented for OLS/WLS fits only, not for IV "
             "(2SLS; that needs the wild restricted efficient bootstrap). For few clusters use "
             "the jackknife: results.with_cov({'CRV3': 'cluster_column'}).")
-    cname = _cluster_name(results, cluster)
-    codes = _codes_for(VcovRequest("CRV1", (cname,)), st, data)
-    cl = np.asarray(codes[cname], dtype=np.int64)
-    vr = compute_vcov(VcovRequest("CRV1", (cname,)), vin, ssc=results.ssc,
+    cl = parts.cluster_codes
+    vr = compute_vcov(VcovRequest("CRV1", (cname,)), vin, ssc=parts.ssc,
                       cluster_codes={cname: cl}, warn=False)
     notes: list[str] = []
     sqrt_w = None
     fe_codes = tuple(vin.fe_codes)
     fe_correction = True
-    wcol = results.spec.get("weights")
-    if wcol is not None:
+    if parts.weights is not None:
         non_nested = [fe for fe in fe_codes if not _nested(fe, cl)]
         if non_nested:
-            frame = None if data is None else (data.to_frame() if _is_panel(data) else data)
-            if frame is not None and wcol in frame.columns and len(frame) == st["n_input"]:
-                sqrt_w = np.sqrt(frame[wcol].to_numpy(dtype=float)[st["positions"]])
+            if parts.sqrt_weights is not None:
+                sqrt_w = parts.sqrt_weights
             else:
                 fe_correction = False
                 notes.append(
                     "Weighted fit with fixed effects not nested in the clusters: the bootstrap "
                     "ran on the within-transformed data (pass data= for the exact treatment).")
     out = _run(vin.regressors, vin.resid, np.asarray(vin.params), vin.bread, cl,
-               int(cl.max()) + 1, names.index(param), r=float(r), reps=int(reps),
+               int(cl.max()) + 1, names.index(param), r=float(null), reps=int(reps),
                weights=weights, impose_null=impose_null, p_type=p_type, level=float(level),
-               ci=ci, seed=seed, fe_codes=fe_codes, sqrt_w=sqrt_w,
+               ci=conf_int, seed=seed, fe_codes=fe_codes, sqrt_w=sqrt_w,
                ssc_factor=vr.ssc_factor, progress=progress, fe_correction=fe_correction)
     if out["enumerated"]:
         notes.insert(0, f"Full enumeration: all 2^{out['n_clusters']} = {out['reps']} "
@@ -398,7 +419,7 @@ def wild_bootstrap(
                             "that reproduce the sample tie the observed statistic and count); "
                             "with fewer than 12 clusters prefer weights='webb' (Webb 2013).")
     return BootstrapResult(
-        param=param, estimate=out["estimate"], std_error=out["std_error"], r=float(r),
+        param=param, estimate=out["estimate"], std_error=out["std_error"], null=float(null),
         t_stat=out["t_stat"], p_value=out["p_value"], conf_int=out["conf_int"],
         level=float(level), reps=out["reps"], weights=weights, impose_null=impose_null,
         n_clusters=out["n_clusters"], enumerated=out["enumerated"],

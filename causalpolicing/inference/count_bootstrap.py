@@ -71,7 +71,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -79,6 +79,7 @@ import pandas as pd
 from ..exceptions import EstimationError, SpecError
 from ..results import TIDY_COLUMNS
 from ._pvalue import resampling_pvalue
+from .fit_state import SupportsBootstrap
 
 __all__ = ["poisson_bootstrap", "PoissonBootstrapResult", "BootstrapParts"]
 
@@ -103,11 +104,6 @@ class BootstrapParts:
     cluster: str
     refit: Callable[[np.ndarray], np.ndarray | None]
     restricted: Callable[[int, float], tuple[np.ndarray, np.ndarray]]
-
-
-@runtime_checkable
-class _HasBootstrapParts(Protocol):
-    def bootstrap_parts(self, cluster: str | None, *, data: Any = None) -> BootstrapParts: ...
 
 
 @dataclass(frozen=True)
@@ -229,10 +225,13 @@ def poisson_bootstrap(
         raise SpecError(f"level must be a float between 0 and 1 (e.g. 0.95); got {level!r}.")
     if not isinstance(null, (int, float)) or isinstance(null, bool) or not math.isfinite(null):
         raise SpecError(f"null must be a finite number; got {null!r}.")
-    if not isinstance(res, _HasBootstrapParts):
-        raise SpecError(f"poisson_bootstrap needs the results of cp.fepois; got "
-                        f"{type(res).__name__}. For linear models use the wild cluster bootstrap.")
-    parts: BootstrapParts = res.bootstrap_parts(cluster, data=data)
+    wrong = (f"poisson_bootstrap needs the results of cp.fepois; got {type(res).__name__}. "
+             "For linear models use the wild cluster bootstrap (cp.inference.wild_bootstrap).")
+    if not isinstance(res, SupportsBootstrap):
+        raise SpecError(wrong)
+    parts = res.bootstrap_parts(cluster, data=data)
+    if not isinstance(parts, BootstrapParts):
+        raise SpecError(wrong)
     names = list(parts.params.index)
     if param not in names:
         raise SpecError(f"Unknown coefficient {param!r}; the model's terms are {names}.")

@@ -188,14 +188,14 @@ class PanelModel:
             self._within_cache: dict[str, Any] | None = None
             beta = self.within()["beta"]
         else:
-            store = results._store
-            if store["n_input"] != len(self.frame):
+            state = results.fit_state
+            if state.n_input != len(self.frame):
                 raise SpecError(
                     f"data do not match the fit: {len(self.frame)} rows, the fit was given "
-                    f"{store['n_input']}. Pass the data the model was fit on.")
-            self.positions = store["positions"]
+                    f"{state.n_input}. Pass the data the model was fit on.")
+            self.positions = state.positions
             self.y = self.frame[self.formula.depvar.columns[0]].to_numpy(float)[self.positions]
-            self.fe_codes = tuple(results._store["vcov_input"].fe_codes)
+            self.fe_codes = tuple(state.vcov_input.fe_codes)
             self.weights = None
             beta = self.estimate
         if not np.isclose(beta, self.estimate, rtol=_MATCH_RTOL, atol=1e-12 * max(
