@@ -57,9 +57,9 @@ def bench_one(n_units: int, n_years: int, b: int, repeat: int, pf) -> dict:
     res = cp.feols("y ~ x + w | unit + year", df, vcov={"CRV1": "unit"})
     cp.inference.wild_bootstrap(res, "x", reps=99, seed=1)  # warm-up (imports)
     t_ours, ours = timed(lambda: cp.inference.wild_bootstrap(
-        res, "x", reps=b, seed=1, ci=False), repeat)
+        res, "x", reps=b, seed=1, conf_int=False), repeat)
     t_ours_ci, _ = timed(lambda: cp.inference.wild_bootstrap(
-        res, "x", reps=b, seed=1, ci=True), repeat)
+        res, "x", reps=b, seed=1, conf_int=True), repeat)
     row: dict = {"clusters": n_units, "obs": len(df), "ours_s": t_ours, "ours_ci_s": t_ours_ci,
                  "ours_p": ours.p_value}
     if n_units >= 1000:

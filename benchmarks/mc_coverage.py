@@ -169,7 +169,7 @@ def linear_replication(design: str, seed: int, boot_reps: int) -> list[dict[str,
     ci3 = r3.conf_int(LEVEL).loc["x"]
     t2 = time.perf_counter()
     bs = cp.inference.wild_bootstrap(r1, "x", reps=boot_reps, weights="webb",
-                                     seed=BOOT_SEED_OFFSET + seed, r=BETA, ci=True,
+                                     seed=BOOT_SEED_OFFSET + seed, null=BETA, conf_int=True,
                                      level=LEVEL)
     t3 = time.perf_counter()
     est = float(r1.params["x"])

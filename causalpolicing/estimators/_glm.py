@@ -1,8 +1,10 @@
 """GLM scaffolding shared by :func:`~causalpolicing.estimators.negbin.fenegbin` and
 :func:`~causalpolicing.estimators.binomial.febinomial` (statsmodels engines).
 
-The covariance request (the registry's :class:`~causalpolicing.inference.vcov.VcovRequest`
-checked for the ``glm`` family: iid, HC0, HC1, CRV1, HAC) and its defaults, the data preparation with fixed effects as dummies (:func:`prepare_glm`),
+The covariance request (the registry's
+:class:`~causalpolicing.inference.vcov.VcovRequest` checked for the ``glm`` family:
+iid, HC0, HC1, CRV1, HAC) and its defaults, the data preparation with fixed effects as
+dummies (:func:`prepare_glm`),
 the translation to statsmodels' ``cov_type`` and back (:func:`sm_cov_args`,
 :func:`finish_cov`) and the results class :class:`GLMFEResults`.
 
@@ -322,7 +324,8 @@ def finish_cov(req: VcovRequest, sm_res: Any, g: GLMData, k_slopes: int,
                n_params: int) -> tuple[np.ndarray, int | None, int | tuple[int, ...] | None,
                                        str, list[str]]:
     """Slope covariance, inference df, clusters, label and notes from a statsmodels fit
-    (the registry's adapter, :func:`~causalpolicing.inference.covariance.finish_statsmodels_cov`)."""
+    (the registry's adapter,
+    :func:`~causalpolicing.inference.covariance.finish_statsmodels_cov`)."""
     return finish_statsmodels_cov(req, sm_res, k_slopes=k_slopes, n=len(g.y), n_params=n_params,
                                   cluster_codes=g.cluster_codes)
 

@@ -16,8 +16,6 @@ _LAZY: dict[str, str] = {
     "SSC_CONVENTIONS": ".vcov",
     "compute_vcov": ".vcov",
     "parse_vcov": ".vcov",
-    "check_vcov": ".vcov",
-    "VCOV_FAMILIES": ".vcov",
     "wild_bootstrap": ".bootstrap",
     "poisson_bootstrap": ".count_bootstrap",
     "WaldTest": ".wald",

@@ -4,7 +4,8 @@ A results object of :func:`causalpolicing.feols` (and ``between``,
 ``first_difference``) carries a :class:`LinearFitState`, one of
 :func:`causalpolicing.fepois` a :class:`PoissonFitState`, one of
 :func:`causalpolicing.fenegbin` or :func:`causalpolicing.febinomial` a
-:class:`GLMFitState`, as the documented attribute ``fit_state``. New covariances (``with_cov``), the bootstraps
+:class:`GLMFitState`, as the documented attribute ``fit_state``. New covariances
+(``with_cov``), the bootstraps
 (``bootstrap_parts()``) and the refuters read it; nothing else does, and nothing
 changes it: it is built once, with the fit, before the results.
 

@@ -75,8 +75,10 @@ def parse_vcov(vcov: str | Mapping[str, Any] | VcovRequest) -> VcovRequest:
 
     Examples
     --------
-    >>> parse_vcov("hetero"), parse_vcov("nw")
-    (VcovRequest(name='HC1', clusters=(), time=None, lag=None), VcovRequest(name='HAC', clusters=(), time=None, lag=None))
+    >>> parse_vcov("hetero")
+    VcovRequest(name='HC1', clusters=(), time=None, lag=None)
+    >>> parse_vcov("nw")
+    VcovRequest(name='HAC', clusters=(), time=None, lag=None)
     """
     if isinstance(vcov, VcovRequest):
         return vcov
