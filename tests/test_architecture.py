@@ -66,13 +66,6 @@ SIDEWAYS: dict[tuple[str, str], str] = {
 #: entry must still exist (the test fails when one is gone, so the set only
 #: shrinks); the coordinator empties it as the owning work lands.
 KNOWN_VIOLATIONS: frozenset[tuple[str, str]] = frozenset({
-    # The covariance registry / fit-state work removes these three: inference
-    # reaching up into estimators for the panel check, the results type and the
-    # GLM covariance parser (the last closes the cycle
-    # estimators._common -> inference.vcov -> estimators._glm -> estimators._common).
-    ("causalpolicing.inference.bootstrap", "causalpolicing.estimators._common"),
-    ("causalpolicing.inference.bootstrap", "causalpolicing.estimators.linear"),
-    ("causalpolicing.inference.vcov", "causalpolicing.estimators._glm"),
 })
 
 #: The top-level ``causalpolicing/__init__.py`` is a lazy table naming everything:
