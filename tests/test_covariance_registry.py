@@ -157,9 +157,11 @@ def test_family_refusal_names_the_estimator_and_what_it_takes(
 
 
 def test_unknown_names_suggest_the_closest() -> None:
-    with pytest.raises(SpecError, match=r"Unknown covariance type vcov='hetro'\. Did you mean "
-                                        r"'hetero'\?.*\{'HAC': 2\}"):
+    with pytest.raises(SpecError, match=r"Unknown covariance type vcov='hetro'\. Valid: 'iid', "
+                                        r".*\{'HAC': 2\}\. Did you mean 'hetero'\?$"):
         parse_vcov("hetro")
+    with pytest.raises(SpecError, match=r"Did you mean 'CRV3'\?$"):
+        parse_vcov("crv9")
 
 
 def test_hac_options_are_checked() -> None:

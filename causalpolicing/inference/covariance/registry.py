@@ -85,8 +85,9 @@ def parse_vcov(vcov: str | Mapping[str, Any] | VcovRequest) -> VcovRequest:
     if isinstance(vcov, str):
         name = _ALIASES.get(vcov.strip().lower())
         if name is None:
-            hint = did_you_mean(vcov.strip().lower(), _ALIASES, style="sentence")
-            raise SpecError(f"Unknown covariance type vcov={vcov!r}.{hint} {valid_text()}")
+            spellings = [s for c in COVARIANCE_TYPES.values() for s in (c.name, *c.aliases)]
+            hint = did_you_mean(vcov.strip(), spellings, style="sentence")
+            raise SpecError(f"Unknown covariance type vcov={vcov!r}. {valid_text()}{hint}")
         return COVARIANCE_TYPES[name].from_name(vcov)
     if isinstance(vcov, Mapping):
         if len(vcov) != 1:
