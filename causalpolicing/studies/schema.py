@@ -29,7 +29,7 @@ Examples
 >>> parse_study(raw)
 Traceback (most recent call last):
 ...
-causalpolicing.studies._checks.StudyError: <study>: models[0] (id 'twfe').vcov: Unknown covariance type vcov='CRV9'. Valid: 'iid', 'hetero' (= 'HC1'), 'HC3', {'CRV1': 'unit'}, {'CRV1': 'unit+year'}, {'CRV3': 'unit'}, {'DK': 'year'} or {'DK': {'time': 'year', 'lag': 2}}.
+causalpolicing.studies._checks.StudyError: <study>: models[0] (id 'twfe').vcov: Unknown covariance type vcov='CRV9'. Valid: 'iid', ... Did you mean 'CRV3'?
 """
 
 from __future__ import annotations
