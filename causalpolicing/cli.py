@@ -109,11 +109,12 @@ def _read_options(items: list[str] | None) -> dict[str, object] | None:
 
 
 def _vcov_option(text: str, *, cluster: str | None, unit: str | None,
-                 time: str | None) -> str | dict[str, str]:
+                 time: str | None) -> str | dict[str, str | int]:
     """``--vcov NAME[=COLUMN]`` as a spec ``vcov`` value (names from the covariance registry).
 
     CRV1/CRV3 without a column cluster by ``cluster`` (``--cluster``, else the cluster
-    role, else the unit); DK without a column uses the time column.
+    role, else the unit); DK without a column uses the time column; HAC (Newey-West,
+    for fenegbin/febinomial) takes no column but optionally its lags (``HAC=2``).
     """
     from .exceptions import SpecError
     from .inference.vcov import COVARIANCE_TYPES
@@ -125,9 +126,16 @@ def _vcov_option(text: str, *, cluster: str | None, unit: str | None,
                         for a in c.aliases if a.lower() != c.name.lower())
     valid = (f"valid: {', '.join(c.name for c in COVARIANCE_TYPES.values())} ({aliases}); "
              f"CRV1 and CRV3 cluster by --cluster (default: the unit) or by CRV1=COLUMN / "
-             f"CRV1=a+b; DK uses the time column or DK=COLUMN.")
+             f"CRV1=a+b; DK uses the time column or DK=COLUMN; HAC takes its lags as HAC=2.")
     if entry is None:
         raise SpecError(f"--vcov {text!r} is not a covariance type; {valid}")
+    if entry.name == "HAC":
+        if not sep:
+            return entry.name
+        if not column.isdigit():
+            raise SpecError(f"--vcov HAC=LAGS takes a whole number of lags (got {text!r}); "
+                            f"{valid}")
+        return {entry.name: int(column)}
     if entry.kind in ("iid", "hetero"):
         if sep:
             raise SpecError(f"--vcov {entry.name} takes no column (got {text!r}); {valid}")

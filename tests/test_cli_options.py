@@ -281,3 +281,31 @@ def test_few_clusters_warning_names_the_cli_and_spec_forms() -> None:
     assert 'vcov = {CRV3 = "canton"}' in text
     assert "bootstrap = 9999" in text
     json.dumps(text)  # plain text, printable by the CLI
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("HAC", "HAC"), ("hac=2", {"HAC": 2}), ("newey-west", "HAC"),
+    ("DK", {"DK": "year"}), ("CRV1", {"CRV1": "canton"}), ("hetero", "hetero"),
+])
+def test_vcov_option_spellings(text: str, expected: object) -> None:
+    from causalpolicing.cli import _vcov_option
+
+    assert _vcov_option(text, cluster=None, unit="canton", time="year") == expected
+
+
+def test_vcov_hac_lags_must_be_a_number() -> None:
+    from causalpolicing.cli import _vcov_option
+
+    with pytest.raises(SpecError, match="HAC=LAGS takes a whole number"):
+        _vcov_option("HAC=year", cluster=None, unit="canton", time="year")
+
+
+def test_vcov_hac_reaches_a_negative_binomial_model(tmp_path: Path) -> None:
+    csv = tmp_path / "cantons.csv"
+    cp.datasets.load("simulated_cantons").to_frame().to_csv(csv, index=False)
+    res = run("analyze", str(csv), "--unit", "canton", "--time", "year", "--outcome", "deaths",
+              "--treatment", "offences_per_1000", "--exposure", "population",
+              "--estimator", "fenegbin", "--vcov", "HAC=1", "--out", str(tmp_path / "o"),
+              "--no-progress")
+    assert res.returncode == 0, res.stderr
+    assert set(_cov_types(tmp_path / "o").values()) == {"HAC (Newey-West, 1 lags)"}

@@ -161,7 +161,7 @@ def _tstats(v: np.ndarray, a: np.ndarray) -> np.ndarray:
 
 
 def poisson_bootstrap(
-    res: Any,
+    results: Any,
     param: str,
     *,
     method: Literal["score", "pairs"] = "score",
@@ -180,7 +180,7 @@ def poisson_bootstrap(
 
     Parameters
     ----------
-    res
+    results
         Results of :func:`causalpolicing.fepois`.
     param
         The coefficient tested (``H0: param == null``).
@@ -225,11 +225,11 @@ def poisson_bootstrap(
         raise SpecError(f"level must be a float between 0 and 1 (e.g. 0.95); got {level!r}.")
     if not isinstance(null, (int, float)) or isinstance(null, bool) or not math.isfinite(null):
         raise SpecError(f"null must be a finite number; got {null!r}.")
-    wrong = (f"poisson_bootstrap needs the results of cp.fepois; got {type(res).__name__}. "
+    wrong = (f"poisson_bootstrap needs the results of cp.fepois; got {type(results).__name__}. "
              "For linear models use the wild cluster bootstrap (cp.inference.wild_bootstrap).")
-    if not isinstance(res, SupportsBootstrap):
+    if not isinstance(results, SupportsBootstrap):
         raise SpecError(wrong)
-    parts = res.bootstrap_parts(cluster, data=data)
+    parts = results.bootstrap_parts(cluster, data=data)
     if not isinstance(parts, BootstrapParts):
         raise SpecError(wrong)
     names = list(parts.params.index)
