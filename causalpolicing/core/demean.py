@@ -52,13 +52,12 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
 from ..exceptions import ConvergenceWarning, SpecError
+from ._blas import _LAPACK, _lapack, _one_blas_thread
 from ._demean_kernels import (
     _FE,
     _inverse,
@@ -404,18 +403,6 @@ def _coefficients(
     return alpha(gamma, slice(None)), gamma, iters, achieved, ok
 
 
-_LAPACK: list[Any] = []
-
-
-def _lapack() -> Any:
-    """scipy.linalg.lapack, imported on first use (kept: an import statement per call
-    costs microseconds that matter in the small direct solves)."""
-    from scipy.linalg import lapack
-
-    _LAPACK.append(lapack)
-    return lapack
-
-
 def _direct(
     t: _Table, sa: np.ndarray, sb: np.ndarray, inv_a: np.ndarray, inv_b: np.ndarray,
     scales: np.ndarray, tol: float,
@@ -472,22 +459,6 @@ def _direct(
         return None
     al, c = check(gamma)
     return (al, gamma, c) if (c <= tol).all() else None
-
-
-_CONTROLLER: list[Any] = []
-
-
-def _one_blas_thread(active: bool) -> AbstractContextManager[Any]:
-    """Limit BLAS to one thread (the products are small and memory-bound: threads only
-    contend, about threefold slower on a busy 2-core machine, and one thread is
-    deterministic)."""
-    if not active:
-        return nullcontext()
-    if not _CONTROLLER:
-        from threadpoolctl import ThreadpoolController
-
-        _CONTROLLER.append(ThreadpoolController())
-    return _CONTROLLER[0].limit(limits=1, user_api="blas")
 
 
 def demean(
