@@ -674,7 +674,7 @@ def test_no_fixed_effects_model_with_intercept():
      ({"reps": 0}, "reps must be a positive integer"),
      ({"reps": 99.5}, "reps must be a positive integer"),
      ({"weights": "normal"}, "weights must be one of"),
-     ({"level": 95}, "level must be between 0 and 1"),
+     ({"level": 95}, "level must be a number strictly between 0 and 1"),
      ({"null": float("nan")}, "null \\(the value under the null hypothesis\\) must be a finite"),
      ({"p_type": "two-tailed"}, "p_type must be one of"),
      ({"impose_null": "yes"}, "impose_null must be True or False"),

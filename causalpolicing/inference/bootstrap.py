@@ -107,6 +107,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._hints import check_level
 from ..exceptions import SpecError
 from ._compat import renamed_keyword
 from ._wild_engine import (  # noqa: F401  (_wild_core, _single_thread_blas: older paths)
@@ -232,8 +233,7 @@ def _check_options(param: Any, reps: Any, weights: Any, level: Any, null: Any, p
     if weights not in WEIGHT_TYPES:
         raise SpecError(f"weights must be one of {list(WEIGHT_TYPES)}; got {weights!r}. "
                         "Use 'webb' with fewer than about 12 clusters.")
-    if isinstance(level, bool) or not isinstance(level, (float, int)) or not 0 < level < 1:
-        raise SpecError(f"level must be between 0 and 1 (e.g. 0.95); got {level!r}.")
+    level = check_level(level)
     if isinstance(null, bool) or not isinstance(null, (float, int, np.floating, np.integer)) or \
             not np.isfinite(null):
         raise SpecError(f"null (the value under the null hypothesis) must be a finite number; "

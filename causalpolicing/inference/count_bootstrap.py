@@ -76,6 +76,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from .._hints import check_level
 from ..exceptions import EstimationError, SpecError
 from ..results import TIDY_COLUMNS
 from ._pvalue import resampling_pvalue
@@ -221,8 +222,7 @@ def poisson_bootstrap(
         raise SpecError(f"weights must be 'rademacher' or 'webb'; got {weights!r}.")
     if not isinstance(reps, int) or isinstance(reps, bool) or reps < 19:
         raise SpecError(f"reps must be an integer >= 19 (999 or more for p-values); got {reps!r}.")
-    if not isinstance(level, float) or not 0 < level < 1:
-        raise SpecError(f"level must be a float between 0 and 1 (e.g. 0.95); got {level!r}.")
+    level = check_level(level)
     if not isinstance(null, (int, float)) or isinstance(null, bool) or not math.isfinite(null):
         raise SpecError(f"null must be a finite number; got {null!r}.")
     wrong = (f"poisson_bootstrap needs the results of cp.fepois; got {type(results).__name__}. "
