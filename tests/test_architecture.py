@@ -68,6 +68,28 @@ SIDEWAYS: dict[tuple[str, str], str] = {
 #: shrinks; adding one needs a reason in a comment and an issue that removes it.
 KNOWN_VIOLATIONS: frozenset[tuple[str, str]] = frozenset()
 
+#: Modules that import parts of the package inside functions, and why: each keeps a
+#: heavy library out of an import that must stay light. Every other module imports
+#: the package at module top: an in-function import that only dodges a cycle is a
+#: hidden cycle. The test fails for a module not listed and for a listed module
+#: that no longer needs it (so the list only shrinks).
+LAZY_INTERNAL: dict[str, str] = {
+    "causalpolicing.cli": "each command imports what it runs, so --help loads no pandas",
+    "causalpolicing.studies._cli": "the reproduce command loads the study runner (pandas) "
+                                   "only when it runs",
+    "causalpolicing._spec_fields": "covariance names are checked by the covariance registry "
+                                   "(numpy) only when a spec or option gives a vcov",
+    "causalpolicing.estimators.registry": "--help reads the registry: the formula grammar and "
+                                          "the covariance registry load only when options "
+                                          "are validated",
+    "causalpolicing.spec": "graph templates (networkx) load only for a [causal] section",
+    "causalpolicing.simulate.graph_panel": "loading a simulated dataset does not load the "
+                                           "graph room (networkx, scipy)",
+    "causalpolicing.analysis.run": "figures (matplotlib, seaborn), the causal step (networkx, "
+                                   "DoWhy), the feedback diagnostics (scipy, statsmodels) "
+                                   "and the report (jinja2) load only when a spec asks",
+}
+
 #: The top-level ``causalpolicing/__init__.py`` is a lazy table naming everything:
 #: as an importer it is exempt; as a target it sits above every room.
 ROOT_FLOOR = len(LAYERS)
@@ -257,3 +279,13 @@ def _documented_layers() -> list[set[str]]:
 @pytest.mark.skipif(not DOCS.is_file(), reason="docs/architecture.md is not in this checkout")
 def test_docs_show_the_same_layers() -> None:
     assert _documented_layers() == [set(rooms) for rooms in LAYERS]
+
+
+def test_in_function_imports_only_keep_heavy_libraries_lazy() -> None:
+    lazy = {i.source for i in _checked() if i.in_function and not i.type_checking}
+    assert lazy - set(LAZY_INTERNAL) == set(), (
+        "Import the package's own modules at module top; an in-function import is for "
+        "keeping a heavy library lazy (then list the module in LAZY_INTERNAL with the "
+        f"reason): {sorted(lazy - set(LAZY_INTERNAL))}")
+    assert set(LAZY_INTERNAL) - lazy == set(), (
+        f"No longer lazy: remove from LAZY_INTERNAL: {sorted(set(LAZY_INTERNAL) - lazy)}")

@@ -47,12 +47,18 @@ from typing import Any
 
 import pandas as pd
 
+from .. import datasets
 from .._warnings import record_warnings
+from ..data import load_panel
 from ..estimators import registry
-from ..exceptions import CausalPolicingError, SpecError
+from ..exceptions import CausalPolicingError, DataWarning, SpecError
 from ..formula import quote_name
+from ..inference.bootstrap import wild_bootstrap
+from ..inference.count_bootstrap import poisson_bootstrap
+from ..report import table
 from ..spec import AnalysisSpec, ModelSpec, default_spec
 from ._treatment import check_treatment_estimated, check_treatments
+from .outputs import staged_output, write_manifest, write_outputs
 from .outputs import tidy_frame as tidy_frame  # re-exported: analysis.run.tidy_frame
 from .overrides import override_models
 from .progress import AnnouncedFigures, StepLog, resolve_mode
@@ -105,8 +111,6 @@ class Analysis:
 
     def table(self, **options: Any) -> Any:
         """The estimates table of every model (see :func:`causalpolicing.table`)."""
-        from ..report import table
-
         return table(dict(self.results), **options)
 
 
@@ -115,8 +119,6 @@ def load_spec_data(spec: AnalysisSpec) -> Any:
     """Load the panel the spec describes (bundled dataset or file) and add its rates."""
     d = spec.data
     if d.dataset is not None:
-        from .. import datasets
-
         panel = datasets.load(d.dataset)
         changes: dict[str, Any] = {}
         if d.outcome:
@@ -132,8 +134,6 @@ def load_spec_data(spec: AnalysisSpec) -> Any:
         if changes:
             panel = panel.with_roles(**changes)
     else:
-        from ..data import load_panel
-
         panel = load_panel(
             d.path, unit=d.unit, time=d.time, outcome=list(d.outcome),
             treatment=list(d.treatment), exposure=d.exposure, covariates=list(d.covariates),
@@ -228,13 +228,9 @@ def _bootstrap(res: Any, model: ModelSpec, panel: Any, seed: int, progress: bool
         return None
     kind = model.entry.bootstrap
     if kind == "wild":
-        from ..inference.bootstrap import wild_bootstrap
-
         return wild_bootstrap(res, term, reps=model.bootstrap, weights=model.bootstrap_weights,
                               seed=seed, progress=progress, data=panel.to_frame())
     if kind == "score":
-        from ..inference.count_bootstrap import poisson_bootstrap
-
         weights = "webb" if model.bootstrap_weights == "mammen" else model.bootstrap_weights
         return poisson_bootstrap(res, term, reps=model.bootstrap, weights=weights,  # type: ignore[arg-type]
                                  seed=seed, progress=progress, data=panel.to_frame())
@@ -298,16 +294,12 @@ def analyze(
     if out is None:
         staging: Any = nullcontext(None)
     else:
-        from .outputs import staged_output
-
         staging = staged_output(out, overwrite=overwrite)
     try:
         with staging as stage:
             analysis = _run(spec, steps, command_line, writes=stage is not None,
                             model_options=model_options)
             if stage is not None:
-                from .outputs import write_manifest, write_outputs
-
                 steps.step(f"writing outputs to {out}")
                 written = write_outputs(analysis, stage, note=steps.sub)
                 steps.sub("manifest.json, then moving the folder into place")
@@ -398,8 +390,6 @@ def _diagnostics(spec: AnalysisSpec, panel: Any) -> Any:
         # e.g. a panel too short for the Granger test: the rest of the analysis still runs,
         # and the report says the check was not possible (set diagnostics.feedback = false,
         # or fewer lags, to silence this)
-        from ..exceptions import DataWarning
-
         warnings.warn(f"Feedback diagnostics not run: {exc}", DataWarning, stacklevel=3)
         return None
 

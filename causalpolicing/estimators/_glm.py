@@ -24,6 +24,7 @@ import pandas as pd
 
 from ..core.demean import demean
 from ..core.fe_structure import factorize
+from ..data._messages import close_matches
 from ..exceptions import (
     CollinearityWarning,
     ConvergenceWarning,
@@ -150,8 +151,6 @@ def _numeric_column(frame: pd.DataFrame, col: str, param: str) -> np.ndarray:
     if not isinstance(col, str):
         raise SpecError(f"{param} must be a column name; got {type(col).__name__}.")
     if col not in frame.columns:
-        from ..data._messages import close_matches
-
         hint = close_matches(col, frame.columns)
         raise SpecError(
             f"{param}={col!r} is not a column of the data"

@@ -28,6 +28,7 @@ from typing import Any
 
 import pandas as pd
 
+from ..data.panel import Panel
 from ..exceptions import FormulaError, SpecError
 from ..formula import Formula, parse_formula
 from ._design import build_design
@@ -57,8 +58,6 @@ def between(
     vcov, ssc
         Covariance of the regression on the means (default ``"iid"``).
     """
-    from ..data.panel import Panel
-
     f = parse_formula(formula)
     if f.fixed_effects or f.is_iv:
         raise FormulaError("The between estimator takes 'y ~ x + w' without fixed effects or IV.")

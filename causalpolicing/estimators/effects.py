@@ -43,6 +43,7 @@ import pandas as pd
 from scipy import stats
 
 from .._hints import check_level
+from ..data.panel import Panel
 from ..exceptions import SpecError
 from ..results import BaseResults, EstimationResults
 
@@ -109,8 +110,6 @@ def _sd_of(results: Any, term: str, data: Any) -> float:
             f"change='sd' for {term!r} needs the regressor's standard deviation: these results "
             "do not store it; pass the estimation data as data=... (a Panel or DataFrame "
             "holding the column; the SD is taken over its non-missing values).")
-    from ..data.panel import Panel
-
     frame = data.to_frame() if isinstance(data, Panel) else data
     if not isinstance(frame, pd.DataFrame) or term not in frame.columns:
         raise SpecError(f"data has no column {term!r} to compute its standard deviation; "

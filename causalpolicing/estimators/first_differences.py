@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..data.panel import Panel
 from ..exceptions import FormulaError, SpecError
 from ..formula import Formula, parse_formula
 from .linear import FEOLS, FEOLSResults, relabel
@@ -73,8 +74,6 @@ def first_difference(
         As in :func:`~causalpolicing.estimators.linear.feols`; default ``None``:
         CRV1 by unit for a Panel, ``"iid"`` for a DataFrame.
     """
-    from ..data.panel import Panel
-
     f = parse_formula(formula)
     if f.is_iv:
         raise FormulaError("first_difference does not take an IV part.")

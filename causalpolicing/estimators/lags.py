@@ -48,10 +48,14 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from ..data.panel import Panel
 from ..exceptions import SpecError
 from ..formula import Factor, Formula, Term
 from ..inference.wald import WaldTest, wald_test
 from ..results import BaseResults
+from .effects import lincom
+from .linear import feols
+from .poisson import fepois
 
 __all__ = ["DistributedLagResults", "WaldTest", "distributed_lag", "wald_test", "LAG_REASON"]
 
@@ -123,8 +127,6 @@ class DistributedLagResults(BaseResults):
         One row as :func:`causalpolicing.estimators.lincom`: ``expression, estimate,
         std_error, statistic, p_value, conf_low, conf_high``.
         """
-        from .effects import lincom
-
         return lincom(self, {t: 1.0 for t in self.lag_terms}, level=level)
 
     @property
@@ -276,8 +278,6 @@ def distributed_lag(
     >>> res.leads_test is None, list(res.cumulative().columns)[:3]
     (True, ['expression', 'estimate', 'std_error'])
     """
-    from ..data.panel import Panel
-
     if not isinstance(data, Panel):
         raise SpecError(
             f"distributed_lag needs a Panel (lags and leads count periods, across gaps); got "
@@ -303,12 +303,8 @@ def distributed_lag(
         fixed_effects=tuple((c,) for c in fe_cols),
     )
     if estimator == "feols":
-        from .linear import feols
-
         inner = feols(formula, panel, vcov=vcov)
     else:
-        from .poisson import fepois
-
         inner = fepois(formula, panel, vcov=vcov, exposure=exposure)
     shifts = {**{n: k for k, n in enumerate(lag_names, start=1)},
               **{n: -k for k, n in enumerate(lead_names, start=1)}}

@@ -45,6 +45,7 @@ import numpy as np
 import pandas as pd
 
 from ..core.demean import DEFAULT_TOL, demean
+from ..core.fe_structure import fe_dof
 from ..exceptions import CollinearityWarning, EstimationError, SpecError
 from ..formula import Formula, parse_formula
 from ..inference.fit_state import LinearFitState
@@ -324,8 +325,6 @@ class FEOLS(FrozenSettings):
         resid = yw - xw @ beta
 
         # fixed-effect bookkeeping
-        from ..core.fe_structure import fe_dof
-
         dof_fe, levels = fe_dof(list(d.fe_codes))
         k = len(beta)
         rss = float(resid @ resid)

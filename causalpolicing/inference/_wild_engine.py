@@ -21,6 +21,7 @@ from typing import Any, Literal
 import numpy as np
 from scipy import sparse
 
+from ..core.demean import demean
 from ._pvalue import resampling_pvalues
 from .vcov import _nested
 
@@ -133,8 +134,6 @@ def _fe_correction(
         inv = sparse.diags(1.0 / cnt)
         gram = gram - (c.T @ inv @ c).toarray()
     elif len(nested) > 1:
-        from ..core.demean import demean
-
         dense_cols = d.shape[1]
         w = None if sqrt_w is None else sqrt_w**2
         step = max(1, CHUNK_ELEMENTS // max(n, 1))

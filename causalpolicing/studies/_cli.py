@@ -19,6 +19,8 @@ from typing import Annotated, Any
 
 import typer
 
+from ..exceptions import SpecError
+
 FORMATS = ("text", "markdown", "html")
 
 HELP = """Reproduce published estimates: run a study's specification and compare with the
@@ -46,8 +48,6 @@ def register(app: typer.Typer) -> None:
 
 
 def _error(message: str) -> Exception:
-    from ..exceptions import SpecError
-
     return SpecError(message)
 
 

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..exceptions import SpecError
 from ..report.markdown_escape import md_cell
 from .schema import Study
 
@@ -131,8 +132,6 @@ class Comparison:
     def results(self, model: str) -> Any:
         """The fitted results object of one model (immutable, as every results object)."""
         if model not in self._fits:
-            from ..exceptions import SpecError
-
             raise SpecError(f"No model {model!r} in study {self.study.id!r}; models: "
                             f"{', '.join(self._fits)}.")
         return self._fits[model]

@@ -61,6 +61,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..data._messages import close_matches
+from ..data.panel import Panel
 from ..exceptions import SpecError
 
 __all__ = ["ExpressionError", "Expression", "FUNCTIONS", "parse_expression", "evaluate"]
@@ -293,8 +295,6 @@ class _Context:
             value = CONSTANTS[name]
             return np.full(self.n, value, dtype=bool if isinstance(value, bool) else float)
         if name not in self.frame.columns:
-            from ..data._messages import close_matches
-
             hint = close_matches(name, self.frame.columns)
             raise _fail(text, f"unknown column {name!r}"
                         + (f"; did you mean {', '.join(map(repr, hint))}?" if hint else
@@ -497,8 +497,6 @@ def evaluate(expr: Expression | str, data: Any) -> np.ndarray:
     >>> int(keep.sum())
     3
     """
-    from ..data.panel import Panel
-
     if not isinstance(expr, Expression):
         expr = parse_expression(expr)
     if not isinstance(data, Panel):

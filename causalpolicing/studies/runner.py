@@ -25,8 +25,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .. import datasets
 from .._hints import close_matches, did_you_mean
 from .._warnings import record_warnings
+from ..data import load_panel
+from ..data.panel import Panel, TransformRecord
+from ..data.readers import read_table
+from ..data.transforms._common import _add_columns
 from ..estimators import registry
 from ..exceptions import DatasetError, FormulaError, SpecError
 from .comparison import COLUMNS, Comparison, ModelRun, matches_at_rounding
@@ -139,8 +144,6 @@ def _roles_kwargs(study: Study) -> dict[str, Any]:
         if study.data.dataset is None:
             raise SpecError(f"Study {study.id!r} declares no [data.roles], so a data file "
                             "cannot be loaded for it; add [data.roles] (see docs/studies.md).")
-        from .. import datasets
-
         kw = datasets.card(study.data.dataset).load_kwargs()
         kw.pop("neighbours", None)
         return kw
@@ -160,10 +163,6 @@ def _roles_kwargs(study: Study) -> dict[str, Any]:
 
 
 def _load_source(study: Study, source: Any, fmt: str | None) -> Any:
-    from ..data import load_panel
-    from ..data.panel import Panel
-    from ..data.readers import read_table
-
     if isinstance(source, Panel):
         panel = source
     else:
@@ -223,8 +222,6 @@ def _load_data(study: Study, data: Any) -> tuple[Any, str, bool]:
         if study.needs_data:
             raise DatasetError(_needs_data_message(study))
         if study.data.dataset is not None:
-            from .. import datasets
-
             return datasets.load(study.data.dataset), f"bundled dataset {study.data.dataset!r}", False
         path = study.data.path
         if path is None:  # pragma: no cover  (the schema requires dataset or path)
@@ -241,8 +238,6 @@ def _key(step: Step) -> str:
 
 
 def _subset(panel: Any, mask: np.ndarray, record_params: Mapping[str, Any]) -> Any:
-    from ..data.panel import TransformRecord
-
     mask = np.asarray(mask, dtype=bool)
     frame = panel.to_frame().loc[mask].reset_index(drop=True)
     if len(frame) == 0:
@@ -259,8 +254,6 @@ def _condition(values: np.ndarray, text: str) -> np.ndarray:
 
 
 def _apply_step(panel: Any, step: Step, study: Study) -> Any:
-    from ..data.transforms._common import _add_columns
-
     try:
         if step.kind == "derive":
             name = str(step.name)

@@ -43,6 +43,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from .. import datasets
 from .._hints import check_level
 from .._model_spec import ModelSpec
 from ..estimators import registry
@@ -404,8 +405,6 @@ def _parse_data(c: _Checker, raw: Any, base: Path | None, status: str) -> StudyD
                              "datasets list`) or 'path' (a data file, relative to the study "
                              "file); only a study with status \"needs data\" may give neither.")
     if dataset is not None:
-        from .. import datasets
-
         if dataset not in datasets.names():
             raise c.fail("data.dataset", f"unknown bundled dataset {dataset!r}; valid: "
                                          f"{', '.join(datasets.names())}.")

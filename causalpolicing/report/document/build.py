@@ -22,10 +22,13 @@ from typing import Any, Literal
 
 import markupsafe
 
+from ...data.panel import Panel
 from ...exceptions import SpecError
+from ...results import EstimationResults
 from ..narrative.checks import Caveat, _feedback_not_run, _tests
 from ..narrative.checks import caveats as find_caveats
 from ..narrative.sentences import describe_results
+from ..tables import table
 from ._figures import FIGURE_FORMATS, ReportFigure, render_figure
 from ._provenance import gather_provenance
 from ._render import render, tidy_markdown
@@ -41,8 +44,6 @@ NARRATIVE_OPTIONS = ("terms", "change", "level", "outcome_label", "treatment_lab
 
 def _models(results: Any) -> tuple[list[tuple[str | None, Any]], Any]:
     """[(name or None, results)] and what to hand to cp.table."""
-    from ...results import EstimationResults
-
     def check(r: Any, where: str) -> None:
         if not isinstance(r, EstimationResults):
             raise SpecError(f"{where} must be a results object of the contract (from cp.feols, "
@@ -227,8 +228,6 @@ def build_report(
     >>> 'id="simulated-notice"' in rep.html, [c.kind for c in rep.caveats]
     (True, ['few_clusters'])
     """
-    from ..tables import table
-
     if not isinstance(title, str) or not title.strip():
         raise SpecError(f"title must be a non-empty string; got {title!r}.")
     if isinstance(drop_log_rows, bool) or not isinstance(drop_log_rows, int) or drop_log_rows < 0:
@@ -242,8 +241,6 @@ def build_report(
         raise SpecError("table_options must be a dict of cp.table keyword arguments; got "
                         f"{type(table_options).__name__}.")
     if panel is not None:
-        from ...data.panel import Panel
-
         if not isinstance(panel, Panel):
             raise SpecError(f"panel must be a Panel (cp.load_panel or cp.datasets.load); got "
                             f"{type(panel).__name__}.")

@@ -52,7 +52,11 @@ from typing import Any, Protocol, runtime_checkable
 
 import pandas as pd
 
+from ...data.panel import Panel
+from ...diagnostics.feedback import FeedbackReport
+from ...diagnostics.granger import GrangerTestResult
 from ...exceptions import SpecError
+from ...results import EstimationResults
 
 __all__ = ["CAVEAT_KINDS", "SEVERITIES", "Caveat", "caveats", "OLEA_PFLUEGER_CRITICAL_F",
            "WEAK_IV_F"]
@@ -152,8 +156,6 @@ def _models(results: Any) -> list[tuple[str | None, Any]]:
 
 
 def _check_results(res: Any) -> None:
-    from ...results import EstimationResults
-
     if not isinstance(res, EstimationResults):
         raise SpecError(f"results must be a results object of the contract (e.g. from "
                         f"cp.feols or cp.fepois), a list or a dict of them; got "
@@ -282,8 +284,6 @@ def _by_reason(log: pd.DataFrame, limit: int = 5) -> str:
 
 # ---------------------------------------------------------------------- panel
 def _panel(panel: Any) -> list[Caveat]:
-    from ...data.panel import Panel
-
     if not isinstance(panel, Panel):
         raise SpecError(f"panel must be a Panel (cp.load_panel or cp.datasets.load); got "
                         f"{type(panel).__name__}.")
@@ -315,8 +315,6 @@ _DIAGNOSTICS_HELP = (
 
 def _split_diagnostics(diagnostics: Any) -> tuple[list[Any], list[tuple[str, pd.DataFrame]]]:
     """(feedback tests, [(title, table)] of other diagnostics given in a dict)."""
-    from ...diagnostics.feedback import FeedbackReport
-
     tests: list[Any] = []
     tables: list[tuple[str, pd.DataFrame]] = []
 
@@ -356,8 +354,6 @@ def _tests(diagnostics: Any) -> list[Any]:
 def _feedback_not_run(diagnostics: Any) -> list[tuple[str, str]]:
     """``(check, reason)`` of every feedback check the panel could not support
     (``FeedbackReport.not_run``, e.g. the Granger test on a short panel)."""
-    from ...diagnostics.feedback import FeedbackReport
-
     out: list[tuple[str, str]] = []
 
     def walk(obj: Any) -> None:
@@ -375,8 +371,6 @@ def _feedback_not_run(diagnostics: Any) -> list[tuple[str, str]]:
 
 
 def _feedback(diagnostics: Any, panel: Any) -> list[Caveat]:
-    from ...diagnostics.granger import GrangerTestResult
-
     out = []
     for t in _tests(diagnostics):
         if t.verdict != _FEEDBACK_DETECTED:

@@ -69,6 +69,7 @@ from typing import Any
 import pandas as pd
 
 from ..._hints import check_level
+from ...data.panel import Panel
 from ...estimators.effects import Change, effect_at, parse_change
 from ...exceptions import SpecError
 from ._numbers import format_magnitude, shared_decimals
@@ -176,8 +177,6 @@ def _number(c: float) -> str:
 def _is_binary(term: str, data: Any) -> bool:
     if data is None:
         return False
-    from ...data.panel import Panel
-
     if isinstance(data, Panel):
         return data.treatment_kinds.get(term) == "binary"
     if isinstance(data, pd.DataFrame) and term in data.columns:
@@ -427,8 +426,6 @@ def describe_results(
     """
     params = results.params
     if terms is None:
-        from ...data.panel import Panel
-
         if isinstance(data, Panel) and any(t in params.index for t in data.treatments):
             terms = [t for t in data.treatments if t in params.index]
         else:
