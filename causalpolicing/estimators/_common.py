@@ -14,7 +14,8 @@ covariance result. (The stored cluster codes of a fit are its state's business:
 from __future__ import annotations
 
 import warnings
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -197,4 +198,18 @@ def _ncl(vr: VcovResult) -> int | tuple[int, ...] | None:
     if vr.n_clusters is None:
         return None
     return vr.n_clusters[0] if len(vr.n_clusters) == 1 else vr.n_clusters
+
+
+_State = TypeVar("_State")
+
+
+@dataclass(frozen=True)
+class Draft(Generic[_State]):
+    """A fit before its warnings are known: the results' other fields, the fit state and
+    the covariance's notes (to tell the fit's own warnings from them). The fit turns it
+    into frozen results once, warnings included."""
+
+    fields: dict[str, Any]
+    state: _State
+    vcov_notes: tuple[str, ...]
 

@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -58,6 +57,7 @@ from ..inference.vcov import (
 )
 from ._common import (
     COLLIN_TOL,
+    Draft,
     FrozenSettings,
     _inv_psd,
     _is_panel,  # noqa: F401  (re-exported for older private import paths)
@@ -79,16 +79,6 @@ __all__ = ["FEOLS", "FEOLSResults", "feols", "relabel", "COLLIN_TOL", "WEAK_IV_F
 
 
 # -------------------------------------------------------------------- estimator
-@dataclass(frozen=True)
-class _Draft:
-    """A fit before its warnings are known: the results' other fields, the fit state and
-    the covariance's notes (to tell the fit's own warnings from them)."""
-
-    fields: dict[str, Any]
-    state: LinearFitState
-    vcov_notes: tuple[str, ...]
-
-
 class FEOLS(FrozenSettings):
     """OLS / WLS / 2SLS with any number of fixed effects.
 
@@ -210,7 +200,7 @@ class FEOLS(FrozenSettings):
                 "vcov={'CRV1': column} to cluster)")
         return VcovRequest("iid"), "default without fixed effects: iid"
 
-    def _fit(self, data: Any) -> _Draft:
+    def _fit(self, data: Any) -> Draft[LinearFitState]:
         f = self._formula
         req, vcov_source = self._default_vcov(data)
         frame, source_rows = frame_of(data)
@@ -220,7 +210,7 @@ class FEOLS(FrozenSettings):
         return self._estimate(d, req, vcov_source, n_input=len(frame))
 
     def _estimate(self, d: Design, req: VcovRequest, vcov_source: str, n_input: int
-                  ) -> _Draft:
+                  ) -> Draft[LinearFitState]:
         f = self._formula
         n = len(d.y)
         has_fe = bool(d.fe_codes)
@@ -415,7 +405,7 @@ class FEOLS(FrozenSettings):
         fe_table = pd.DataFrame({"name": list(d.fe_names), "levels": list(levels)})
         state = LinearFitState(vcov_input=vin, codes=codes, positions=d.positions,
                                n_input=n_input)
-        return _Draft(state=state, vcov_notes=vr.notes, fields=dict(
+        return Draft(state=state, vcov_notes=vr.notes, fields=dict(
             params=pd.Series(beta, index=param_names),
             cov=pd.DataFrame(vr.cov, index=param_names, columns=param_names),
             nobs=n,

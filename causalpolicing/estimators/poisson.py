@@ -73,7 +73,6 @@ from __future__ import annotations
 import functools
 import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
@@ -93,6 +92,7 @@ from ..inference.fit_state import PoissonFitState
 from ..inference.vcov import VcovInput, VcovRequest, check_ssc, check_vcov
 from ._common import (
     COLLIN_TOL,
+    Draft,
     FrozenSettings,
     _inv_psd,
     _is_panel,
@@ -170,16 +170,6 @@ def _param_index(names: list[str]) -> pd.Index:
 
 
 # ------------------------------------------------------------------- estimator
-@dataclass(frozen=True)
-class _Draft:
-    """A fit before its warnings are known: the results' other fields, the fit state and
-    the covariance's notes (to tell the fit's own warnings from them)."""
-
-    fields: dict[str, Any]
-    state: PoissonFitState
-    vcov_notes: tuple[str, ...]
-
-
 class FEPoisson(FrozenSettings):
     """Poisson PML with any number of fixed effects, an exposure and an offset.
 
@@ -319,7 +309,7 @@ class FEPoisson(FrozenSettings):
             return data.exposure, f"the Panel's exposure role {data.exposure!r}"
         return None, "none"
 
-    def _fit(self, data: Any) -> _Draft:
+    def _fit(self, data: Any) -> Draft[PoissonFitState]:
         f = self._formula
         req, vcov_source = self._default_vcov(data)
         expo, expo_source = self._exposure_for(data)
@@ -411,7 +401,7 @@ class FEPoisson(FrozenSettings):
                   positions: np.ndarray, dropped: pd.DataFrame, req: VcovRequest,
                   vcov_source: str, expo: str | None, expo_source: str, n_input: int,
                   notes: list[str], *, n_all_zero: int, n_sep: int, n_singletons: int,
-                  fe_prep: FixedEffects | None = None) -> _Draft:
+                  fe_prep: FixedEffects | None = None) -> Draft[PoissonFitState]:
         f = self._formula
         n = len(y)
         fit = _irls(y, x, fe_codes if fe_prep is None else fe_prep, offset, uw, names,
@@ -491,7 +481,7 @@ class FEPoisson(FrozenSettings):
             vcov_input=vin, codes=codes, positions=positions, n_input=n_input,
             notes=tuple(notes), regressors=x, param_names=pidx.copy(), refit=refit,
             restricted=restricted)
-        return _Draft(state=state, vcov_notes=vr.notes, fields=dict(
+        return Draft(state=state, vcov_notes=vr.notes, fields=dict(
             params=pd.Series(beta, index=pidx),
             cov=pd.DataFrame(vr.cov, index=pidx.copy(), columns=pidx.copy()),
             nobs=n, df_inference=vr.df, cov_type=vr.label,
