@@ -167,3 +167,31 @@ def test_bootstraps_refuse_the_other_family(lin: FEOLSResults, data: pd.DataFram
         cp.inference.wild_bootstrap(pois, "x", reps=99)
     with pytest.raises(SpecError, match="needs a linear fit from cp.feols"):
         cp.inference.wild_bootstrap(object(), "x")
+
+
+def test_both_bootstrap_results_share_the_names_of_the_contract() -> None:
+    import warnings
+
+    import causalpolicing as cp
+
+    df = cp.datasets.load("simulated_cantons").to_frame()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        lin = cp.feols("deaths ~ offences_per_1000 | canton + year", df,
+                       vcov={"CRV1": "canton"})
+        poi = cp.fepois("deaths ~ offences_per_1000 | canton + year", df,
+                        exposure="population", vcov={"CRV1": "canton"})
+        wild = cp.inference.wild_bootstrap(lin, "offences_per_1000", reps=99, seed=3, data=df)
+        score = cp.inference.poisson_bootstrap(poi, "offences_per_1000", reps=99, seed=3,
+                                               data=df)
+    shared = ("param", "estimate", "std_error", "statistic", "p_value", "conf_low",
+              "conf_high", "conf_int", "null", "impose_null", "level", "reps", "weights",
+              "n_clusters", "seed")
+    for res in (wild, score):
+        for name in shared:
+            assert hasattr(res, name), (type(res).__name__, name)
+        row = res.tidy().iloc[0]
+        assert row["statistic"] == res.statistic
+        assert (row["conf_low"], row["conf_high"]) == res.conf_int == (res.conf_low,
+                                                                      res.conf_high)
+    assert wild.statistic == wild.t_stat

@@ -199,6 +199,23 @@ class BootstrapResult:
                       "release; use .null instead.", FutureWarning, stacklevel=2)
         return self.null
 
+    # The names both bootstrap results share (and the tidy columns): statistic,
+    # conf_low, conf_high next to the wild bootstrap's own t_stat and conf_int.
+    @property
+    def statistic(self) -> float:
+        """The original (CRV1) t statistic: ``t_stat`` under the name both bootstraps use."""
+        return self.t_stat
+
+    @property
+    def conf_low(self) -> float:
+        """Lower end of the bootstrap interval (``conf_int[0]``)."""
+        return self.conf_int[0]
+
+    @property
+    def conf_high(self) -> float:
+        """Upper end of the bootstrap interval (``conf_int[1]``)."""
+        return self.conf_int[1]
+
     def tidy(self) -> pd.DataFrame:
         """One row in the results-contract columns.
 

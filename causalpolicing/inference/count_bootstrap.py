@@ -129,6 +129,12 @@ class PoissonBootstrapResult:
     n_clusters: int
     seed: int | None
 
+    @property
+    def conf_int(self) -> tuple[float, float]:
+        """The interval as a pair, as :class:`~causalpolicing.inference.bootstrap.BootstrapResult`
+        gives it."""
+        return (self.conf_low, self.conf_high)
+
     def tidy(self) -> pd.DataFrame:
         """One row: the tidy columns plus ``method, impose_null, reps, n_clusters``."""
         row = {"term": self.param, "estimate": self.estimate, "std_error": self.std_error,
