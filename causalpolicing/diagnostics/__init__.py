@@ -1,8 +1,9 @@
-"""Diagnostics of identifying assumptions (feedback / reverse causality, ...).
+"""Diagnostics of identifying assumptions (feedback / reverse causality, the Goodman-Bacon
+decomposition of a staggered two-way fixed-effects DiD, ...).
 
 >>> import causalpolicing as cp
 >>> sorted(n for n in dir(cp.diagnostics) if not n.startswith("_"))[:4]
-['FeedbackReport', 'GrangerTestResult', 'LeadsTestResult', 'ReverseRegressionResult']
+['BaconDecomposition', 'FeedbackReport', 'GrangerTestResult', 'LeadsTestResult']
 """
 
 from .._lazy import lazy_exports as _lazy_exports
@@ -19,10 +20,12 @@ from .feedback import (
 )
 
 __all__ = [
+    "BaconDecomposition",
     "FeedbackReport",
     "GrangerTestResult",
     "LeadsTestResult",
     "ReverseRegressionResult",
+    "bacon_decomposition",
     "feedback",
     "feedback_report",
     "granger_test",
@@ -30,4 +33,7 @@ __all__ = [
     "reverse_regression",
 ]
 
-__getattr__, __dir__ = _lazy_exports(__name__, __all__)
+# the Goodman-Bacon decomposition is imported on first use
+_LAZY = {"BaconDecomposition": ".bacon", "bacon_decomposition": ".bacon"}
+
+__getattr__, __dir__ = _lazy_exports(__name__, __all__, _LAZY)

@@ -31,8 +31,8 @@ from .._lazy import lazy_exports as _lazy_exports
 
 __all__ = [
     "Table", "table", "tables",
-    "plots", "coefficient_plot", "event_study_plot", "dose_response_plot", "counterfactual_plot",
-    "dag_plot", "refutation_plot", "panel_overview_plot", "missingness_plot", "save_figure",
+    "plots", "bacon_plot", "coefficient_plot", "event_study_plot", "dose_response_plot",
+    "counterfactual_plot", "dag_plot", "refutation_plot", "panel_overview_plot", "missingness_plot", "save_figure",
     "figure_to_data_uri",
     "narrative", "describe_effect", "describe_results", "caveats", "Caveat",
     "document", "build_report", "Report",
@@ -43,8 +43,8 @@ _LAZY: dict[str, str] = {
     "table": ".tables",
     "Table": ".tables",
     **{name: ".plots" for name in (
-        "coefficient_plot", "event_study_plot", "dose_response_plot", "counterfactual_plot",
-        "dag_plot", "refutation_plot", "panel_overview_plot", "missingness_plot", "save_figure",
+        "bacon_plot", "coefficient_plot", "event_study_plot", "dose_response_plot",
+        "counterfactual_plot", "dag_plot", "refutation_plot", "panel_overview_plot", "missingness_plot", "save_figure",
         "figure_to_data_uri")},
     **{name: ".narrative" for name in ("describe_effect", "describe_results", "caveats",
                                        "Caveat")},

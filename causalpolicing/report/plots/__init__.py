@@ -9,6 +9,7 @@ with one panel accept ``ax=`` to draw into an existing axes.
 
 =============================  ==================================================
 :func:`coefficient_plot`       estimates with CIs, several models side by side
+:func:`bacon_plot`             Goodman-Bacon 2×2 estimates against their weights
 :func:`event_study_plot`       coefficients by event time, CI band, reference
 :func:`dose_response_plot`     effect (rate ratio) over the treatment's range
 :func:`counterfactual_plot`    observed vs counterfactual trends
@@ -33,6 +34,7 @@ Examples
 from __future__ import annotations
 
 from ._style import PALETTE, plot_style
+from .bacon import bacon_plot
 from .coefficients import coefficient_plot
 from .counterfactual import counterfactual_plot
 from .dag import dag_plot
@@ -45,6 +47,7 @@ from .refutation import refutation_plot
 
 __all__ = [
     "PALETTE",
+    "bacon_plot",
     "coefficient_plot",
     "counterfactual_plot",
     "dag_plot",
