@@ -227,7 +227,7 @@ def _validate(frame: pd.DataFrame, outcome: str, treatment: str, unit: str, time
                         f"dichotomise it, e.g. (df[{treatment!r}] > 0).astype(int).")
     dup = df.duplicated([unit, time], keep=False)
     if dup.any():
-        raise SpecError(f"Each ({unit}, {time}) pair must appear once; {int(dup.sum())} rows are "
+        raise SpecError(f"Each ({unit!r}, {time!r}) pair must appear once; {int(dup.sum())} rows are "
                         f"duplicates (index {_rows(df.index[dup])}). Aggregate or drop them.")
     out = pd.DataFrame({"unit": df[unit].to_numpy(), "time": df[time].to_numpy(),
                         "y": df[outcome].astype(float).to_numpy(), "d": d.to_numpy(float)})
@@ -412,7 +412,8 @@ def bacon_decomposition(
         "n_units": [int((first == g).sum()) for g in groups],
         "share_treated": [dbar[int(g)] for g in groups],
     })
-    fit = feols(f"{outcome} ~ {treatment} | {unit} + {time}", data)
+    # the coefficient does not depend on the covariance; "iid" avoids few-cluster warnings
+    fit = feols(f"{outcome} ~ {treatment} | {unit} + {time}", data, vcov="iid")
     return BaconDecomposition(
         twfe=float(fit.params[treatment]), outcome=outcome, treatment=treatment, unit=unit,
         time=time, n_units=n_units, n_periods=n_periods, _comparisons=comparisons,
