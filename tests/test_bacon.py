@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from matplotlib.figure import Figure
 
 import causalpolicing as cp
 from causalpolicing.diagnostics import BaconDecomposition, bacon_decomposition
@@ -359,8 +362,6 @@ def test_plot_shows_every_comparison_and_the_twfe_line() -> None:
 
 
 def test_plot_draws_into_given_axes() -> None:
-    from matplotlib.figure import Figure
-
     fig = Figure()
     ax = fig.add_subplot()
     res = bacon_decomposition(base(), outcome="y", treatment="d", unit="unit", time="year")
@@ -372,3 +373,14 @@ def test_plot_refuses_other_objects() -> None:
     res = cp.feols("y ~ d | unit + year", base(), vcov="iid")
     with pytest.raises(SpecError, match=r"bacon_decomposition"):
         bacon_plot(res)
+
+
+def test_the_docs_example_runs() -> None:
+    text = (Path(__file__).parents[1] / "docs" / "analysis.md").read_text(encoding="utf-8")
+    section = text.split("## Diagnostics from Python: the Goodman-Bacon decomposition")[1]
+    (block,) = re.findall(r"```python\n(.*?)```", section, flags=re.S)
+    scope: dict = {}
+    exec(compile(block, "docs/analysis.md", "exec"), scope)  # noqa: S102 - our own docs
+    assert scope["res"].twfe == pytest.approx(0.081812, abs=5e-7)
+    assert scope["res"].summary().loc["Earlier vs Later Treated", "weight"] == pytest.approx(
+        0.05976, abs=5e-6)
