@@ -25,8 +25,8 @@ if _TYPE_CHECKING:  # imported on first use (see __getattr__): pandas is not loa
 __all__ = [
     "__version__",
     # subpackages and modules (imported on first use, but `exceptions`)
-    "analysis", "cli", "core", "data", "datasets", "diagnostics", "estimators", "exceptions",
-    "formula", "graph", "inference", "report", "results", "results_io", "simulate", "spec",
+    "analysis", "cli", "core", "data", "datasets", "designs", "diagnostics", "estimators",
+    "exceptions", "formula", "graph", "inference", "report", "results", "results_io", "simulate", "spec",
     "studies",
     # data
     "Panel", "load_panel",
@@ -36,6 +36,8 @@ __all__ = [
     "fenegbin", "FENegBin", "febinomial", "FEBinomial", "GLMFEResults",
     "between", "first_difference", "distributed_lag", "DistributedLagResults",
     "rate_ratios", "odds_ratios", "effect_at", "lincom",
+    # designs: the same names as in causalpolicing.designs
+    "event_study", "EventStudyResults",
     # the rest of the workflow
     "table", "build_report", "analyze", "AnalysisSpec", "load_results", "reproduce",
     "CausalGraph",
@@ -50,6 +52,7 @@ _LAZY: dict[str, str] = {
         "fenegbin", "FENegBin", "febinomial", "FEBinomial", "GLMFEResults", "between",
         "first_difference", "distributed_lag", "DistributedLagResults", "rate_ratios",
         "odds_ratios", "effect_at", "lincom")},
+    **{name: ".designs" for name in ("event_study", "EventStudyResults")},
     "table": ".report",
     "build_report": ".report",
     "analyze": ".analysis",
@@ -60,5 +63,5 @@ _LAZY: dict[str, str] = {
 }
 
 __getattr__, __dir__ = _lazy_exports(__name__, __all__, _LAZY, submodules=[
-    "analysis", "cli", "core", "data", "datasets", "diagnostics", "estimators", "formula",
-    "graph", "inference", "report", "results", "results_io", "simulate", "spec", "studies"])
+    "analysis", "cli", "core", "data", "datasets", "designs", "diagnostics", "estimators",
+    "formula", "graph", "inference", "report", "results", "results_io", "simulate", "spec", "studies"])

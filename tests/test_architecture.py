@@ -41,6 +41,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("core", "formula", "results", "data"),
     ("inference",),
     ("estimators",),
+    ("designs",),
     ("graph", "diagnostics", "simulate", "results_io", "datasets", "spec", "_spec_fields",
      "_model_spec"),
     ("report",),

@@ -18,7 +18,7 @@ import causalpolicing as cp
 
 PACKAGES = ["causalpolicing"] + [f"causalpolicing.{p}" for p in (
     "data", "estimators", "inference", "report", "graph", "studies", "simulate", "diagnostics",
-    "analysis", "core")]
+    "analysis", "core", "designs")]
 
 LEAKS = ("Any", "annotations", "importlib", "TYPE_CHECKING", "Mapping", "sys")
 
@@ -29,6 +29,9 @@ ESTIMATOR_NAMES = (
     "distributed_lag", "DistributedLagResults", "rate_ratios", "odds_ratios", "effect_at",
     "lincom",
 )
+
+# every design: its function and its results type
+DESIGN_NAMES = ("event_study", "EventStudyResults")
 
 
 def _public(names) -> set[str]:
@@ -72,6 +75,17 @@ def test_estimators_are_exported_alike_at_the_top_and_in_estimators(name: str) -
     assert name in cp.__all__
     assert name in cp.estimators.__all__
     assert getattr(cp, name) is getattr(cp.estimators, name)
+
+
+@pytest.mark.parametrize("name", DESIGN_NAMES)
+def test_designs_are_exported_alike_at_the_top_and_in_designs(name: str) -> None:
+    assert name in cp.__all__
+    assert name in cp.designs.__all__
+    assert getattr(cp, name) is getattr(cp.designs, name)
+
+
+def test_every_design_is_at_the_top_level() -> None:
+    assert set(cp.designs.__all__) - set(cp.__all__) == set()
 
 
 def test_every_estimator_of_the_estimators_package_is_at_the_top_level() -> None:

@@ -189,25 +189,26 @@ def fit_model(panel: Any, model: ModelSpec) -> Any:
     (:func:`causalpolicing.estimators.registry.fit`); the spec fills in what the
     data roles decide: the default formula, and CRV1 by the cluster role (or the
     unit) when the estimator itself has no default covariance. A distributed-lag
-    model analyses the primary outcome (its rate, when the spec added one and no
-    exposure is given) and treatment, with the covariates, as Poisson when given an
-    exposure.
+    model (and an event study) analyses the primary outcome (its rate, when the spec
+    added one and no exposure is given) and treatment, with the covariates, as
+    Poisson when given an exposure.
     """
     entry = model.entry
     opts = dict(model.options)
     vcov_opt = entry.option("vcov")
     if vcov_opt is not None and "vcov" not in opts and vcov_opt.default is None:
         opts["vcov"] = _default_vcov(panel)
-    if entry.name == "distributed_lag":
+    if entry.name in ("distributed_lag", "event_study"):
         exposure = opts.get("exposure")
         outcome = panel.outcome
         rate_cols = [c for c in panel.columns if c.startswith(f"{outcome}_per_")]
         if exposure is None and rate_cols and panel.outcome_kinds.get(outcome) == "count":
             outcome = rate_cols[0]  # linear model of the rate the spec added
-        defaults = {"outcome": outcome, "treatment": panel.treatment,
-                    "lags": model.lags, "leads": model.leads,
-                    "family": "fepois" if exposure else "feols",
+        defaults = {"outcome": outcome, "family": "fepois" if exposure else "feols",
                     "covariates": list(panel.covariates)}
+        if entry.name == "distributed_lag":
+            defaults.update({"treatment": panel.treatment, "lags": model.lags,
+                             "leads": model.leads})
         opts = {**defaults, **opts}
     elif entry.formula and "formula" not in opts:
         opts["formula"] = _default_formula(panel, model)

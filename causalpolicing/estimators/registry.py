@@ -28,7 +28,7 @@ causalpolicing.estimators.registry.OptionError: models[0].vcov: vcov={'DK': 'yea
 >>> registry.get("fepios")
 Traceback (most recent call last):
 ...
-causalpolicing.estimators.registry.OptionError: estimator: unknown estimator 'fepios'; valid: feols, fepois, fenegbin, febinomial, between, first_difference, distributed_lag. Did you mean 'fepois'?
+causalpolicing.estimators.registry.OptionError: estimator: unknown estimator 'fepios'; valid: feols, fepois, fenegbin, febinomial, between, first_difference, distributed_lag, event_study. Did you mean 'fepois'?
 """
 
 from __future__ import annotations
@@ -52,14 +52,17 @@ __all__ = [
     "column_or_false",
     "count",
     "entries",
+    "flag",
     "fit",
     "formula",
     "get",
+    "integer",
     "names",
     "register",
     "render_table",
     "unregister",
     "validate_options",
+    "values",
 ]
 
 Check = Callable[[Any], Any]
@@ -111,6 +114,33 @@ def count(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise SpecError(f"must be a whole number 0, 1, 2, ...; got {value!r}.")
     return value
+
+
+def integer(value: Any) -> int:
+    """A whole number, negative ones included (..., -1, 0, 1, ...)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise SpecError(f"must be a whole number (e.g. -1); got {value!r}.")
+    return value
+
+
+def flag(value: Any) -> bool:
+    """``true`` or ``false``."""
+    if not isinstance(value, bool):
+        raise SpecError(f"must be true or false; got {value!r}.")
+    return value
+
+
+def values(value: Any) -> Any:
+    """A number or string, or a list of them (values of a column, e.g. ``0`` or ``[0, nan]``)."""
+    def ok(v: Any) -> bool:
+        return isinstance(v, int | float | str) and not isinstance(v, bool)
+
+    if ok(value):
+        return value
+    if isinstance(value, list | tuple) and value and all(ok(v) for v in value):
+        return list(value)
+    raise SpecError(f"must be a number or a string, or a list of them (e.g. 0, nan or [0, "
+                    f"nan]); got {value!r}.")
 
 
 def column_list(value: Any) -> tuple[str, ...]:
@@ -480,6 +510,36 @@ def _builtin() -> tuple[EstimatorEntry, ...]:
                        "linear", False, True, False, None, "DistributedLagResults",
                        ("coef", "rate_ratio"), "lags and leads of the treatment "
                        "(term `cumulative`: the summed effect)",
+                       family_option=("family", {"fepois": "poisson"})),
+        EstimatorEntry("event_study", "causalpolicing.designs.event_studies:event_study",
+                       (Option("cohort", column, "column with each unit's first treated "
+                               "period", kind="column", required=True),
+                        Option("never_treated", values, "the cohort value(s) marking "
+                               "never-treated units (e.g. 0 or nan)", kind="value(s)",
+                               required=True),
+                        Option("outcome", column, "outcome column (default: the primary one)",
+                               kind="column"),
+                        Option("leads", count, "leads (event times -leads to -1)",
+                               kind="integer", default=4),
+                        Option("lags", count, "lags (event times 0 to lags)", kind="integer",
+                               default=4),
+                        Option("ref", integer, "the reference (omitted) event time",
+                               kind="integer", default=-1),
+                        Option("bin_endpoints", flag, "bin event times beyond the window "
+                               "into the endpoints (false: drop them)", kind="boolean",
+                               default=True),
+                        Option("family", choice("feols", "fepois"), "the model: linear "
+                               "(feols) or Poisson (fepois)", allowed=("feols", "fepois"),
+                               default="feols", argument="estimator"),
+                        Option("fe", column_list, "fixed effects (default: unit and time)",
+                               kind="list"),
+                        Option("covariates", column_list, "covariate columns", kind="list"),
+                        _vcov_option(),
+                        Option("exposure", column, "population at risk (with family = "
+                               "\"fepois\")", kind="column")),
+                       "linear", False, True, False, None, "EventStudyResults",
+                       ("coef", "rate_ratio"), "two-way fixed-effects event study: leads and "
+                       "lags of a treatment start, pre-trend test",
                        family_option=("family", {"fepois": "poisson"})),
     )
 
