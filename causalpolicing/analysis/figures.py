@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from ..designs.event_studies import EventStudyResults
 from ..report import plots
 from .progress import AnnouncedModule
 
@@ -86,7 +87,11 @@ def draw_figures(spec: Any, panel: Any, results: Mapping[str, Any],
                 res, treatment, data=panel.to_frame(), level=level)
     if "event_study" in wanted:
         for name, res in results.items():
-            if _is_lag_model(res):
+            if isinstance(res, EventStudyResults):
+                figs[f"Event study: {res.spec['outcome']} by periods since "
+                     f"{res.spec['cohort']} ({name})"] = draw.event_study_plot(
+                    res, level=level, reference=res.reference)
+            elif _is_lag_model(res):
                 # with leads, every period is estimated: no omitted reference period
                 ref = None if len(res.lead_terms) else -1
                 figs[f"Leads and lags of {res.treatment} ({name})"] = draw.event_study_plot(

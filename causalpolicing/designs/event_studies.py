@@ -42,11 +42,11 @@ import pandas as pd
 
 from .._hints import check_level
 from ..data.panel import Panel
+from ..estimators.linear import feols
+from ..estimators.poisson import fepois
 from ..exceptions import DataWarning, SpecError
 from ..formula import Factor, Formula, Term
 from ..inference.wald import WaldTest, wald_test
-from ..estimators.linear import feols
-from ..estimators.poisson import fepois
 from ..results import BaseResults
 
 __all__ = ["EVENT_TIME_COLUMNS", "OUTSIDE_REASON", "EventStudyResults", "event_study"]
@@ -208,9 +208,9 @@ def _cohort_periods(frame: pd.DataFrame, cohort: str, time: str, treated: np.nda
                             "times (time - cohort) must be whole periods. Give the first "
                             "treated period (e.g. the year) of each unit.")
         if isinstance(t.dtype, pd.PeriodDtype):
-            if not t.dt.freqstr.startswith(("Y", "A")):
+            if not t.dtype.freq.name.startswith(("Y", "A")):
                 raise SpecError(f"cohort column {cohort!r} holds numbers but the panel's periods "
-                                f"are {t.dt.freqstr}; give the cohorts as periods of that "
+                                f"are {t.dtype.freq.name}; give the cohorts as periods of that "
                                 "frequency (e.g. '2017-03').")
             return (v - 1970).astype(np.int64)  # the ordinal of an annual period
         return v.astype(np.int64)
@@ -219,7 +219,7 @@ def _cohort_periods(frame: pd.DataFrame, cohort: str, time: str, treated: np.nda
             uniq = {u: pd.Period(u, freq=t.dtype.freq).ordinal for u in pd.unique(c)}
         except (ValueError, TypeError) as exc:
             raise SpecError(f"cohort column {cohort!r}: cannot read its values as periods of "
-                            f"the panel ({exc}); give the first treated period of each unit.")
+                            f"the panel ({exc}); give the first treated period of each unit.") from None
         return c.map(uniq).to_numpy(dtype=np.int64)
     raise SpecError(f"cohort column {cohort!r} is {c.dtype}; give the first treated period "
                     f"in the units of time column {time!r} (integers).")

@@ -59,8 +59,10 @@ def event_times(results: Any, event_time: Mapping[str, int] | None = None,
     """The mapping term -> event time used by :func:`event_study_plot`.
 
     In order of precedence: ``event_time`` given by the caller; the results'
-    own ``event_time`` (a mapping, or a method returning a frame with ``term``
-    and ``rel_time`` columns, as :class:`~causalpolicing.estimators.DistributedLagResults`);
+    own ``event_time`` (a mapping; a frame with ``term`` and ``event_time`` columns,
+    as :class:`~causalpolicing.designs.EventStudyResults`; or a method returning a frame
+    with ``term`` and ``rel_time`` columns, as
+    :class:`~causalpolicing.estimators.DistributedLagResults`);
     else parsed from distributed-lag term names (``x`` -> 0, ``x_lagK`` -> K,
     ``x_leadK`` -> -K, see :func:`causalpolicing.distributed_lag`): the names in
     ``terms`` when given, else every term.
@@ -83,6 +85,12 @@ def event_times(results: Any, event_time: Mapping[str, int] | None = None,
     own = getattr(results, "event_time", None)
     if isinstance(own, Mapping):
         return _check_mapping(own, available, "results.event_time")
+    if isinstance(own, pd.DataFrame) and {"term", "event_time"} <= set(own.columns):
+        # a design's event-time table (EventStudyResults.event_time): its reference row
+        # is not a term of the fit
+        mapping = {t: int(e) for t, e in zip(own["term"], own["event_time"], strict=True)
+                   if t in available}
+        return _check_mapping(mapping, available, "results.event_time")
     if callable(own):
         frame = own()
         if not isinstance(frame, pd.DataFrame) or not {"term", "rel_time"} <= set(frame.columns):
