@@ -353,3 +353,22 @@ def test_analyze_runs_a_spec_with_an_event_study(tmp_path) -> None:
     res = analysis.results["ES"]
     assert isinstance(res, cp.EventStudyResults)
     assert res.event_time["event_time"].tolist() == [-2, -1, 0, 1, 2]
+
+
+def test_monthly_panel_counts_months_from_period_cohorts() -> None:
+    rng = np.random.default_rng(3)
+    months = pd.period_range("2017-01", periods=24, freq="M")
+    df = pd.DataFrame({"u": np.repeat(np.arange(50), 24), "m": np.tile(months.astype(str), 50)})
+    df["c"] = np.repeat(rng.choice(["none", "2017-06", "2018-03"], 50), 24)
+    df["y"] = rng.normal(size=len(df))
+    panel = cp.load_panel(df, unit="u", time="m", outcome="y", treatment="y")
+    # the same design with integer month numbers
+    ints = df.assign(m=np.tile(np.arange(24), 50),
+                     c=df["c"].map({"none": -99, "2017-06": 5, "2018-03": 14}))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = cp.event_study(panel, outcome="y", cohort="c", never_treated="none", leads=2,
+                             lags=2)
+        expected = cp.event_study(ints, outcome="y", cohort="c", never_treated=-99, unit="u",
+                                  time="m", leads=2, lags=2)
+    np.testing.assert_allclose(res.params, expected.params, atol=1e-10)
