@@ -361,7 +361,8 @@ def test_monthly_panel_counts_months_from_period_cohorts() -> None:
     df = pd.DataFrame({"u": np.repeat(np.arange(50), 24), "m": np.tile(months.astype(str), 50)})
     df["c"] = np.repeat(rng.choice(["none", "2017-06", "2018-03"], 50), 24)
     df["y"] = rng.normal(size=len(df))
-    panel = cp.load_panel(df, unit="u", time="m", outcome="y", treatment="y")
+    df["x"] = rng.normal(size=len(df))
+    panel = cp.load_panel(df, unit="u", time="m", outcome="y", treatment="x")
     # the same design with integer month numbers
     ints = df.assign(m=np.tile(np.arange(24), 50),
                      c=df["c"].map({"none": -99, "2017-06": 5, "2018-03": 14}))
