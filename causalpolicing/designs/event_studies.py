@@ -26,9 +26,12 @@ should be zero without anticipation or diverging pre-trends:
 This is the two-way fixed-effects event study (``fixest::feols(y ~ i(rel_time,
 ref = -1) | unit + time)``, ``pyfixest.event_study(..., estimator="twfe")``). With
 effects that differ between cohorts its coefficients mix cohorts with weights
-that can be negative (Sun and Abraham 2021); it recovers the dynamic effects
-when they are the same for every cohort or when never-treated units are the
-only controls of each period.
+that can be negative, and each lead or lag can be contaminated by the effects
+at other event times (Sun and Abraham 2021). It recovers the dynamic effects when
+they are the same for every cohort; when they differ, use a
+heterogeneity-robust estimator (interaction-weighted, imputation or
+Callaway-Sant'Anna, e.g. R ``fixest::sunab``, ``didimputation``, ``did``) and read this
+one as a benchmark.
 """
 
 from __future__ import annotations
