@@ -231,6 +231,19 @@ EXPOSURE = Option("exposure", column_or_false, "population at risk (log offset);
                   "(default: the Panel's exposure role)", kind="column or false")
 
 
+#: The options of the designs that build their model from the panel's roles and fit it
+#: with feols or fepois (distributed lags, event studies), declared once.
+_PANEL_MODEL_OPTIONS: tuple[Option, ...] = (
+    Option("family", choice("feols", "fepois"), "the model: linear (feols) or Poisson "
+           "(fepois)", allowed=("feols", "fepois"), default="feols", argument="estimator"),
+    Option("fe", column_list, "fixed effects (default: unit and time)", kind="list"),
+    Option("covariates", column_list, "covariate columns", kind="list"),
+    _vcov_option(),
+    Option("exposure", column, "population at risk (with family = \"fepois\")",
+           kind="column"),
+)
+
+
 @dataclass(frozen=True)
 class EstimatorEntry:
     """One estimator (or design) of the registry.
@@ -498,15 +511,7 @@ def _builtin() -> tuple[EstimatorEntry, ...]:
                                default=2),
                         Option("leads", count, "leads of the treatment", kind="integer",
                                default=2),
-                        Option("family", choice("feols", "fepois"), "the model: linear "
-                               "(feols) or Poisson (fepois)", allowed=("feols", "fepois"),
-                               default="feols", argument="estimator"),
-                        Option("fe", column_list, "fixed effects (default: unit and time)",
-                               kind="list"),
-                        Option("covariates", column_list, "covariate columns", kind="list"),
-                        _vcov_option(),
-                        Option("exposure", column, "population at risk (with family = "
-                               "\"fepois\")", kind="column")),
+                        *_PANEL_MODEL_OPTIONS),
                        "linear", False, True, False, None, "DistributedLagResults",
                        ("coef", "rate_ratio"), "lags and leads of the treatment "
                        "(term `cumulative`: the summed effect)",
@@ -532,15 +537,7 @@ def _builtin() -> tuple[EstimatorEntry, ...]:
                         Option("bin_endpoints", flag, "bin event times beyond the window "
                                "into the endpoints (false: drop them)", kind="boolean",
                                default=True),
-                        Option("family", choice("feols", "fepois"), "the model: linear "
-                               "(feols) or Poisson (fepois)", allowed=("feols", "fepois"),
-                               default="feols", argument="estimator"),
-                        Option("fe", column_list, "fixed effects (default: unit and time)",
-                               kind="list"),
-                        Option("covariates", column_list, "covariate columns", kind="list"),
-                        _vcov_option(),
-                        Option("exposure", column, "population at risk (with family = "
-                               "\"fepois\")", kind="column")),
+                        *_PANEL_MODEL_OPTIONS),
                        "linear", False, True, False, None, "EventStudyResults",
                        ("coef", "rate_ratio"), "two-way fixed-effects event study: leads and "
                        "lags of a treatment start, pre-trend test",
