@@ -44,13 +44,13 @@ import numpy as np
 import pandas as pd
 
 from .._hints import check_level
-from ..data.panel import Panel
 from ..estimators.linear import feols
 from ..estimators.poisson import fepois
 from ..exceptions import DataWarning, SpecError
 from ..formula import Factor, Formula, Term
 from ..inference.wald import WaldTest, wald_test
 from ..results import BaseResults
+from ._timing import check_int, column, frame_and_roles, staggered_timing
 
 __all__ = ["EVENT_TIME_COLUMNS", "OUTSIDE_REASON", "EventStudyResults", "event_study"]
 
@@ -147,114 +147,6 @@ def _term(e: int) -> str:
     return f"event_lead{-e}" if e < 0 else f"event_lag{e}"
 
 
-def _int(value: Any, name: str, *, minimum: int | None = 0) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or (
-            minimum is not None and value < minimum):
-        what = "a non-negative integer" if minimum == 0 else "an integer"
-        raise SpecError(f"{name} must be {what}; got {value!r}.")
-    return int(value)
-
-
-def _column(frame: pd.DataFrame, name: Any, param: str) -> str:
-    if not isinstance(name, str) or name not in frame.columns:
-        raise SpecError(f"{param}={name!r} is not a column of the data; columns: "
-                        f"{list(frame.columns)}.")
-    return name
-
-
-def _periods(values: pd.Series, name: str) -> np.ndarray:
-    """Integer period numbers of a time column (Period ordinals, or integer values)."""
-    if isinstance(values.dtype, pd.PeriodDtype):
-        return values.array.asi8.astype(np.int64)
-    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
-        v = values.to_numpy(dtype=float)
-        if not np.all(np.isfinite(v)) or np.any(v != np.round(v)):
-            raise SpecError(f"time column {name!r} holds non-integer or missing periods; event "
-                            "times count whole periods. Give integer periods (years) or make a "
-                            "Panel with cp.load_panel(...), which normalises dates to periods.")
-        return v.astype(np.int64)
-    raise SpecError(f"time column {name!r} is {values.dtype}, not periods; make a Panel with "
-                    "cp.load_panel(df, unit=..., time=...) so that event times count the "
-                    "panel's periods.")
-
-
-def _never_mask(cohort: pd.Series, never_treated: Any) -> np.ndarray:
-    values = list(never_treated) if isinstance(never_treated, list | tuple | set) else [
-        never_treated]
-    if not values:
-        raise SpecError("never_treated is empty; give the value(s) of the cohort column that "
-                        "mark never-treated units (e.g. 0, or float('nan')).")
-    mask = np.zeros(len(cohort), dtype=bool)
-    for v in values:
-        if isinstance(v, float) and np.isnan(v):
-            mask |= cohort.isna().to_numpy()
-        else:
-            mask |= (cohort == v).fillna(False).to_numpy(dtype=bool)
-    return mask
-
-
-def _cohort_periods(frame: pd.DataFrame, cohort: str, time: str, treated: np.ndarray
-                    ) -> np.ndarray:
-    """Period numbers (on the time column's scale) of the cohorts of treated rows."""
-    c = frame[cohort][treated]
-    t = frame[time]
-    if isinstance(c.dtype, pd.PeriodDtype):
-        if not isinstance(t.dtype, pd.PeriodDtype) or c.dtype.freq != t.dtype.freq:
-            raise SpecError(f"cohort column {cohort!r} ({c.dtype}) and time column {time!r} "
-                            f"({t.dtype}) count different periods; give both in one frequency.")
-        return c.array.asi8.astype(np.int64)
-    if pd.api.types.is_numeric_dtype(c) and not pd.api.types.is_bool_dtype(c):
-        v = c.to_numpy(dtype=float)
-        if np.any(v != np.round(v)):
-            bad = sorted(set(v[v != np.round(v)].tolist()))[:5]
-            raise SpecError(f"cohort column {cohort!r} holds non-integer periods {bad}: event "
-                            "times (time - cohort) must be whole periods. Give the first "
-                            "treated period (e.g. the year) of each unit.")
-        if isinstance(t.dtype, pd.PeriodDtype):
-            if not t.dtype.freq.name.startswith(("Y", "A")):
-                raise SpecError(f"cohort column {cohort!r} holds numbers but the panel's periods "
-                                f"are {t.dtype.freq.name}; give the cohorts as periods of that "
-                                "frequency (e.g. '2017-03').")
-            return (v - 1970).astype(np.int64)  # the ordinal of an annual period
-        return v.astype(np.int64)
-    if isinstance(t.dtype, pd.PeriodDtype):
-        try:
-            uniq = {u: pd.Period(u, freq=t.dtype.freq).ordinal for u in pd.unique(c)}
-        except (ValueError, TypeError) as exc:
-            raise SpecError(f"cohort column {cohort!r}: cannot read its values as periods of "
-                            f"the panel ({exc}); give the first treated period of each unit.") from None
-        return c.map(uniq).to_numpy(dtype=np.int64)
-    raise SpecError(f"cohort column {cohort!r} is {c.dtype}; give the first treated period "
-                    f"in the units of time column {time!r} (integers).")
-
-
-def _check_design(frame: pd.DataFrame, unit: str, cohort: str, never: np.ndarray) -> None:
-    per_unit = frame.groupby(unit, sort=True, observed=True)[cohort].nunique(dropna=False)
-    varying = per_unit[per_unit > 1].index.tolist()
-    if varying:
-        raise SpecError(f"cohort column {cohort!r} is not constant within unit {unit!r} for "
-                        f"{len(varying)} unit(s), e.g. {varying[:5]}; give each unit its first "
-                        "treated period on every row (never-treated units: the never_treated "
-                        "value).")
-    missing = frame[cohort].isna().to_numpy() & ~never
-    if missing.any():
-        raise SpecError(f"cohort column {cohort!r} is missing for {int(missing.sum())} row(s) "
-                        "that are not marked never treated; if missing marks never-treated "
-                        "units pass never_treated=float('nan'), else fill in the cohorts.")
-    treated_cohorts = frame.loc[~never, cohort]
-    if treated_cohorts.empty:
-        raise SpecError(f"every unit is never treated (cohort column {cohort!r} holds only "
-                        "never_treated values): there is no event to study. Check "
-                        "never_treated.")
-    if never.sum() == 0 and treated_cohorts.nunique() == 1:
-        raise SpecError(
-            f"every unit is treated in the same period ({treated_cohorts.iloc[0]!r} in cohort "
-            f"column {cohort!r}) and none is never treated: with no never-treated and no "
-            "not-yet-treated comparison the event-time effects cannot be told apart from the "
-            "time effects. Add never-treated units (marked by never_treated=...) or units "
-            "treated at other times.")
-
-
 def event_study(
     data: Any,
     *,
@@ -347,8 +239,8 @@ def event_study(
     """
     if estimator not in ESTIMATORS:
         raise SpecError(f"estimator must be one of {ESTIMATORS}; got {estimator!r}.")
-    leads, lags = _int(leads, "leads"), _int(lags, "lags")
-    ref = _int(ref, "ref", minimum=None)
+    leads, lags = check_int(leads, "leads"), check_int(lags, "lags")
+    ref = check_int(ref, "ref", minimum=None)
     level = check_level(level)
     if not -leads <= ref <= lags:
         raise SpecError(f"ref={ref} is outside the window [-{leads}, {lags}] (leads={leads}, "
@@ -356,40 +248,25 @@ def event_study(
                         "the window.")
     if leads + lags == 0:
         raise SpecError("the window holds only the reference period; give leads or lags >= 1.")
-    if isinstance(data, Panel):
-        frame = data.to_frame()
-        unit = data.unit if unit is None else unit
-        time = data.time if time is None else time
-        if exposure is None and estimator == "fepois":
-            exposure = data.exposure
-    elif isinstance(data, pd.DataFrame):
-        if unit is None or time is None:
-            raise SpecError("event_study on a DataFrame needs unit='column' and time='column' "
-                            "(or pass a Panel).")
-        frame = data.copy()
-    else:
-        raise SpecError(f"event_study needs a Panel or a DataFrame; got {type(data).__name__}.")
-    unit = _column(frame, unit, "unit")
-    time = _column(frame, time, "time")
-    outcome = _column(frame, outcome, "outcome")
-    cohort = _column(frame, cohort, "cohort")
+    frame, unit, time, panel = frame_and_roles(data, unit, time, who="event_study")
+    if panel is not None and exposure is None and estimator == "fepois":
+        exposure = panel.exposure
+    outcome = column(frame, outcome, "outcome")
+    cohort = column(frame, cohort, "cohort")
     covariates = (covariates,) if isinstance(covariates, str) else tuple(covariates)
     for c in covariates:
-        _column(frame, c, "covariates")
+        column(frame, c, "covariates")
     if exposure is not None and estimator == "feols":
         raise SpecError(f"exposure={exposure!r} needs estimator='fepois' (the linear event "
                         "study has no offset; model a rate as the outcome instead).")
     fe_cols = [{"unit": unit, "time": time}.get(f, f) for f in
                ((fe,) if isinstance(fe, str) else (fe or ("unit", "time")))]
     for f in fe_cols:
-        _column(frame, f, "fe")
+        column(frame, f, "fe")
 
-    never = _never_mask(frame[cohort], never_treated)
-    _check_design(frame, unit, cohort, never)
-    treated = ~never
-    event = np.zeros(len(frame), dtype=np.int64)
-    event[treated] = _periods(frame[time], time)[treated] - _cohort_periods(
-        frame, cohort, time, treated)
+    timing = staggered_timing(frame, unit=unit, time=time, cohort=cohort,
+                              never_treated=never_treated)
+    treated, event = timing.treated, timing.event.copy()
     if bin_endpoints:
         event = np.clip(event, -leads, lags)
         outside = np.zeros(len(frame), dtype=bool)
