@@ -80,9 +80,11 @@ LAZY_INTERNAL: dict[str, str] = {
                                    "only when it runs",
     "causalpolicing._spec_fields": "covariance names are checked by the covariance registry "
                                    "(numpy) only when a spec or option gives a vcov",
-    "causalpolicing.estimators.registry": "--help reads the registry: the formula grammar and "
-                                          "the covariance registry load only when options "
-                                          "are validated",
+    "causalpolicing.estimators.registry": "--help reads the registry: the covariance registry "
+                                          "(numpy) loads only when options are validated",
+    "causalpolicing.estimators._schema": "--help reads the registry's option schema: the "
+                                         "formula grammar and the covariance registry load "
+                                         "only when options are validated",
     "causalpolicing.spec": "graph templates (networkx) load only for a [causal] section",
     "causalpolicing.simulate.graph_panel": "loading a simulated dataset does not load the "
                                            "graph room (networkx, scipy)",

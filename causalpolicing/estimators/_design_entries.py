@@ -1,0 +1,53 @@
+"""The registry's table of designs (:mod:`causalpolicing.designs`).
+
+One :class:`EstimatorEntry` per design, appended to :func:`design_entries` in the
+order the docs list them; the fitting function is a lazy ``"module:attr"``
+reference, so declaring a design here imports nothing of it.
+"""
+
+from __future__ import annotations
+
+from ._schema import (
+    _PANEL_MODEL_OPTIONS,
+    EstimatorEntry,
+    Option,
+    column,
+    count,
+    flag,
+    integer,
+    values,
+)
+
+_D = "causalpolicing.designs"
+
+
+def design_entries() -> tuple[EstimatorEntry, ...]:
+    """The designs, in registration order (after the estimators)."""
+    return (
+        EstimatorEntry("event_study", f"{_D}.event_studies:event_study",
+                       (Option("cohort", column, "column with each unit's first treated "
+                               "period", kind="column", required=True),
+                        Option("never_treated", values, "the cohort value(s) marking "
+                               "never-treated units (e.g. 0 or nan)", kind="value(s)",
+                               required=True),
+                        Option("outcome", column, "outcome column (default: the primary one)",
+                               kind="column"),
+                        Option("unit", column, "unit column (default: the Panel's)",
+                               kind="column"),
+                        Option("time", column, "time column (default: the Panel's)",
+                               kind="column"),
+                        Option("leads", count, "leads (event times -leads to -1)",
+                               kind="integer", default=4),
+                        Option("lags", count, "lags (event times 0 to lags)", kind="integer",
+                               default=4),
+                        Option("ref", integer, "the reference (omitted) event time",
+                               kind="integer", default=-1),
+                        Option("bin_endpoints", flag, "bin event times beyond the window "
+                               "into the endpoints (false: drop them)", kind="boolean",
+                               default=True),
+                        *_PANEL_MODEL_OPTIONS),
+                       "linear", False, True, False, None, "EventStudyResults",
+                       ("coef", "rate_ratio"), "two-way fixed-effects event study: leads and "
+                       "lags of a treatment start, pre-trend test",
+                       family_option=("family", {"fepois": "poisson"})),
+    )
