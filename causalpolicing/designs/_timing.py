@@ -26,7 +26,8 @@ from ..data.panel import Panel
 from ..exceptions import SpecError
 
 __all__ = ["StaggeredTiming", "check_design", "check_int", "cohort_periods", "column",
-           "frame_and_roles", "never_mask", "periods", "staggered_timing"]
+           "event_term", "frame_and_roles", "never_mask", "periods", "staggered_timing",
+           "timing_roles"]
 
 #: Cohort period given to never-treated rows in :attr:`StaggeredTiming.cohort`.
 NEVER = np.iinfo(np.int64).max
@@ -58,6 +59,36 @@ class StaggeredTiming:
     def treated(self) -> np.ndarray:
         """True for rows of ever-treated units."""
         return ~self.never
+
+
+def event_term(e: int) -> str:
+    """The term name of event time ``e`` shared by every design (``event_lead2``, ``event_lag0``).
+
+    >>> event_term(-2), event_term(0)
+    ('event_lead2', 'event_lag0')
+    """
+    return f"event_lead{-e}" if e < 0 else f"event_lag{e}"
+
+
+def timing_roles(panel: Panel | None, cohort: str | None, never_treated: Any, *, who: str
+                 ) -> tuple[str, Any]:
+    """The cohort column and never-treated marker: given, else the Panel's timing role.
+
+    A Panel may declare its treatment timing once (``panel.cohort`` and
+    ``panel.never_treated``); an argument given here wins. Nothing is guessed:
+    without either, a :class:`SpecError` says what to pass.
+    """
+    if cohort is None and panel is not None:
+        cohort = getattr(panel, "cohort", None)
+    if never_treated is None and panel is not None:
+        never_treated = getattr(panel, "never_treated", None)
+    if cohort is None:
+        raise SpecError(f"{who} needs cohort='column' (each unit's first treated period), or a "
+                        "Panel that declares its treatment timing.")
+    if never_treated is None:
+        raise SpecError(f"{who} needs never_treated=<value(s) of {cohort!r} marking never-treated "
+                        "units>, e.g. 0 or float('nan'); it is never guessed.")
+    return cohort, never_treated
 
 
 def frame_and_roles(data: Any, unit: str | None, time: str | None, *, who: str

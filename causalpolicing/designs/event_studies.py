@@ -50,7 +50,7 @@ from ..exceptions import DataWarning, SpecError
 from ..formula import Factor, Formula, Term
 from ..inference.wald import WaldTest, wald_test
 from ..results import BaseResults
-from ._timing import check_int, column, frame_and_roles, staggered_timing
+from ._timing import check_int, column, event_term, frame_and_roles, staggered_timing
 
 __all__ = ["EVENT_TIME_COLUMNS", "OUTSIDE_REASON", "EventStudyResults", "event_study"]
 
@@ -124,7 +124,7 @@ class EventStudyResults(BaseResults):
         binned = bool(self._es["bin_endpoints"])
         rows = []
         for e in range(lo, hi + 1):
-            term = _term(e)
+            term = event_term(e)
             ref = e == self.reference
             est = 0.0 if ref else float(self._params.get(term, np.nan))
             known = term in se.index and not ref
@@ -141,10 +141,6 @@ class EventStudyResults(BaseResults):
         """Joint Wald test that every lead is zero (``None`` without an estimated lead)."""
         leads = self.lead_terms
         return wald_test(self, leads) if leads else None
-
-
-def _term(e: int) -> str:
-    return f"event_lead{-e}" if e < 0 else f"event_lag{e}"
 
 
 def event_study(
@@ -274,7 +270,7 @@ def event_study(
         outside = treated & ((event < -leads) | (event > lags))
 
     times = [e for e in range(-leads, lags + 1) if e != ref]
-    terms = {_term(e): e for e in times}
+    terms = {event_term(e): e for e in times}
     clash = sorted(set(terms) & set(frame.columns))
     if clash:
         raise SpecError(f"the data already has column(s) {clash}; rename them (event_study "
