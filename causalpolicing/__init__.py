@@ -38,6 +38,7 @@ __all__ = [
     "rate_ratios", "odds_ratios", "effect_at", "lincom",
     # designs: the same names as in causalpolicing.designs
     "event_study", "EventStudyResults",
+    "etwfe", "ETWFEResults",
     # the rest of the workflow
     "table", "build_report", "analyze", "AnalysisSpec", "load_results", "reproduce",
     "CausalGraph",
@@ -53,6 +54,7 @@ _LAZY: dict[str, str] = {
         "first_difference", "distributed_lag", "DistributedLagResults", "rate_ratios",
         "odds_ratios", "effect_at", "lincom")},
     **{name: ".designs" for name in ("event_study", "EventStudyResults")},
+    **{name: ".designs" for name in ("etwfe", "ETWFEResults")},
     "table": ".report",
     "build_report": ".report",
     "analyze": ".analysis",

@@ -13,12 +13,15 @@ named like the function it defines (`event_study` lives in `event_studies.py`).
 
 from .._lazy import lazy_exports as _lazy_exports
 
-__all__ = ["EventStudyResults", "event_study"]
+__all__ = ["EventStudyResults", "event_study",
+           "ETWFEResults", "etwfe"]
 
 # public name -> module that defines it (imported on first use)
 _LAZY: dict[str, str] = {
     "event_study": ".event_studies",
     "EventStudyResults": ".event_studies",
+    "etwfe": ".extended_twfe",
+    "ETWFEResults": ".extended_twfe",
 }
 
 __getattr__, __dir__ = _lazy_exports(__name__, __all__, _LAZY)
