@@ -31,9 +31,12 @@ __all__ = [
     "granger_test",
     "leads_test",
     "reverse_regression",
+    "TWFEWeights",
+    "twfe_weights",
 ]
 
 # the Goodman-Bacon decomposition is imported on first use
-_LAZY = {"BaconDecomposition": ".bacon", "bacon_decomposition": ".bacon"}
+_LAZY = {"BaconDecomposition": ".bacon", "bacon_decomposition": ".bacon",
+         "TWFEWeights": ".negative_weights", "twfe_weights": ".negative_weights"}
 
 __getattr__, __dir__ = _lazy_exports(__name__, __all__, _LAZY)
