@@ -317,17 +317,17 @@ def etwfe(
         column(frame, c, "covariates")
     timing = staggered_timing(frame, unit=unit, time=time, cohort=cohort,
                               never_treated=never_treated)
+    if not timing.never.any():
+        raise SpecError(f"no unit is never treated (never_treated={never_treated!r} matches "
+                        f"no value of {cohort!r}); etwfe compares against never-treated "
+                        "units. Mark them with never_treated=..., or drop the periods from "
+                        "the last cohort's start and code that cohort as never treated.")
     first = int(timing.period.min())
     early = sorted(set(timing.cohort[timing.treated & (timing.cohort <= first)].tolist()))
     if early:
         raise SpecError(f"cohort(s) {early} of {cohort!r} are treated from the first period "
                         f"({first}): they have no untreated period to compare. Drop these "
                         "units or start the panel earlier.")
-    if not timing.never.any():
-        raise SpecError(f"no unit is never treated (never_treated={never_treated!r} matches "
-                        f"no value of {cohort!r}); etwfe compares against never-treated "
-                        "units. Mark them with never_treated=..., or drop the periods from "
-                        "the last cohort's start and code that cohort as never treated.")
     absorbed = fe == "unit" and all(
         frame.groupby(unit, sort=False)[c].nunique(dropna=False).max() <= 1 for c in covariates)
     design = build_design(frame, period=timing.period, cohort=timing.cohort,
