@@ -11,7 +11,10 @@ from ._schema import (
     _PANEL_MODEL_OPTIONS,
     EstimatorEntry,
     Option,
+    _vcov_option,
+    choice,
     column,
+    column_list,
     count,
     flag,
     integer,
@@ -49,5 +52,42 @@ def design_entries() -> tuple[EstimatorEntry, ...]:
                        "linear", False, True, False, None, "EventStudyResults",
                        ("coef", "rate_ratio"), "two-way fixed-effects event study: leads and "
                        "lags of a treatment start, pre-trend test",
+                       family_option=("family", {"fepois": "poisson"})),
+        EstimatorEntry("etwfe", f"{_D}.extended_twfe:etwfe",
+                       (Option("cohort", column, "column with each unit's first treated "
+                               "period", kind="column", required=True),
+                        Option("never_treated", values, "the cohort value(s) marking "
+                               "never-treated units (e.g. 0 or nan)", kind="value(s)",
+                               required=True),
+                        Option("outcome", column, "outcome column (default: the primary one)",
+                               kind="column"),
+                        Option("unit", column, "unit column (default: the Panel's)",
+                               kind="column"),
+                        Option("time", column, "time column (default: the Panel's)",
+                               kind="column"),
+                        Option("control", choice("not_yet_treated", "never_treated"),
+                               "comparison observations: every untreated one, or those of "
+                               "never-treated units only", allowed=("not_yet_treated",
+                                                                    "never_treated"),
+                               default="not_yet_treated"),
+                        Option("aggregate", choice("simple", "event", "group", "calendar"),
+                               "the effects reported: overall, by event time, cohort or "
+                               "period", allowed=("simple", "event", "group", "calendar"),
+                               default="simple"),
+                        Option("family", choice("feols", "fepois"), "the model: linear "
+                               "(feols) or Poisson (fepois; effects in counts)",
+                               allowed=("feols", "fepois"), default="feols",
+                               argument="estimator"),
+                        Option("fe", choice("cohort", "unit", "none"), "fixed effects: "
+                               "cohort, unit or none (dummies; default: cohort for feols, "
+                               "none for fepois)", allowed=("cohort", "unit", "none")),
+                        Option("covariates", column_list, "covariates, demeaned by cohort "
+                               "and interacted with every cohort x period cell", kind="list"),
+                        _vcov_option(),
+                        Option("exposure", column, "population at risk (with family = "
+                               "\"fepois\")", kind="column")),
+                       "linear", False, True, False, None, "ETWFEResults", ("coef",),
+                       "Wooldridge's extended TWFE: saturated cohort x period effects, "
+                       "averaged as marginal effects (linear or Poisson)",
                        family_option=("family", {"fepois": "poisson"})),
     )
