@@ -10,12 +10,13 @@ import json
 from pathlib import Path
 
 import pandas as pd
-from twowayfeweights import twowayfeweights
 
 HERE = Path(__file__).parent
 
 
 def run(df, y, g, t, d, controls=None):
+    from twowayfeweights import twowayfeweights  # the peers venv only
+
     r = twowayfeweights(df, y, g, t, d, type="feTR", controls=controls)
     w = r.weights
     w = w[w["weight"] != 0]
@@ -26,11 +27,17 @@ def run(df, y, g, t, d, controls=None):
                         zip(w.iloc[:, 0], w.iloc[:, 1], w["weight"], strict=True)}}
 
 
-wage = pd.read_csv(HERE / "wagepan_twfeweights.csv")  # nr, year, lwage, union, educ of the R repo's wagepan_twfeweights.csv
-mp = pd.read_csv(HERE / "mpdta.csv")
-mp["post"] = ((mp["first.treat"] > 0) & (mp["year"] >= mp["first.treat"])).astype(float)
-out = {"wagepan": run(wage, "lwage", "nr", "year", "union"),
-       "wagepan_educ_control": run(wage.assign(ex=wage.educ * (wage.year - 1980)), "lwage",
-                                   "nr", "year", "union", controls=["ex"]),
-       "mpdta": run(mp, "lemp", "countyreal", "year", "post")}
-(HERE / "twfe_weights_port.json").write_text(json.dumps(out, indent=1, sort_keys=True) + "\n")
+def main() -> None:
+    # nr, year, lwage, union, educ of the R repository's wagepan_twfeweights.csv
+    wage = pd.read_csv(HERE / "wagepan_twfeweights.csv")
+    mp = pd.read_csv(HERE / "mpdta.csv")
+    mp["post"] = ((mp["first.treat"] > 0) & (mp["year"] >= mp["first.treat"])).astype(float)
+    out = {"wagepan": run(wage, "lwage", "nr", "year", "union"),
+           "wagepan_educ_control": run(wage.assign(ex=wage.educ * (wage.year - 1980)), "lwage",
+                                       "nr", "year", "union", controls=["ex"]),
+           "mpdta": run(mp, "lemp", "countyreal", "year", "post")}
+    (HERE / "twfe_weights_port.json").write_text(json.dumps(out, indent=1, sort_keys=True) + "\n")
+
+
+if __name__ == "__main__":
+    main()
