@@ -122,3 +122,15 @@ def test_refusals(wagepan, kw, match) -> None:
 def test_refuses_treatment_absorbed_by_fixed_effects(wagepan) -> None:
     with pytest.raises(SpecError, match="no variation left"):
         twfe_weights(wagepan, outcome="lwage", treatment="educ", unit="nr", time="year")
+
+
+def test_the_docs_example_runs() -> None:
+    import re
+
+    text = (Path(__file__).parents[1] / "docs" / "analysis.md").read_text(encoding="utf-8")
+    section = text.split("## Diagnostics from Python: the de Chaisemartin")[1].split("\n## ")[0]
+    (block,) = re.findall(r"```python\n(.*?)```", section, flags=re.S)
+    scope: dict = {}
+    exec(compile(block, "docs/analysis.md", "exec"), scope)  # noqa: S102 - our own docs
+    # the same TWFE coefficient as the Goodman-Bacon decomposition of the castle panel
+    assert scope["w"].beta == pytest.approx(0.069398, abs=5e-7)
