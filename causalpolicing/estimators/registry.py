@@ -28,7 +28,7 @@ causalpolicing.estimators.registry.OptionError: models[0].vcov: vcov={'DK': 'yea
 >>> registry.get("fepios")
 Traceback (most recent call last):
 ...
-causalpolicing.estimators.registry.OptionError: estimator: unknown estimator 'fepios'; valid: feols, fepois, fenegbin, febinomial, between, first_difference, distributed_lag, event_study. Did you mean 'fepois'?
+causalpolicing.estimators.registry.OptionError: estimator: unknown estimator 'fepios'; valid: feols, fepois, fenegbin, febinomial, ... Did you mean 'fepois'?
 """
 
 from __future__ import annotations
