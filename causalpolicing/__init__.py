@@ -39,6 +39,7 @@ __all__ = [
     # designs: the same names as in causalpolicing.designs
     "event_study", "EventStudyResults",
     "etwfe", "ETWFEResults",
+    "did_imputation", "ImputationResults", "did2s", "TwoStageResults",
     # the rest of the workflow
     "table", "build_report", "analyze", "AnalysisSpec", "load_results", "reproduce",
     "CausalGraph",
@@ -55,6 +56,8 @@ _LAZY: dict[str, str] = {
         "odds_ratios", "effect_at", "lincom")},
     **{name: ".designs" for name in ("event_study", "EventStudyResults")},
     **{name: ".designs" for name in ("etwfe", "ETWFEResults")},
+    **{name: ".designs" for name in ("did_imputation", "ImputationResults", "did2s",
+                                     "TwoStageResults")},
     "table": ".report",
     "build_report": ".report",
     "analyze": ".analysis",

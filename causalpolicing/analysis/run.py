@@ -198,7 +198,8 @@ def fit_model(panel: Any, model: ModelSpec) -> Any:
     vcov_opt = entry.option("vcov")
     if vcov_opt is not None and "vcov" not in opts and vcov_opt.default is None:
         opts["vcov"] = _default_vcov(panel)
-    if entry.name in ("distributed_lag", "event_study", "etwfe"):
+    if entry.name in ("distributed_lag", "event_study", "etwfe",
+                      "did_imputation"):
         exposure = opts.get("exposure")
         outcome = panel.outcome
         rate_cols = [c for c in panel.columns if c.startswith(f"{outcome}_per_")]

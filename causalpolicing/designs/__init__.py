@@ -14,7 +14,8 @@ named like the function it defines (`event_study` lives in `event_studies.py`).
 from .._lazy import lazy_exports as _lazy_exports
 
 __all__ = ["EventStudyResults", "event_study",
-           "ETWFEResults", "etwfe"]
+           "ETWFEResults", "etwfe",
+           "ImputationResults", "did_imputation", "TwoStageResults", "did2s"]
 
 # public name -> module that defines it (imported on first use)
 _LAZY: dict[str, str] = {
@@ -22,6 +23,10 @@ _LAZY: dict[str, str] = {
     "EventStudyResults": ".event_studies",
     "etwfe": ".extended_twfe",
     "ETWFEResults": ".extended_twfe",
+    "did_imputation": ".imputation",
+    "ImputationResults": ".imputation",
+    "did2s": ".two_stage",
+    "TwoStageResults": ".two_stage",
 }
 
 __getattr__, __dir__ = _lazy_exports(__name__, __all__, _LAZY)

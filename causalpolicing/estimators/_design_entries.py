@@ -7,6 +7,7 @@ reference, so declaring a design here imports nothing of it.
 
 from __future__ import annotations
 
+from ..exceptions import SpecError
 from ._schema import (
     _PANEL_MODEL_OPTIONS,
     EstimatorEntry,
@@ -90,4 +91,55 @@ def design_entries() -> tuple[EstimatorEntry, ...]:
                        "Wooldridge's extended TWFE: saturated cohort x period effects, "
                        "averaged as marginal effects (linear or Poisson)",
                        family_option=("family", {"fepois": "poisson"})),
+        # -- did_imputation and did2s (designs/imputation.py, designs/two_stage.py)
+        EstimatorEntry("did_imputation", f"{_D}.imputation:did_imputation",
+                       (*_STAGGERED_OPTIONS,
+                        Option("horizons", _event_times, "event times (>= 0) to estimate "
+                               "(default: all)", kind="list"),
+                        Option("pretrends", count, "pre-treatment periods in the pre-trend "
+                               "test", kind="integer", default=0),
+                        Option("family", choice("feols", "fepois"), "the model: linear "
+                               "(feols) or Poisson (fepois, with exposure)",
+                               allowed=("feols", "fepois"), default="feols",
+                               argument="estimator"),
+                        Option("exposure", column, "population at risk (with family = "
+                               "\"fepois\")", kind="column")),
+                       None, False, True, False, None, "ImputationResults",
+                       ("coef", "rate_ratio"), "Borusyak-Jaravel-Spiess imputation: "
+                       "staggered-adoption effects per horizon, conservative SEs, pre-trend "
+                       "test; Poisson with exposure (rate ratios, deaths added)"),
+        EstimatorEntry("did2s", f"{_D}.two_stage:did2s",
+                       (*_STAGGERED_OPTIONS,
+                        Option("event_time", flag, "one effect per event time (false: one "
+                               "static ATT)", kind="boolean", default=True),
+                        Option("horizons", _event_times, "event times to estimate (default: "
+                               "all >= 0; negative ones add leads)", kind="list")),
+                       None, False, True, False, None, "TwoStageResults", ("coef",),
+                       "Gardner two-stage DiD (did2s) with GMM standard errors"),
     )
+
+
+def _event_times(value: object) -> list[int]:
+    """A list of integer event times (or one)."""
+    items = value if isinstance(value, list | tuple) else [value]
+    if not items or any(isinstance(v, bool) or not isinstance(v, int) for v in items):
+        raise SpecError(f"must be an integer or a list of integers; got {value!r}.")
+    return [int(v) for v in items]
+
+
+#: Options shared by did_imputation and did2s.
+_STAGGERED_OPTIONS: tuple[Option, ...] = (
+    Option("cohort", column, "column with each unit's first treated period (default: the "
+           "Panel's)", kind="column"),
+    Option("never_treated", values, "the cohort value(s) marking never-treated units (e.g. "
+           "0 or nan)", kind="value(s)"),
+    Option("outcome", column, "outcome column (in an analysis, did_imputation defaults to "
+           "the primary one)", kind="column"),
+    Option("unit", column, "unit column (default: the Panel's)", kind="column"),
+    Option("time", column, "time column (default: the Panel's)", kind="column"),
+    Option("covariates", column_list, "covariates of the untreated-outcome model",
+           kind="list"),
+    Option("fe", column_list, "fixed effects (default: unit and time)", kind="list"),
+    Option("weights", column, "observation weights column", kind="column"),
+    Option("cluster", column, "cluster column (default: the unit)", kind="column"),
+)
