@@ -232,8 +232,10 @@ def did_imputation(
     ...                         unit="unit", time="year", horizons=[0, 1, 2], pretrends=2)
     >>> res.event_time["term"].tolist()
     ['event_lead2', 'event_lead1', 'event_lag0', 'event_lag1', 'event_lag2']
-    >>> round(float(res.params["event_lag2"]), 1), res.pretrend_test.df_num
-    (2.0, 2)
+    >>> abs(float(res.params["event_lag2"]) - 2.0) < 3 * float(res.std_errors["event_lag2"])
+    True
+    >>> res.pretrend_test.df_num
+    2
     """
     who = "did_imputation"
     if estimator not in ESTIMATORS:
