@@ -131,3 +131,16 @@ def _vcov(value: Any, path: str) -> str | dict[str, Any] | None:
     else:
         raise _fail(path, str(first)) from None
     return value if isinstance(value, str) else {k: v for k, v in dict(value).items()}
+
+
+def _never_treated(value: Any, path: str) -> Any:
+    """The never-treated marker(s): a number or a string, or a list of them (a tuple)."""
+    if value is None:
+        return None
+    items = list(value) if isinstance(value, list | tuple) else [value]
+    if not items:
+        raise _fail(path, "is empty; give the value(s) marking never-treated units, e.g. 0.")
+    for v in items:
+        if isinstance(v, bool) or not isinstance(v, int | float | str):
+            raise _fail(path, f"expected a number or a string (or a list of them), got {v!r}.")
+    return tuple(items) if isinstance(value, list | tuple) else value

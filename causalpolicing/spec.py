@@ -72,6 +72,7 @@ from ._spec_fields import (
     _check_keys,
     _fail,
     _int,
+    _never_treated,
     _read_options,
     _str,
     _str_list,
@@ -121,7 +122,9 @@ class DataSpec:
     ``time_format`` is a :func:`~datetime.datetime.strptime` format for the time column
     (``time_format = "%d.%m.%Y"``), ``na_values`` are extra missing-value markers and
     ``format`` names the reader (on the command line: ``--read-option KEY=VALUE``,
-    ``--time-format``, ``--na-value``, ``--format``).
+    ``--time-format``, ``--na-value``, ``--format``). ``cohort`` and
+    ``never_treated`` declare the treatment timing the staggered designs read
+    (see :func:`causalpolicing.load_panel`; ``--cohort``, ``--never-treated``).
     """
 
     dataset: str | None = None
@@ -138,9 +141,12 @@ class DataSpec:
     rates: tuple[str, ...] = ()
     read_options: dict[str, Any] | None = None
     time_format: str | None = None
+    cohort: str | None = None
+    never_treated: Any = None
 
     _KEYS = ("dataset", "path", "format", "unit", "time", "outcome", "treatment", "exposure",
-             "covariates", "cluster", "na_values", "rates", "read_options", "time_format")
+             "covariates", "cluster", "na_values", "rates", "read_options", "time_format",
+             "cohort", "never_treated")
 
     @classmethod
     def _parse(cls, raw: Any, path: str = "data") -> DataSpec:
@@ -160,7 +166,13 @@ class DataSpec:
             rates=_str_list(d.get("rates"), f"{path}.rates"),
             read_options=_read_options(d.get("read_options"), f"{path}.read_options"),
             time_format=_time_format(d.get("time_format"), f"{path}.time_format"),
+            cohort=_str(d.get("cohort"), f"{path}.cohort"),
+            never_treated=_never_treated(d.get("never_treated"), f"{path}.never_treated"),
         )
+        if (out.cohort is None) != (out.never_treated is None):
+            raise _fail(path, "cohort (the column of each unit's first treated period) and "
+                              "never_treated (its value(s) marking never-treated units, e.g. 0) "
+                              "are given together.")
         if (out.dataset is None) == (out.path is None):
             raise _fail(path, "give exactly one of 'dataset' (a bundled dataset, see "
                               "`causalpolicing datasets list`) or 'path' (a data file).")

@@ -131,6 +131,8 @@ def load_spec_data(spec: AnalysisSpec) -> Any:
             changes["covariates"] = list(d.covariates)
         if d.cluster:
             changes["clusters"] = [d.cluster]
+        if d.cohort is not None:
+            changes.update(cohort=d.cohort, never_treated=_never(d.never_treated))
         if changes:
             panel = panel.with_roles(**changes)
     else:
@@ -139,10 +141,16 @@ def load_spec_data(spec: AnalysisSpec) -> Any:
             treatment=list(d.treatment), exposure=d.exposure, covariates=list(d.covariates),
             cluster=d.cluster, format=d.format, na_values=list(d.na_values),
             read_options=d.read_options, time_format=d.time_format,
+            cohort=d.cohort, never_treated=_never(d.never_treated),
         )
     for column in d.rates:
         panel = panel.rate(column)
     return panel
+
+
+def _never(value: Any) -> Any:
+    """A spec's never-treated marker(s) as the Panel takes them (a list for several)."""
+    return list(value) if isinstance(value, tuple) else value
 
 
 def default_models(panel: Any) -> tuple[ModelSpec, ...]:
@@ -188,32 +196,35 @@ def fit_model(panel: Any, model: ModelSpec) -> Any:
     The model's options go to the registry's estimator
     (:func:`causalpolicing.estimators.registry.fit`); the spec fills in what the
     data roles decide: the default formula, and CRV1 by the cluster role (or the
-    unit) when the estimator itself has no default covariance. A distributed-lag
-    model (and an event study) analyses the primary outcome (its rate, when the spec
-    added one and no exposure is given) and treatment, with the covariates, as
-    Poisson when given an exposure.
+    unit) when the estimator itself has no default covariance. An entry's
+    ``panel_defaults`` (a distributed-lag model, the designs) take the options
+    they name from the Panel: the primary outcome (its rate, when the spec added
+    one and no exposure is given) and treatment, with the covariates, as Poisson
+    when given an exposure; a design's cohort comes from the Panel's timing role.
     """
     entry = model.entry
     opts = dict(model.options)
     vcov_opt = entry.option("vcov")
     if vcov_opt is not None and "vcov" not in opts and vcov_opt.default is None:
         opts["vcov"] = _default_vcov(panel)
-    if entry.name in ("distributed_lag", "event_study", "etwfe",
-                      "did_imputation"):
-        exposure = opts.get("exposure")
-        outcome = panel.outcome
-        rate_cols = [c for c in panel.columns if c.startswith(f"{outcome}_per_")]
-        if exposure is None and rate_cols and panel.outcome_kinds.get(outcome) == "count":
-            outcome = rate_cols[0]  # linear model of the rate the spec added
-        defaults = {"outcome": outcome, "family": "fepois" if exposure else "feols",
-                    "covariates": list(panel.covariates)}
-        if entry.name == "distributed_lag":
-            defaults.update({"treatment": panel.treatment, "lags": model.lags,
-                             "leads": model.leads})
-        opts = {**defaults, **opts}
+    if entry.panel_defaults:
+        defaults = _panel_defaults(panel, model, opts)
+        opts = {**{k: defaults[k] for k in entry.panel_defaults}, **opts}
     elif entry.formula and "formula" not in opts:
         opts["formula"] = _default_formula(panel, model)
     return registry.fit(entry.name, panel, **opts)
+
+
+def _panel_defaults(panel: Any, model: ModelSpec, opts: Mapping[str, Any]) -> dict[str, Any]:
+    """Every option :data:`~causalpolicing.estimators._schema.PANEL_DEFAULTS` names, from the Panel."""
+    exposure = opts.get("exposure")
+    outcome = panel.outcome
+    rate_cols = [c for c in panel.columns if c.startswith(f"{outcome}_per_")]
+    if exposure is None and rate_cols and panel.outcome_kinds.get(outcome) == "count":
+        outcome = rate_cols[0]  # linear model of the rate the spec added
+    return {"outcome": outcome, "family": "fepois" if exposure else "feols",
+            "covariates": list(panel.covariates), "treatment": panel.treatment,
+            "lags": model.lags, "leads": model.leads}
 
 
 def _boot_term(res: Any, panel: Any) -> str | None:

@@ -48,6 +48,10 @@ class Roles:
     clusters
         Columns defining clusters for inference (default: none declared, the
         estimators then cluster by unit where they cluster).
+    cohort, never_treated
+        The treatment-timing role of staggered designs: the column holding each
+        unit's first treated period, and the value(s) of it that mark
+        never-treated units (None: not declared).
     """
 
     unit: str
@@ -59,8 +63,14 @@ class Roles:
     exposure: str | None = None
     covariates: tuple[str, ...] = ()
     clusters: tuple[str, ...] = ()
+    cohort: str | None = None
+    never_treated: Any = None
 
     def __post_init__(self) -> None:
+        if isinstance(self.never_treated, set | frozenset):  # a fixed order: sets have none
+            object.__setattr__(self, "never_treated", tuple(sorted(self.never_treated, key=repr)))
+        elif isinstance(self.never_treated, list):
+            object.__setattr__(self, "never_treated", tuple(self.never_treated))
         object.__setattr__(self, "outcome_kinds", MappingProxyType(dict(self.outcome_kinds)))
         object.__setattr__(self, "treatment_kinds", MappingProxyType(dict(self.treatment_kinds)))
 
@@ -83,6 +93,9 @@ class Roles:
             "exposure": self.exposure,
             "covariates": list(self.covariates),
             "clusters": list(self.clusters),
+            # the timing role only when declared, so panels without one describe as before
+            **({"cohort": self.cohort, "never_treated": self.never_treated}
+               if self.cohort is not None else {}),
         }
 
 

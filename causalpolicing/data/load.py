@@ -84,6 +84,7 @@ from ._roles import (
     resolve_kinds,
 )
 from ._source import _name, _read, _sha256
+from ._timing_role import check_timing_role
 from .neighbours import parse_neighbours
 from .panel import Panel
 from .summary import find_gaps
@@ -111,6 +112,8 @@ def load_panel(
     freq: str | None = None,
     time_format: str | None = None,
     na_values: Iterable[str] = (),
+    cohort: str | None = None,
+    never_treated: Any = None,
 ) -> Panel:
     """Load, validate and describe a panel.
 
@@ -157,6 +160,14 @@ def load_panel(
         ``strptime`` format for other date layouts, e.g. ``"%d.%m.%Y"``.
     na_values
         Extra cell texts to read as missing in numeric columns (e.g. ``"."``).
+    cohort, never_treated
+        The treatment timing of a staggered design, declared once for every
+        design (``cp.event_study`` and the others read it from the Panel):
+        ``cohort`` names the column holding each unit's first treated period
+        (constant within unit: a year, or a period of the panel's frequency),
+        ``never_treated`` the value(s) of it that mark never-treated units
+        (e.g. ``0``, or ``float("nan")`` when missing means never). Given
+        together; nothing is guessed.
 
     Returns
     -------
@@ -211,6 +222,7 @@ def load_panel(
         ("unit", (unit,)), ("time", (time,)), ("outcome", tuple(outcome_spec)),
         ("treatment", tuple(treatment_spec)),
         ("exposure", () if exposure is None else (exposure,)), ("covariate", covariates),
+        ("cohort", () if cohort is None else (cohort,)),
     ]:
         for c in cols:
             if not isinstance(c, str):
@@ -266,7 +278,7 @@ def load_panel(
     }
     # columns without a role: numbers when every cell is one (codes with leading zeros stay text)
     for col in frame.columns:
-        if col not in role_of:
+        if col not in role_of or role_of[col] == "cohort":
             converted[col] = infer_numeric(frame[col], markers, decimal, thousands)
     # one new frame, not one column at a time (which is quadratic in wide files)
     frame = pd.DataFrame(
@@ -318,7 +330,7 @@ def load_panel(
     panel_roles = Roles(
         unit=unit, time=time, outcomes=tuple(outcome_spec), treatments=tuple(treatment_spec),
         outcome_kinds=outcome_kinds, treatment_kinds=treatment_kinds, exposure=exposure,
-        covariates=covariates, clusters=clusters,
+        covariates=covariates, clusters=clusters, cohort=cohort, never_treated=never_treated,
     )
     drop_log, keep = _drop_incomplete(frame, rows, panel_roles, role_of, drop_reasons)
     drop_log = pd.concat([read.drops, drop_log], ignore_index=True) if len(read.drops) else drop_log
@@ -347,6 +359,7 @@ def load_panel(
             drop_log=drop_log,
         )
 
+    check_timing_role(kept, unit=unit, time=time, cohort=cohort, never_treated=never_treated)
     nb = None if neighbours is None else parse_neighbours(neighbours, frame[unit], kept[unit])
     metadata = PanelMetadata(
         source=_name(source) if isinstance(source, pd.DataFrame) else str(source),

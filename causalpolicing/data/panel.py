@@ -29,6 +29,7 @@ from ._records import (
     TreatmentKind,
 )
 from ._roles import resolve_kinds
+from ._timing_role import check_timing_role
 from .summary import PanelSummary, summarise
 from .timeparse import FREQUENCIES
 
@@ -158,6 +159,16 @@ class Panel:
     def clusters(self) -> tuple[str, ...]:
         """Declared cluster columns (empty: estimators cluster by unit)."""
         return self._roles.clusters
+
+    @property
+    def cohort(self) -> str | None:
+        """Column of each unit's first treated period (the timing role), or None."""
+        return self._roles.cohort
+
+    @property
+    def never_treated(self) -> Any:
+        """Value(s) of :attr:`cohort` marking never-treated units, or None."""
+        return self._roles.never_treated
 
     @property
     def neighbours(self) -> Mapping[Any, tuple[Any, ...]] | None:
@@ -302,14 +313,39 @@ class Panel:
         exposure: str | None | Literal[False] = None,
         covariates: list[str] | tuple[str, ...] | None = None,
         clusters: list[str] | tuple[str, ...] | None = None,
+        cohort: str | None | Literal[False] = None,
+        never_treated: Any = None,
     ) -> Panel:
         """A new Panel with some roles changed (e.g. a transformed column as outcome).
 
         Arguments left as None keep their current value; ``exposure=False``
-        removes the exposure. New role columns must already be in the panel and
-        are validated as at loading; rows missing in them are **not** dropped here
-        (estimators drop and report them).
+        removes the exposure and ``cohort=False`` the timing role. New role
+        columns must already be in the panel and are validated as at loading;
+        rows missing in them are **not** dropped here (estimators drop and report
+        them). ``cohort`` and ``never_treated`` declare the treatment timing of
+        staggered designs (see :func:`causalpolicing.load_panel`); a new cohort
+        needs its ``never_treated`` value(s).
+
+        Examples
+        --------
+        >>> import warnings
+        >>> import pandas as pd
+        >>> import causalpolicing as cp
+        >>> df = pd.DataFrame({"state": ["A"] * 3 + ["B"] * 3, "year": [2000, 2001, 2002] * 2,
+        ...                    "deaths": [4, 6, 7, 5, 5, 6], "law": [0, 1, 1, 0, 0, 0],
+        ...                    "first_law": [2001] * 3 + [0] * 3})
+        >>> with warnings.catch_warnings():
+        ...     warnings.simplefilter("ignore", cp.exceptions.FewUnitsWarning)
+        ...     panel = cp.load_panel(df, unit="state", time="year", outcome="deaths",
+        ...                           treatment="law")
+        >>> panel.cohort is None
+        True
+        >>> timed = panel.with_roles(cohort="first_law", never_treated=0)
+        >>> timed.cohort, timed.never_treated
+        ('first_law', 0)
         """
+        frame = self._frame
+        new = self._roles
         frame = self._frame
         new = self._roles
         if outcome is not None:
@@ -326,6 +362,16 @@ class Panel:
             new = replace(new, covariates=tuple(covariates))
         if clusters is not None:
             new = replace(new, clusters=tuple(clusters))
+        if cohort is False:
+            if never_treated is not None:
+                raise RoleError("cohort=False removes the timing role; do not pass never_treated "
+                                "with it.")
+            new = replace(new, cohort=None, never_treated=None)
+        elif cohort is not None or never_treated is not None:
+            new = replace(new, cohort=new.cohort if cohort is None else cohort,
+                          never_treated=never_treated)
+            check_timing_role(frame, unit=new.unit, time=new.time, cohort=new.cohort,
+                              never_treated=new.never_treated)
         missing = [c for c in new.numeric + new.clusters if c not in frame.columns]
         if missing:
             raise ColumnNotFoundError(
@@ -339,7 +385,8 @@ class Panel:
             )
         params = {k: v for k, v in {
             "outcome": outcome, "treatment": treatment, "exposure": exposure,
-            "covariates": covariates, "clusters": clusters,
+            "covariates": covariates, "clusters": clusters, "cohort": cohort,
+            "never_treated": never_treated,
         }.items() if v is not None}
         return self._derive(frame, TransformRecord("with_roles", params), roles=new)
 

@@ -22,8 +22,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..data._timing_role import cohort_problem
+from ..data._timing_role import never_mask as _data_never_mask
 from ..data.panel import Panel
-from ..exceptions import SpecError
+from ..exceptions import RoleError, SpecError
 
 __all__ = ["StaggeredTiming", "check_design", "check_int", "cohort_periods", "column",
            "event_term", "frame_and_roles", "never_mask", "periods", "staggered_timing",
@@ -157,18 +159,11 @@ def periods(values: pd.Series, name: str) -> np.ndarray:
 
 
 def never_mask(cohort: pd.Series, never_treated: Any) -> np.ndarray:
-    values = list(never_treated) if isinstance(never_treated, list | tuple | set) else [
-        never_treated]
-    if not values:
-        raise SpecError("never_treated is empty; give the value(s) of the cohort column that "
-                        "mark never-treated units (e.g. 0, or float('nan')).")
-    mask = np.zeros(len(cohort), dtype=bool)
-    for v in values:
-        if isinstance(v, float) and np.isnan(v):
-            mask |= cohort.isna().to_numpy()
-        else:
-            mask |= (cohort == v).fillna(False).to_numpy(dtype=bool)
-    return mask
+    """True for never-treated rows (the Panel's check, :func:`causalpolicing.data._timing_role.never_mask`)."""
+    try:
+        return _data_never_mask(cohort, never_treated)
+    except RoleError as exc:
+        raise SpecError(str(exc)) from None
 
 
 def cohort_periods(frame: pd.DataFrame, cohort: str, time: str, treated: np.ndarray
@@ -207,18 +202,9 @@ def cohort_periods(frame: pd.DataFrame, cohort: str, time: str, treated: np.ndar
 
 
 def check_design(frame: pd.DataFrame, unit: str, cohort: str, never: np.ndarray) -> None:
-    per_unit = frame.groupby(unit, sort=True, observed=True)[cohort].nunique(dropna=False)
-    varying = per_unit[per_unit > 1].index.tolist()
-    if varying:
-        raise SpecError(f"cohort column {cohort!r} is not constant within unit {unit!r} for "
-                        f"{len(varying)} unit(s), e.g. {varying[:5]}; give each unit its first "
-                        "treated period on every row (never-treated units: the never_treated "
-                        "value).")
-    missing = frame[cohort].isna().to_numpy() & ~never
-    if missing.any():
-        raise SpecError(f"cohort column {cohort!r} is missing for {int(missing.sum())} row(s) "
-                        "that are not marked never treated; if missing marks never-treated "
-                        "units pass never_treated=float('nan'), else fill in the cohorts.")
+    problem = cohort_problem(frame, unit, cohort, never)  # the Panel's own check, shared
+    if problem:
+        raise SpecError(problem)
     treated_cohorts = frame.loc[~never, cohort]
     if treated_cohorts.empty:
         raise SpecError(f"every unit is never treated (cohort column {cohort!r} holds only "

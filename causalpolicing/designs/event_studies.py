@@ -50,7 +50,14 @@ from ..exceptions import DataWarning, SpecError
 from ..formula import Factor, Formula, Term
 from ..inference.wald import WaldTest, wald_test
 from ..results import BaseResults
-from ._timing import check_int, column, event_term, frame_and_roles, staggered_timing
+from ._timing import (
+    check_int,
+    column,
+    event_term,
+    frame_and_roles,
+    staggered_timing,
+    timing_roles,
+)
 
 __all__ = ["EVENT_TIME_COLUMNS", "OUTSIDE_REASON", "EventStudyResults", "event_study"]
 
@@ -147,8 +154,8 @@ def event_study(
     data: Any,
     *,
     outcome: str,
-    cohort: str,
-    never_treated: Any,
+    cohort: str | None = None,
+    never_treated: Any = None,
     unit: str | None = None,
     time: str | None = None,
     leads: int = 4,
@@ -173,10 +180,12 @@ def event_study(
         The outcome column (counts such as deaths with ``estimator="fepois"``).
     cohort
         Column with each unit's first treated period, in the units of the time
-        column (a year for a yearly panel); constant within unit.
+        column (a year for a yearly panel); constant within unit. Default: the
+        Panel's timing role (``load_panel(..., cohort=..., never_treated=...)``).
     never_treated
         The value(s) of ``cohort`` that mark never-treated units, e.g. ``0``,
-        ``float("nan")`` or ``[0, float("inf")]``. Required: never guessed.
+        ``float("nan")`` or ``[0, float("inf")]``. Given or declared by the
+        Panel: never guessed.
     unit, time
         Unit and time columns (default: the Panel's roles).
     leads, lags
@@ -247,6 +256,7 @@ def event_study(
     frame, unit, time, panel = frame_and_roles(data, unit, time, who="event_study")
     if panel is not None and exposure is None and estimator == "fepois":
         exposure = panel.exposure
+    cohort, never_treated = timing_roles(panel, cohort, never_treated, who="event_study")
     outcome = column(frame, outcome, "outcome")
     cohort = column(frame, cohort, "cohort")
     covariates = (covariates,) if isinstance(covariates, str) else tuple(covariates)

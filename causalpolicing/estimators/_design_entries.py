@@ -30,10 +30,10 @@ def design_entries() -> tuple[EstimatorEntry, ...]:
     return (
         EstimatorEntry("event_study", f"{_D}.event_studies:event_study",
                        (Option("cohort", column, "column with each unit's first treated "
-                               "period", kind="column", required=True),
+                               "period (default: the Panel's timing role)", kind="column"),
                         Option("never_treated", values, "the cohort value(s) marking "
-                               "never-treated units (e.g. 0 or nan)", kind="value(s)",
-                               required=True),
+                               "never-treated units, e.g. 0 or nan (default: the Panel's)",
+                               kind="value(s)"),
                         Option("outcome", column, "outcome column (default: the primary one)",
                                kind="column"),
                         Option("unit", column, "unit column (default: the Panel's)",
@@ -53,7 +53,8 @@ def design_entries() -> tuple[EstimatorEntry, ...]:
                        "linear", False, True, False, None, "EventStudyResults",
                        ("coef", "rate_ratio"), "two-way fixed-effects event study: leads and "
                        "lags of a treatment start, pre-trend test",
-                       family_option=("family", {"fepois": "poisson"})),
+                       family_option=("family", {"fepois": "poisson"}),
+                       panel_defaults=("outcome", "family", "covariates")),
         EstimatorEntry("etwfe", f"{_D}.extended_twfe:etwfe",
                        (Option("cohort", column, "column with each unit's first treated "
                                "period", kind="column", required=True),
@@ -90,7 +91,8 @@ def design_entries() -> tuple[EstimatorEntry, ...]:
                        "linear", False, True, False, None, "ETWFEResults", ("coef",),
                        "Wooldridge's extended TWFE: saturated cohort x period effects, "
                        "averaged as marginal effects (linear or Poisson)",
-                       family_option=("family", {"fepois": "poisson"})),
+                       family_option=("family", {"fepois": "poisson"}),
+                       panel_defaults=("outcome", "family", "covariates")),
         # -- did_imputation and did2s (designs/imputation.py, designs/two_stage.py)
         EstimatorEntry("did_imputation", f"{_D}.imputation:did_imputation",
                        (*_STAGGERED_OPTIONS,
@@ -107,7 +109,8 @@ def design_entries() -> tuple[EstimatorEntry, ...]:
                        None, False, True, False, None, "ImputationResults",
                        ("coef", "rate_ratio"), "Borusyak-Jaravel-Spiess imputation: "
                        "staggered-adoption effects per horizon, conservative SEs, pre-trend "
-                       "test; Poisson with exposure (rate ratios, deaths added)"),
+                       "test; Poisson with exposure (rate ratios, deaths added)",
+                       panel_defaults=("outcome", "family", "covariates")),
         EstimatorEntry("did2s", f"{_D}.two_stage:did2s",
                        (*_STAGGERED_OPTIONS,
                         Option("event_time", flag, "one effect per event time (false: one "

@@ -76,5 +76,7 @@ def model_entries() -> tuple[EstimatorEntry, ...]:
                        "linear", False, True, False, None, "DistributedLagResults",
                        ("coef", "rate_ratio"), "lags and leads of the treatment "
                        "(term `cumulative`: the summed effect)",
-                       family_option=("family", {"fepois": "poisson"})),
+                       family_option=("family", {"fepois": "poisson"}),
+                       panel_defaults=("outcome", "family", "covariates", "treatment", "lags",
+                                       "leads")),
     )

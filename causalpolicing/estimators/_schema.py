@@ -12,6 +12,7 @@ import functools
 import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 from .._hints import did_you_mean
@@ -183,6 +184,17 @@ _PANEL_MODEL_OPTIONS: tuple[Option, ...] = (
 )
 
 
+#: What each name of :attr:`EstimatorEntry.panel_defaults` fills in from the Panel.
+PANEL_DEFAULTS: Mapping[str, str] = MappingProxyType({
+    "outcome": "the primary outcome (its rate, when the spec added one and no exposure is given)",
+    "family": "fepois when the model gives an exposure, else feols",
+    "covariates": "the covariate role",
+    "treatment": "the primary treatment",
+    "lags": "the model's lags",
+    "leads": "the model's leads",
+})
+
+
 @dataclass(frozen=True)
 class EstimatorEntry:
     """One estimator (or design) of the registry.
@@ -213,6 +225,11 @@ class EstimatorEntry:
     family_option
         An option that switches the family (``distributed_lag``'s ``family``), with
         the family of each value; a value without entry keeps ``family``.
+    panel_defaults
+        Options the analysis runner fills from the Panel's roles when the model
+        does not give them (:data:`PANEL_DEFAULTS` lists what each means): e.g.
+        ``("outcome", "family", "covariates")`` for a design that analyses the
+        primary outcome with the covariates, as Poisson when given an exposure.
     """
 
     name: str
@@ -228,6 +245,18 @@ class EstimatorEntry:
     description: str
     study_only: bool = False
     family_option: tuple[str, Mapping[str, str]] | None = None
+    panel_defaults: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        unknown = [d for d in self.panel_defaults if d not in PANEL_DEFAULTS]
+        if unknown:
+            raise SpecError(f"{self.name}: panel_defaults {unknown} are not known; use "
+                            f"{list(PANEL_DEFAULTS)}.")
+
+    @property
+    def is_design(self) -> bool:
+        """True for a design of :mod:`causalpolicing.designs` (event study, staggered DiD, ...)."""
+        return self.function.startswith("causalpolicing.designs.")
 
     def option_names(self) -> tuple[str, ...]:
         """The option keys, in schema order."""
