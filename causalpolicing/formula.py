@@ -5,8 +5,11 @@ Grammar (``[...]`` optional, ``*`` repeated)::
     formula  := lhs "~" rhs [ "|" fixef ] [ "|" ivpart ]
     lhs      := factor
     rhs      := term ( ("+" | "-") term )*          (terms "0", "1", "-1", "+0")
-    term     := factor ( ":" factor )*               (":" is the product)
+    term     := factor ( ":" factor )* | indicator   (":" is the product)
     factor   := name | func "(" name ")"
+    indicator:= "i" "(" name [ "," name ] [ "," "ref" "=" levels ] ")"
+    levels   := level | "[" level ( "," level )* "]"
+    level    := [ "-" ] number | name | "quoted text"
     fixef    := fe ( "+" fe )*                       (or "0" for none)
     fe       := name ( "^" name )*                   ("^" interacts fixed effects)
     ivpart   := term ( "+" term )* "~" term ( "+" term )*
@@ -29,6 +32,15 @@ backslash (any other backslash is literal). :func:`quote_name` writes a column
 name for a formula (back-ticked only when needed) and is what every formula the
 toolkit builds for the user goes through.
 
+Indicators. ``i(rel, ref=-1)`` (fixest, pyfixest) expands, when the model is
+fitted, into one 0/1 column per level of ``rel`` except the reference level(s)
+(``ref=[-1, -5]`` for several; without ``ref`` the first level is the reference,
+as in pyfixest), named ``rel::-2``, ``rel::0``, ... Levels are sorted (numbers
+numerically); ``rel`` may hold numbers or text (``ref="a"``). ``i(rel, x)``
+interacts the indicators with ``x``: a numeric ``x`` gives the slopes
+``rel::-2:x``; a text ``x`` one indicator per pair of levels (``rel::-2:x::a``).
+Rows where ``rel`` (or ``x``) is missing are dropped. ``i()`` is a regressor only.
+
 Coefficient names. A term that is one column without a function is named by the
 column itself (``log(y)`` for `` `log(y)` ``, as pyfixest names it); other terms by
 their formula text (``log(w)``, ``x:`a b` ``). Two terms that would get the same
@@ -49,6 +61,9 @@ True
 ('Todesfälle (n)', ['C(x)', 'Jahr'], (('Kanton name',),))
 >>> str(g)
 '`Todesfälle (n)` ~ `C(x)` + Jahr | `Kanton name`'
+>>> e = parse_formula("y ~ i(rel, ref=[-1, -5]) + w | unit + year")
+>>> e.exog[0].var, e.exog[0].ref, str(e)
+('rel', (-1, -5), 'y ~ i(rel, ref=[-1, -5]) + w | unit + year')
 """
 
 from __future__ import annotations
@@ -58,8 +73,8 @@ from dataclasses import dataclass
 
 from .exceptions import FormulaError
 
-__all__ = ["Factor", "Term", "Formula", "parse_formula", "quote_name", "is_plain_name",
-           "FUNCTIONS"]
+__all__ = ["Factor", "Term", "Indicator", "Formula", "parse_formula", "quote_name",
+           "is_plain_name", "FUNCTIONS"]
 
 #: The functions a formula may apply to a column (numpy equivalents are used).
 FUNCTIONS: tuple[str, ...] = ("log", "log1p", "exp", "sqrt", "abs")
@@ -70,7 +85,8 @@ _TOKEN_RE = re.compile(
   | (?P<bq>`(?:[^`\\]|\\.)*`)
   | (?P<name>(?:[^\W\d]|\.)[\w.]*)
   | (?P<num>[0-9]+(?:\.[0-9]*)?)
-  | (?P<op>[~|+\-:^(),])
+  | (?P<str>"[^"\n]*"|'[^'\n]*')
+  | (?P<op>[~|+\-:^(),=\[\]])
     """,
     re.VERBOSE | re.DOTALL,
 )
@@ -176,6 +192,43 @@ class Term:
 
 
 @dataclass(frozen=True)
+class Indicator(Term):
+    """``i(var, ref=...)`` / ``i(var, by, ref=...)``: indicators of the levels of ``var``.
+
+    Expanded into one column per level (but the reference) when the model is
+    fitted (:mod:`causalpolicing.estimators._indicators`); ``factors`` holds
+    ``var`` (and ``by``) so that column checks see them.
+
+    Attributes
+    ----------
+    var
+        The column whose levels get indicators.
+    by
+        A column interacted with them (numeric: slopes; text: indicators), or None.
+    ref
+        The reference level(s), dropped; empty: the first level.
+    """
+
+    var: str = ""
+    by: str | None = None
+    ref: tuple[int | float | str, ...] = ()
+
+    @property
+    def name(self) -> str:
+        return self.text
+
+    @property
+    def text(self) -> str:
+        args = [quote_name(self.var)]
+        if self.by is not None:
+            args.append(quote_name(self.by))
+        if self.ref:
+            refs = [repr(r) if isinstance(r, str) else str(r) for r in self.ref]
+            args.append("ref=" + (refs[0] if len(refs) == 1 else f"[{', '.join(refs)}]"))
+        return f"i({', '.join(args)})"
+
+
+@dataclass(frozen=True)
 class Formula:
     """A parsed model formula.
 
@@ -264,7 +317,7 @@ def _tokenize(text: str) -> list[_Tok]:
             raise FormulaError(
                 f"Unexpected character {text[pos]!r} at position {pos} in formula {text!r}. "
                 "Formulas may contain column names, `back-ticked names`, the operators "
-                "~ | + - : ^ and the functions " + ", ".join(FUNCTIONS) + "."
+                "~ | + - : ^, the functions " + ", ".join(FUNCTIONS) + " and i(var, ref=...)."
             )
         kind = m.lastgroup or ""
         if kind == "bq":
@@ -277,6 +330,8 @@ def _tokenize(text: str) -> list[_Tok]:
                 f"The name {m.group()!r} at position {pos} in formula {text!r} is not an "
                 f"identifier; write it between back-ticks: {quote_name(m.group())}."
             )
+        elif kind == "str":
+            toks.append(_Tok("str", m.group()[1:-1], pos))
         elif kind != "ws":
             toks.append(_Tok(kind, m.group(), pos))
         pos = m.end()
@@ -339,7 +394,64 @@ class _Parser:
             return Factor(inner.value, t.value)
         return Factor(t.value)
 
+    def indicator(self) -> Indicator:
+        start = self.tok
+        self.i += 2  # "i" "("
+        names: list[str] = []
+        ref: tuple[int | float | str, ...] = ()
+        while True:
+            t = self.tok
+            if t.kind == "name" and not t.quoted and t.value == "ref" and self.toks[
+                    self.i + 1].kind == "op" and self.toks[self.i + 1].value == "=":
+                self.i += 2
+                ref = self.levels()
+                break
+            if t.kind != "name" or len(names) == 2:
+                raise self.error("a column name or ref=... inside i(...)" if len(names) < 2
+                                 else "ref=... or ')' (i() takes a variable and at most one "
+                                      "column to interact)")
+            names.append(t.value)
+            self.i += 1
+            if not self.accept(","):
+                break
+        self.expect(")", "')' closing i(")
+        if not names:
+            raise FormulaError(f"In formula {self.text!r} at position {start.pos}: i() needs "
+                               "the column whose levels get indicators, e.g. i(rel, ref=-1).")
+        if len(set(ref)) != len(ref):
+            raise FormulaError(f"In formula {self.text!r}: i() lists a reference level twice.")
+        by = names[1] if len(names) > 1 else None
+        return Indicator(tuple(Factor(n) for n in names), var=names[0], by=by, ref=ref)
+
+    def levels(self) -> tuple[int | float | str, ...]:
+        if self.accept("["):
+            out = [self.level()]
+            while self.accept(","):
+                out.append(self.level())
+            self.expect("]", "']' closing the list of reference levels")
+            return tuple(out)
+        return (self.level(),)
+
+    def level(self) -> int | float | str:
+        negative = self.accept("-")
+        t = self.tok
+        if t.kind == "num":
+            self.i += 1
+            value: int | float = float(t.value) if "." in t.value else int(t.value)
+            return -value if negative else value
+        if not negative and t.kind in ("str", "name"):
+            self.i += 1
+            return t.value
+        raise self.error("a reference level (a number, a name or \"quoted text\")")
+
     def term(self) -> Term:
+        t = self.tok
+        if t.kind == "name" and not t.quoted and t.value == "i" and self.toks[
+                self.i + 1].kind == "op" and self.toks[self.i + 1].value == "(":
+            ind = self.indicator()
+            if self.at(":"):
+                raise self.error("'+' after i(...) (interact inside it: i(var, other))")
+            return ind
         factors = [self.factor()]
         while self.accept(":"):
             factors.append(self.factor())
@@ -423,7 +535,7 @@ class _Parser:
         if self.tok.kind == "end":
             raise self.error("a dependent variable")
         lhs = self.term()
-        if len(lhs.factors) != 1:
+        if len(lhs.factors) != 1 or isinstance(lhs, Indicator):
             raise FormulaError(f"The dependent variable of {self.text!r} must be one column.")
         self.expect("~", "'~' after the dependent variable")
         exog, intercept = self.rhs()
@@ -459,6 +571,9 @@ class _Parser:
                 f"{sorted(clash)} appear both as regressors and as excluded instruments "
                 f"in {self.text!r}; an exogenous regressor instruments itself automatically."
             )
+        if any(isinstance(t, Indicator) for t in (*endog, *instr)):
+            raise FormulaError(f"i() is allowed among the exogenous regressors only, not in the "
+                               f"IV part of {self.text!r}; build the indicator columns first.")
         twice = {t.name for t in endog} & {t.name for t in exog}
         if twice:
             raise FormulaError(

@@ -28,6 +28,7 @@ from ..exceptions import (
     SpecError,
 )
 from ..formula import Factor, Formula, Term
+from ._indicators import expand_indicators
 
 __all__ = ["Design", "build_design", "describe_rows", "DROP_LOG_COLUMNS"]
 
@@ -318,7 +319,10 @@ def build_design(
                 + did_you_mean(c, data.columns, style="sentence", n=3)
             )
 
+    formula, data, indicator_missing = expand_indicators(formula, data)  # i() terms
     log = _Log(n)
+    for mask, column in indicator_missing:
+        log.add(mask, column, "missing value")
     cache: dict[str, np.ndarray] = {}
     y = _eval_terms([formula.depvar], data, cache, log, "dependent variable")[:, 0]
     exog = _eval_terms(formula.exog, data, cache, log, "regressor")
