@@ -24,7 +24,7 @@ from __future__ import annotations
 import sys
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -106,6 +106,77 @@ def _read_options(items: list[str] | None) -> dict[str, object] | None:
             value = "\t"
         out[key] = value
     return out or None
+
+
+def _design_names() -> list[str]:
+    """The registered designs (entries whose function lives in causalpolicing.designs)."""
+    return [e.name for e in registry.entries() if e.is_design]
+
+
+def _scalar(text: str) -> object:
+    """A command-line value as data: int, float, true/false, nan, or text (quoted: always text).
+
+    >>> [_scalar(t) for t in ["3", "-1", "0.5", "false", "'3'", "fepois"]]
+    [3, -1, 0.5, False, '3', 'fepois']
+    """
+    import re
+
+    t = text.strip()
+    if len(t) >= 2 and t[0] == t[-1] and t[0] in "'\"":
+        return t[1:-1]
+    if re.fullmatch(r"[+-]?[0-9]+", t):
+        return int(t)
+    if re.fullmatch(r"[+-]?(?:[0-9]+\.[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?", t):
+        return float(t)
+    if t.lower() in ("true", "false"):
+        return t.lower() == "true"
+    if t.lower() == "nan":
+        return float("nan")
+    return text
+
+
+def _never_treated_values(items: list[str] | None) -> object:
+    """``--never-treated`` values: one value, a list for several, None when not given.
+
+    >>> _never_treated_values(["0"]), _never_treated_values(["0", "9999"])
+    (0, [0, 9999])
+    """
+    if not items:
+        return None
+    values = [_scalar(v) for v in items]
+    return values[0] if len(values) == 1 else values
+
+
+def _design_models(names: list[str] | None, items: list[str] | None) -> list[Any]:
+    """One model per ``--design`` with the ``--design-option`` values (validated)."""
+    from ._hints import did_you_mean
+    from ._model_spec import parse_analysis_model
+    from .exceptions import SpecError
+
+    if items and not names:
+        raise SpecError("--design-option sets options of --design models; give --design NAME.")
+    options: dict[str, object] = {}
+    for item in items or ():
+        key, sep, text = item.partition("=")
+        key = key.strip()
+        if not sep or not key.isidentifier():
+            raise SpecError(f"--design-option {item!r}: expected KEY=VALUE, e.g. "
+                            "--design-option leads=3.")
+        if key == "never_treated" and "," in text:
+            options[key] = [_scalar(v) for v in text.split(",")]
+        else:
+            options[key] = _scalar(text)
+    known = _design_names()
+    models = []
+    for i, name in enumerate(names or ()):
+        if name not in known:
+            hint = did_you_mean(name, known)
+            kind = ("an estimator, not a design: use --estimator" if name in registry.names()
+                    else "not a registered design")
+            raise SpecError(f"--design {name!r} is {kind}{hint}; designs: {', '.join(known)}.")
+        models.append(parse_analysis_model({"name": name, "estimator": name, **options},
+                                           f"--design {name}", i))
+    return models
 
 
 def _vcov_option(text: str, *, cluster: str | None, unit: str | None,
@@ -307,6 +378,22 @@ def analyze(
     na_value: NaValueOption = None,
     read_option: ReadOption = None,
     time_format: TimeFormatOption = None,
+    design: Annotated[list[str] | None, typer.Option(
+        "--design",
+        help=f"Design(s) to fit as well: {', '.join(_design_names())} (the registry's "
+             "designs); repeatable. Their treatment timing comes from --cohort and "
+             "--never-treated (or --design-option).")] = None,
+    cohort: Annotated[str | None, typer.Option(
+        help="Column of each unit's first treated period: the panel's timing role, read by "
+             "every design.")] = None,
+    never_treated: Annotated[list[str] | None, typer.Option(
+        "--never-treated", metavar="VALUE",
+        help="Value of --cohort marking never-treated units (e.g. 0, or nan for empty "
+             "cells); repeatable.")] = None,
+    design_option: Annotated[list[str] | None, typer.Option(
+        "--design-option", metavar="KEY=VALUE",
+        help="An option of every --design model, e.g. leads=3, lags=5, bin_endpoints=false, "
+             "family=fepois; repeatable (parsed as data, never evaluated).")] = None,
 ) -> None:
     """Run an analysis and write report.html, report.md, tables, tidy results and figures.
 
@@ -332,6 +419,9 @@ def analyze(
       causalpolicing analyze deaths.csv ... --read-option decimal=, --time-format %d.%m.%Y
 
       causalpolicing analyze --config spec.toml --vcov CRV3 --ssc stata_xtreg --out report
+
+      causalpolicing analyze laws.csv ... --design event_study --cohort first_treated
+      --never-treated 0 --design-option leads=3 --out report
     """
     from dataclasses import replace
 
@@ -342,13 +432,18 @@ def analyze(
     if config is not None and file is not None:
         raise typer.BadParameter("give either a data FILE with roles or --config, not both.")
     read_options = _read_options(read_option)
+    designs = _design_models(design, design_option)
+    never = _never_treated_values(never_treated)
     model_options: dict[str, object] = {}
     if file is not None:
         spec = spec_from_options(
             path=str(file), unit=unit, time=time, outcome=outcome, treatment=treatment,
             exposure=exposure, covariates=covariate, cluster=cluster, estimators=estimator,
             bootstrap=bootstrap or 0, format=format, na_values=na_value,
-            read_options=read_options, time_format=time_format)
+            read_options=read_options, time_format=time_format, cohort=cohort,
+            never_treated=never)
+        if designs:
+            spec = spec.with_models((*spec.models, *designs))
         if vcov is not None:
             model_options["vcov"] = _vcov_option(vcov, cluster=cluster, unit=unit, time=time)
         given = {"ssc": ssc, "formula": formula, "fe": fe}
@@ -372,7 +467,10 @@ def analyze(
                        "(SIMULATED data with known true effects).")
             spec = default_spec()
         spec = _override_data(spec, cluster=cluster, format=format, na_value=na_value,
-                              read_options=read_options, time_format=time_format)
+                              read_options=read_options, time_format=time_format,
+                              cohort=cohort, never_treated=never)
+        if designs:
+            spec = spec.with_models((*spec.models, *designs))
         if vcov is not None:
             d = spec.data
             declared = _dataset_roles(d.dataset) if d.dataset else {}
@@ -449,10 +547,12 @@ def table_cmd(
 
 def _override_data(spec: AnalysisSpec, *, cluster: str | None, format: str | None,
                    na_value: list[str] | None, read_options: dict[str, object] | None,
-                   time_format: str | None) -> AnalysisSpec:
+                   time_format: str | None, cohort: str | None = None,
+                   never_treated: object = None) -> AnalysisSpec:
     """The spec with the command line's [data] options (``None``: keep), validated again."""
     changes = {"cluster": cluster, "format": format, "na_values": na_value,
-               "read_options": read_options, "time_format": time_format}
+               "read_options": read_options, "time_format": time_format, "cohort": cohort,
+               "never_treated": never_treated}
     changes = {k: v for k, v in changes.items() if v is not None}
     if not changes:
         return spec

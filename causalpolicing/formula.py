@@ -382,7 +382,8 @@ class _Parser:
                 self.i -= 1
                 raise FormulaError(
                     f"In formula {self.text!r} at position {t.pos}: unknown function "
-                    f"{t.value!r}. Allowed functions: {', '.join(FUNCTIONS)}. Create other "
+                    f"{t.value!r}. Allowed functions: {', '.join(FUNCTIONS)} (and "
+                    "i(var, ref=...) for indicators). Create other "
                     "transformed columns in the data first (e.g. with Panel transforms)."
                 )
             self.i += 1

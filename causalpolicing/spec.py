@@ -526,14 +526,16 @@ def spec_from_options(
     na_values: Sequence[str] | None = None,
     read_options: Mapping[str, Any] | None = None,
     time_format: str | None = None,
+    cohort: str | None = None,
+    never_treated: Any = None,
 ) -> AnalysisSpec:
     """The spec the command line builds from ``analyze FILE --unit ... --time ...``.
 
     Models default to linear two-way FE, plus Poisson FE with the exposure when
     ``exposure`` is given; every model uses unit and time effects with CRV1
     clustered by ``cluster`` (default: the unit). ``format``, ``na_values``,
-    ``read_options`` and ``time_format`` are the ``[data]`` keys of the same names.
-    The model options (``--vcov``, ``--ssc``, ``--formula``, ``--fe``) are applied
+    ``read_options``, ``time_format``, ``cohort`` and ``never_treated`` are the
+    ``[data]`` keys of the same names. The model options (``--vcov``, ``--ssc``, ``--formula``, ``--fe``) are applied
     afterwards by :func:`causalpolicing.analysis.overrides.override_models`.
 
     Examples
@@ -549,7 +551,8 @@ def spec_from_options(
                             "exposure": exposure, "covariates": list(covariates or []),
                             "cluster": cluster, "format": format,
                             "na_values": list(na_values or []), "read_options": read_options,
-                            "time_format": time_format}
+                            "time_format": time_format, "cohort": cohort,
+                            "never_treated": never_treated}
     chosen = list(estimators or (["feols", "fepois"] if exposure else ["feols"]))
     models = []
     for est in chosen:
@@ -557,6 +560,7 @@ def spec_from_options(
         if bootstrap and est in registry.names() and registry.get(est).bootstrap:
             m["bootstrap"] = bootstrap
         models.append(m)
-    return AnalysisSpec.from_dict({"data": {k: v for k, v in data.items() if v},
+    return AnalysisSpec.from_dict({"data": {k: v for k, v in data.items()
+                                            if v or (k == "never_treated" and v is not None)},
                                    "models": models})
 

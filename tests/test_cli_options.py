@@ -116,7 +116,7 @@ BAD_OPTIONS = [
     ("ssc", ("--ssc", "stata"), "'fixest', 'stata_xtreg', 'stata_areg', 'linearmodels', 'none'"),
     ("formula", ("--formula", "deaths ~ x +"), "--formula: In formula"),
     ("formula-code", ("--formula", "deaths ~ __import__('os').getcwd()"),
-     "--formula: Unexpected character"),
+     "unknown function '__import__'"),  # quoted text is a token now (i(g, ref="a")), still refused
     ("fe", ("--fe", "canton ++ year"), "--fe[0]: expected column names joined by '+' or '^'"),
     ("fe-between", ("--estimator", "between", "--fe", "canton"),
      "models that do: feols, fepois, fenegbin, febinomial"),
