@@ -12,11 +12,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ..designs.event_studies import EventStudyResults
+import pandas as pd
+
 from ..report import plots
 from .progress import AnnouncedModule
 
-__all__ = ["draw_figures", "is_binary_treatment", "is_count_model"]
+__all__ = ["draw_figures", "has_event_time", "is_binary_treatment", "is_count_model"]
 
 _COUNT_WORDS = ("poisson", "negbin", "negative binomial", "binomial", "glm")
 
@@ -43,6 +44,21 @@ def is_binary_treatment(panel: Any, treatment: str) -> bool:
         return True
     values = panel.to_frame()[treatment]
     return bool(values.dropna().nunique() <= 2)
+
+
+def has_event_time(res: Any) -> bool:
+    """True for a design's results with an event-time table (``event_time`` DataFrame)."""
+    et = getattr(res, "event_time", None)
+    return isinstance(et, pd.DataFrame) and {"term", "event_time"} <= set(et.columns)
+
+
+def _table_reference(res: Any) -> int | None:
+    """The reference (omitted) event time of a design's event-time table, if it has one."""
+    et = res.event_time
+    if "reference" not in et.columns:
+        return None
+    rows = et.loc[et["reference"].astype(bool), "event_time"]
+    return int(rows.iloc[0]) if len(rows) else None
 
 
 def _is_lag_model(res: Any) -> bool:
@@ -86,12 +102,24 @@ def draw_figures(spec: Any, panel: Any, results: Mapping[str, Any],
             figs[f"Dose-response: {treatment} ({name})"] = draw.dose_response_plot(
                 res, treatment, data=panel.to_frame(), level=level)
     if "event_study" in wanted:
+        designs = {n: r for n, r in results.items() if has_event_time(r)}
+        for scale in (False, True):  # linear and count designs are not on one scale
+            group = {n: r for n, r in designs.items() if is_count_model(r) == scale}
+            if not group:
+                continue
+            if len(group) == 1:
+                (name, res), = group.items()
+                figs[f"Event study: {res.spec.get('outcome', '')} by periods since "
+                     f"{res.spec.get('cohort', 'treatment')} ({name})"] = draw.event_study_plot(
+                    res, level=level, reference=_table_reference(res), band="both")
+            else:
+                res = next(iter(group.values()))
+                what = "log rate ratios" if scale else "effects"
+                figs[f"Event study: {what} on {res.spec.get('outcome', '')} by periods since "
+                     f"treatment, {', '.join(group)}"] = draw.event_study_plot(
+                    group, level=level, band="both")
         for name, res in results.items():
-            if isinstance(res, EventStudyResults):
-                figs[f"Event study: {res.spec['outcome']} by periods since "
-                     f"{res.spec['cohort']} ({name})"] = draw.event_study_plot(
-                    res, level=level, reference=res.reference)
-            elif _is_lag_model(res):
+            if _is_lag_model(res) and not has_event_time(res):
                 # with leads, every period is estimated: no omitted reference period
                 ref = None if len(res.lead_terms) else -1
                 figs[f"Leads and lags of {res.treatment} ({name})"] = draw.event_study_plot(

@@ -18,6 +18,8 @@ _LAZY: dict[str, str] = {
     "parse_vcov": ".vcov",
     "wild_bootstrap": ".bootstrap",
     "poisson_bootstrap": ".count_bootstrap",
+    "sup_t_band": ".bands",
+    "sup_t_critical_value": ".bands",
     "WaldTest": ".wald",
     "wald_test": ".wald",
 }
