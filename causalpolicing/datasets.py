@@ -1,11 +1,14 @@
 """Bundled datasets with data cards, and the seeded simulators behind the simulated ones.
 
-Four datasets ship with the package (``list()`` shows them):
+Five datasets ship with the package (``list()`` shows them):
 
 * ``simulated_cantons`` (**simulated**): 26 Swiss cantons x 1975-2007, drug deaths,
   enforcement with feedback, substitution treatment, spillovers, an instrument.
 * ``simulated_crackdown`` (**simulated**): 16 city districts x 60 months, one
   crackdown with displacement to the neighbouring districts.
+* ``simulated_overdose_laws`` (**simulated**): 50 states x 2000-2022, a law adopted
+  in six waves with effects that grow with time since adoption (two-way fixed effects
+  get the wrong sign); the true ATT(g, t) in ``truth_att_gt.csv``.
 * ``nc_crime`` (real): Cornwell & Trumbull's North Carolina county crime panel 1981-87.
 * ``castle`` (real): Cheng & Hoekstra's castle-doctrine state panel 2000-2010.
 
@@ -64,7 +67,8 @@ _REQUIRED = ("name", "title", "kind", "summary", "description", "source", "licen
              "data_file", "n_units", "n_periods", "first_period", "last_period", "period_unit",
              "roles", "variables")
 _OPTIONAL = ("neighbours_file", "notes", "parameters", "build")
-_ROLE_KEYS = ("unit", "time", "outcome", "treatment", "exposure", "covariates", "cluster")
+_ROLE_KEYS = ("unit", "time", "outcome", "treatment", "exposure", "covariates", "cluster",
+              "cohort", "never_treated")
 
 
 # ------------------------------------------------------------------------ cards
@@ -175,6 +179,8 @@ class DataCard:
             "covariates": tuple(r.get("covariates", ())),
             "cluster": tuple(r["cluster"]) if r.get("cluster") else None,
         }
+        if r.get("cohort"):  # the timing role of a staggered design
+            kwargs.update(cohort=r["cohort"], never_treated=r.get("never_treated"))
         if self.neighbours_file:
             kwargs["neighbours"] = self.folder / self.neighbours_file
         return kwargs
@@ -194,6 +200,8 @@ class DataCard:
             lines.append("covariates: " + ", ".join(r["covariates"]))
         if r.get("cluster"):
             lines.append("cluster: " + ", ".join(r["cluster"]))
+        if r.get("cohort"):
+            lines.append(f"cohort: {r['cohort']} (never treated: {r.get('never_treated')!r})")
         if self.neighbours_file:
             lines.append(f"neighbours: {self.neighbours_file} (edge list unit,neighbour)")
         return lines
@@ -325,7 +333,7 @@ def names() -> tuple[str, ...]:
     Examples
     --------
     >>> names()
-    ('castle', 'nc_crime', 'simulated_cantons', 'simulated_crackdown')
+    ('castle', 'nc_crime', 'simulated_cantons', 'simulated_crackdown', 'simulated_overdose_laws')
     """
     root = data_root()
     return tuple(sorted(p.parent.name for p in root.glob("*/card.toml")))
@@ -437,7 +445,9 @@ def parse_card(raw: Mapping[str, Any], folder: Path = Path(".")) -> DataCard:
     described = {v.name for v in variables}
     role_cols = [roles["unit"], roles["time"], *roles["outcome"], *roles["treatment"],
                  *([roles["exposure"]] if roles["exposure"] else []), *roles["covariates"],
-                 *roles["cluster"]]
+                 *roles["cluster"], *([roles["cohort"]] if roles.get("cohort") else [])]
+    if roles.get("cohort") and roles.get("never_treated") is None:
+        raise DatasetError(f"The {where} names a cohort role but no never_treated value.")
     undescribed = [c for c in role_cols if c not in described]
     if undescribed:
         raise DatasetError(
@@ -485,7 +495,8 @@ def list() -> pd.DataFrame:
     >>> cp.datasets.list()[["name", "kind"]].to_dict("records")  # doctest: +NORMALIZE_WHITESPACE
     [{'name': 'castle', 'kind': 'real'}, {'name': 'nc_crime', 'kind': 'real'},
      {'name': 'simulated_cantons', 'kind': 'simulated'},
-     {'name': 'simulated_crackdown', 'kind': 'simulated'}]
+     {'name': 'simulated_crackdown', 'kind': 'simulated'},
+     {'name': 'simulated_overdose_laws', 'kind': 'simulated'}]
     """
     rows = []
     for name in names():

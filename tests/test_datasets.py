@@ -27,12 +27,14 @@ import causalpolicing as cp
 from causalpolicing import datasets
 from causalpolicing.exceptions import CausalPolicingWarning, DatasetError
 
-NAMES = ("castle", "nc_crime", "simulated_cantons", "simulated_crackdown")
+NAMES = ("castle", "nc_crime", "simulated_cantons", "simulated_crackdown",
+         "simulated_overdose_laws")
 SHAPES = {  # name: (units, periods, freq, rows)
     "castle": (50, 11, "Y", 550),
     "nc_crime": (90, 7, "Y", 630),
     "simulated_cantons": (26, 33, "Y", 858),
     "simulated_crackdown": (16, 60, "M", 960),
+    "simulated_overdose_laws": (50, 23, "Y", 1150),
 }
 ROOT = Path(__file__).resolve().parents[1] / "datasets"
 
@@ -64,14 +66,16 @@ def test_list_names_every_dataset() -> None:
     [("castle", "real", 50, "2000 to 2010 (11 years)"),
      ("nc_crime", "real", 90, "1981 to 1987 (7 years)"),
      ("simulated_cantons", "simulated", 26, "1975 to 2007 (33 years)"),
-     ("simulated_crackdown", "simulated", 16, "2015-01 to 2019-12 (60 months)")],
+     ("simulated_crackdown", "simulated", 16, "2015-01 to 2019-12 (60 months)"),
+     ("simulated_overdose_laws", "simulated", 50, "2000 to 2022 (23 years)")],
 )
 def test_list_row(name: str, kind: str, units: int, periods: str) -> None:
     row = datasets.list().set_index("name").loc[name]
     assert (row["kind"], row["units"], row["periods"]) == (kind, units, periods)
 
 
-@pytest.mark.parametrize("name", ["simulated_cantons", "simulated_crackdown"])
+@pytest.mark.parametrize("name", ["simulated_cantons", "simulated_crackdown",
+                                  "simulated_overdose_laws"])
 def test_simulated_data_are_labelled_simulated_everywhere(name: str) -> None:
     row = datasets.list().set_index("name").loc[name]
     card = datasets.card(name)
@@ -254,7 +258,8 @@ def test_card_headline_parameters(name: str, expected: dict) -> None:
     assert {k: params[k] for k in expected} == expected
 
 
-@pytest.mark.parametrize("name", ["simulated_cantons", "simulated_crackdown", "nc_crime"])
+@pytest.mark.parametrize("name", ["simulated_cantons", "simulated_crackdown", "nc_crime",
+                                  "simulated_overdose_laws"])
 def test_variable_table_describes_every_column(name: str) -> None:
     columns = list(pd.read_csv(datasets.path(name), nrows=1).columns)
     assert [v.name for v in datasets.card(name).variables] == columns
@@ -292,7 +297,8 @@ def test_path_points_at_the_csv(name: str) -> None:
 def test_unknown_name_suggests_close_match(func) -> None:
     with pytest.raises(DatasetError, match="Did you mean 'simulated_cantons'") as err:
         func("simulated_canton")
-    assert "castle, nc_crime, simulated_cantons, simulated_crackdown" in str(err.value)
+    assert ("castle, nc_crime, simulated_cantons, simulated_crackdown, "
+            "simulated_overdose_laws") in str(err.value)
 
 
 def test_unknown_name_without_close_match_lists_names() -> None:
@@ -457,7 +463,7 @@ def test_build_script_regenerates_every_file_unchanged(capsys: pytest.CaptureFix
     spec.loader.exec_module(module)
     assert module.main(["--check"]) == 0
     out = capsys.readouterr().out
-    assert out.count(", ok") == 6 and "DIFFERS" not in out
+    assert out.count(", ok") == 9 and "DIFFERS" not in out
 
 
 def test_build_script_check_detects_a_changed_file(tmp_path: Path,

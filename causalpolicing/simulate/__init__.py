@@ -8,6 +8,9 @@ bundled files can be regenerated (``python datasets/build.py``) and varied
   enforcement with feedback, substitution treatment, spillovers, an instrument.
 * :func:`simulate_crackdown`: 16 city districts x 60 months, one crackdown with
   displacement of overdoses and public consumption to the neighbours.
+* :func:`simulate_staggered_laws`: 50 states x 2000-2022, a law adopted in six
+  waves with effects that differ by wave and grow with time since adoption
+  (:func:`staggered_truth`: the true ATT(g, t)).
 * :func:`simulate_graph_panel`: a unit x period panel drawn from a known causal
   graph (confounders, an instrument, mediators such as harm-reduction access, a
   collider), with the total, direct and indirect effects in its ``truth``; not
@@ -30,6 +33,7 @@ from .graph_panel import (
     graph_panel_dag,
     simulate_graph_panel,
 )
+from .staggered import STAGGERED_DEFAULTS, simulate_staggered_laws, staggered_truth
 
 __all__ = [
     "CANTON_DEFAULTS",
@@ -42,6 +46,9 @@ __all__ = [
     "simulate_cantons",
     "simulate_crackdown",
     "swiss",
+    "STAGGERED_DEFAULTS",
+    "simulate_staggered_laws",
+    "staggered_truth",
 ]
 
 __getattr__, __dir__ = _lazy_exports(__name__, __all__)
