@@ -21,12 +21,14 @@ from types import MappingProxyType
 from typing import Any, Literal
 
 import markupsafe
+import pandas as pd
 
 from ...data.panel import Panel
 from ...exceptions import SpecError
 from ...results import EstimationResults
 from ..narrative.checks import Caveat, _feedback_not_run, _tests
 from ..narrative.checks import caveats as find_caveats
+from ..narrative.event_time import describe_event_study
 from ..narrative.sentences import describe_results
 from ..tables import table
 from ._figures import FIGURE_FORMATS, ReportFigure, render_figure
@@ -68,6 +70,11 @@ def _models(results: Any) -> tuple[list[tuple[str | None, Any]], Any]:
     return [(None, results)], [results]
 
 
+def _has_event_time(res: Any) -> bool:
+    et = getattr(res, "event_time", None)
+    return isinstance(et, pd.DataFrame) and {"event_time", "term", "estimate"} <= set(et.columns)
+
+
 def _narrative(narrative: Any, models: list[tuple[str | None, Any]], panel: Any
                ) -> list[dict[str, Any]]:
     if isinstance(narrative, str):
@@ -96,8 +103,12 @@ def _narrative(narrative: Any, models: list[tuple[str | None, Any]], panel: Any
                      if t in res.params.index]
             if not terms:
                 continue
+        if terms is None and _has_event_time(res):  # a design: the path, and the pre-trends
+            sentences = describe_event_study(res, level=opts.get("level", 0.95))
+        else:
+            sentences = describe_results(res, terms, data=panel, **opts)
         groups.append({"model": None if name is None else f"Model {name}",
-                       "sentences": describe_results(res, terms, data=panel, **opts)})
+                       "sentences": sentences})
     return groups
 
 

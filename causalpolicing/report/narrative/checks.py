@@ -25,6 +25,9 @@ kind                      severity  raised when
 ``feedback``              high /    a feedback check rejects no-feedback
                           medium    (``verdict == "feedback detected"``): leads test
                                     high; reverse regression, Granger medium
+``pretrends``             high      an event study's pre-trend test (``pretrend_test``)
+                                    rejects at 5%: the effects after treatment mix the
+                                    policy with differences that predate it
 ``failed_refutation``     high      a refutation with ``passed`` False
 ``failed_implication``    high      a testable implication of the causal graph with
                                     ``rejected`` True
@@ -57,6 +60,7 @@ from ...diagnostics.feedback import FeedbackReport
 from ...diagnostics.granger import GrangerTestResult
 from ...exceptions import SpecError
 from ...results import EstimationResults
+from .event_time import pretrend_rejects
 
 __all__ = ["CAVEAT_KINDS", "SEVERITIES", "Caveat", "caveats", "OLEA_PFLUEGER_CRITICAL_F",
            "WEAK_IV_F"]
@@ -66,7 +70,7 @@ SEVERITIES: tuple[str, ...] = ("high", "medium", "low")
 #: Every kind :func:`caveats` can return.
 CAVEAT_KINDS: tuple[str, ...] = (
     "few_clusters", "weak_instruments", "convergence", "collinearity", "dropped_rows",
-    "estimation_warning", "feedback", "failed_refutation", "failed_implication")
+    "estimation_warning", "feedback", "pretrends", "failed_refutation", "failed_implication")
 #: Rule-of-thumb F below which instruments are weak (Staiger and Stock 1997).
 WEAK_IV_F = 10.0
 #: Olea and Pflueger (2013) simplified critical value: 5% test that the worst-case
@@ -160,6 +164,18 @@ def _check_results(res: Any) -> None:
         raise SpecError(f"results must be a results object of the contract (e.g. from "
                         f"cp.feols or cp.fepois), a list or a dict of them; got "
                         f"{type(res).__name__}.")
+
+
+def _pretrends(res: Any) -> list[Caveat]:
+    if not pretrend_rejects(res):
+        return []
+    test = res.pretrend_test
+    return [Caveat("pretrends", "high",
+                   f"The pre-trend test rejects (joint test of the leads, "
+                   f"{_fmt_p(test.p_value)}): treated units already differed before treatment, "
+                   "so the effects after it are not causal without modelling or bounding that "
+                   "difference (HonestDiD) or a heterogeneity-robust design. Passing such a "
+                   "test would not prove parallel trends either (Roth 2022).")]
 
 
 def _few_clusters(res: Any, few: int) -> list[Caveat]:
@@ -553,7 +569,8 @@ def caveats(
     # per model, then merged: identical caveats of several models are listed once
     merged: dict[tuple[str, str, str], list[str | None]] = {}
     for name, res in models:
-        for c in [*_few_clusters(res, few_clusters), *_weak_iv(res), *_estimation(res)]:
+        for c in [*_few_clusters(res, few_clusters), *_weak_iv(res), *_estimation(res),
+                  *_pretrends(res)]:
             merged.setdefault((c.kind, c.severity, c.message), []).append(name)
     found: list[Caveat] = []
     for (kind, severity, message), names in merged.items():
