@@ -40,6 +40,7 @@ __all__ = [
     "event_study", "EventStudyResults",
     "etwfe", "ETWFEResults",
     "did_imputation", "ImputationResults", "did2s", "TwoStageResults",
+    "sun_abraham", "SunAbrahamResults", "lp_did", "LPDiDResults",
     # the rest of the workflow
     "table", "build_report", "analyze", "AnalysisSpec", "load_results", "reproduce",
     "CausalGraph",
@@ -58,6 +59,8 @@ _LAZY: dict[str, str] = {
     **{name: ".designs" for name in ("etwfe", "ETWFEResults")},
     **{name: ".designs" for name in ("did_imputation", "ImputationResults", "did2s",
                                      "TwoStageResults")},
+    **{name: ".designs" for name in ("sun_abraham", "SunAbrahamResults", "lp_did",
+                                     "LPDiDResults")},
     "table": ".report",
     "build_report": ".report",
     "analyze": ".analysis",

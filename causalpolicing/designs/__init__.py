@@ -15,7 +15,8 @@ from .._lazy import lazy_exports as _lazy_exports
 
 __all__ = ["EventStudyResults", "event_study",
            "ETWFEResults", "etwfe",
-           "ImputationResults", "did_imputation", "TwoStageResults", "did2s"]
+           "ImputationResults", "did_imputation", "TwoStageResults", "did2s",
+           "SunAbrahamResults", "sun_abraham", "LPDiDResults", "lp_did"]
 
 # public name -> module that defines it (imported on first use)
 _LAZY: dict[str, str] = {
@@ -27,6 +28,10 @@ _LAZY: dict[str, str] = {
     "ImputationResults": ".imputation",
     "did2s": ".two_stage",
     "TwoStageResults": ".two_stage",
+    "sun_abraham": ".interaction_weighted",
+    "SunAbrahamResults": ".interaction_weighted",
+    "lp_did": ".local_projections",
+    "LPDiDResults": ".local_projections",
 }
 
 __getattr__, __dir__ = _lazy_exports(__name__, __all__, _LAZY)

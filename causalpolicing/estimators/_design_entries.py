@@ -7,6 +7,8 @@ reference, so declaring a design here imports nothing of it.
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..exceptions import SpecError
 from ._schema import (
     _PANEL_MODEL_OPTIONS,
@@ -119,6 +121,45 @@ def design_entries() -> tuple[EstimatorEntry, ...]:
                                "all >= 0; negative ones add leads)", kind="list")),
                        None, False, True, False, None, "TwoStageResults", ("coef",),
                        "Gardner two-stage DiD (did2s) with GMM standard errors"),
+        # --- sun_abraham, lp_did (issue #12) ---
+        EstimatorEntry("sun_abraham", f"{_D}.interaction_weighted:sun_abraham",
+                       (*_TIMING_OPTIONS,
+                        Option("leads", count, "leads kept (default: every one observed; "
+                               "treated rows beyond are dropped)", kind="integer"),
+                        Option("lags", count, "lags kept (default: every one observed)",
+                               kind="integer"),
+                        Option("ref", _int_or_ints, "the reference event time(s), as "
+                               "fixest's ref.p", kind="integer(s)", default=-1),
+                        Option("control", choice("never_treated", "last_treated"),
+                               "control cohort", allowed=("never_treated", "last_treated"),
+                               default="never_treated"),
+                        *_PANEL_MODEL_OPTIONS),
+                       "linear", False, True, False, None, "SunAbrahamResults",
+                       ("coef", "rate_ratio"), "Sun-Abraham interaction-weighted event "
+                       "study (fixest::sunab): cohort-share aggregation, ATT, cohort effects",
+                       family_option=("family", {"fepois": "poisson"}),
+                       panel_defaults=("outcome", "family", "covariates")),
+        EstimatorEntry("lp_did", f"{_D}.local_projections:lp_did",
+                       (*_TIMING_OPTIONS[:2],
+                        Option("outcome", column, "outcome column (a rate for counts)",
+                               kind="column", required=True),
+                        *_TIMING_OPTIONS[3:],
+                        Option("pre_window", count, "leads -pre_window..-2 (default: all)",
+                               kind="integer"),
+                        Option("post_window", count, "lags 0..post_window and the pooled "
+                               "ATT's horizon (default: all)", kind="integer"),
+                        Option("ref", integer, "base period of the long differences (-1 "
+                               "only)", kind="integer", default=-1),
+                        Option("control", choice("clean", "never_treated"), "clean (not yet "
+                               "treated at t+h, and never treated) or never_treated controls",
+                               allowed=("clean", "never_treated"), default="clean"),
+                        Option("reweight", flag, "equally-weighted ATT (false: "
+                               "variance-weighted)", kind="boolean", default=False),
+                        Option("covariates", column_list, "covariate columns", kind="list"),
+                        _vcov_option()),
+                       "linear", False, False, False, None, "LPDiDResults", ("coef",),
+                       "local-projections DiD (Dube, Girardi, Jorda and Taylor 2023): "
+                       "event-time effects and pooled ATT from clean comparisons"),
     )
 
 
@@ -146,3 +187,23 @@ _STAGGERED_OPTIONS: tuple[Option, ...] = (
     Option("weights", column, "observation weights column", kind="column"),
     Option("cluster", column, "cluster column (default: the unit)", kind="column"),
 )
+
+
+#: cohort, never_treated, outcome, unit, time: the timing options of sun_abraham and
+#: lp_did (default: the Panel's roles).
+_TIMING_OPTIONS: tuple[Option, ...] = (
+    Option("cohort", column, "column with each unit's first treated period (default: the "
+           "Panel's timing role)", kind="column"),
+    Option("never_treated", values, "the cohort value(s) marking never-treated units",
+           kind="value(s)"),
+    Option("outcome", column, "outcome column (default: the primary one)", kind="column"),
+    Option("unit", column, "unit column (default: the Panel's)", kind="column"),
+    Option("time", column, "time column (default: the Panel's)", kind="column"),
+)
+
+
+def _int_or_ints(value: Any) -> int | list[int]:
+    """An integer or a list of integers."""
+    if isinstance(value, list | tuple):
+        return [integer(v) for v in value]
+    return integer(value)

@@ -296,8 +296,8 @@ def sun_abraham(
     ((-6, 5), 3.0)
     >>> res.cohort_effects[["cohort", "event_time", "n_obs"]].head(2)
        cohort  event_time  n_obs
-    0    2006          -6     20
-    1    2004          -4     22
+    0    2006          -6     21
+    1    2006          -5     21
     """
     who = "sun_abraham"
     if estimator not in ESTIMATORS:

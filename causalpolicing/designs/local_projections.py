@@ -30,7 +30,7 @@ entering units or without clean controls drop out, as there).
 Counts: LP-DiD is linear in long differences; there is no Poisson version with
 an exposure offset (a long difference of logs is not a rate model and drops
 zero counts). Model deaths as a rate per population (``deaths / pop * 1e5``)
-as the outcome, or use :func:`~causalpolicing.designs.sun_abraham.sun_abraham`
+as the outcome, or use :func:`~causalpolicing.designs.interaction_weighted.sun_abraham`
 with ``estimator="fepois"``.
 
 Each horizon is its own regression (:attr:`LPDiDResults.models`), with its own
