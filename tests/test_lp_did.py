@@ -262,3 +262,12 @@ def test_registry_fits_the_design(df_het):
                        unit="unit", time="year", pre_window=2, post_window=1)
     assert type(res).__name__ == registry.get("lp_did").results
     assert res.window == (-2, 1)
+
+
+def test_clustering_by_another_column(df_het):
+    res = cp.lp_did(df_het, outcome="dep_var", cohort="g", never_treated=0, unit="unit",
+                    time="year", pre_window=2, post_window=2, vcov={"CRV1": "state"})
+    for term, m in res.models.items():
+        assert m.n_clusters == df_het["state"].nunique()
+        assert res.cov.loc[term, term] == pytest.approx(m.std_errors.iloc[0] ** 2, rel=1e-12)
+    assert np.linalg.eigvalsh(res.cov.to_numpy()).min() > -1e-12

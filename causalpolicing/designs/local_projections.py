@@ -36,7 +36,8 @@ with ``estimator="fepois"``.
 Each horizon is its own regression (:attr:`LPDiDResults.models`), with its own
 covariance (default CRV1 by unit, as Stata ``lpdid``). ``cov`` also holds the
 covariances *between* horizons, which Stata and pyfixest do not report: the
-per-unit sums of each regression's influence functions, scaled so that every
+per-cluster (one-way cluster of ``vcov``, else per-unit) sums of each regression's
+influence functions, scaled so that every
 diagonal entry is that regression's own variance. They make the joint pre-trend
 test (:attr:`LPDiDResults.pretrend_test`) possible.
 """
@@ -53,6 +54,7 @@ from .._hints import check_level, did_you_mean
 from ..estimators.linear import feols
 from ..exceptions import SpecError
 from ..formula import Factor, Formula, Term
+from ..inference.fit_state import one_way_cluster
 from ..inference.wald import WaldTest, wald_test
 from ..results import BaseResults
 from ._event_table import event_time_table
@@ -295,7 +297,7 @@ def lp_did(
     formula = Formula(depvar=Term((Factor(_DY),)),
                       exog=tuple(Term((Factor(c),)) for c in [_D, *covariates]),
                       fixed_effects=((time,),))
-    base = frame[[unit, time, *covariates]].copy()
+    base = frame.copy()  # every column: a cluster variable of vcov may be any of them
     base[_D] = entering.astype(float)
 
     def fit(dy: np.ndarray, s: np.ndarray, w: np.ndarray | None) -> tuple[BaseResults, np.ndarray]:
@@ -321,7 +323,10 @@ def lp_did(
     s = sample(post)
     fits["ATT"] = fit(mean_y - lag_y, s, weights(s) if reweight else None)
 
-    params, cov = _joint(fits, ucode)
+    cluster = one_way_cluster(vcov)
+    groups = ucode if cluster is None or cluster not in frame.columns else pd.factorize(
+        frame[cluster])[0]
+    params, cov = _joint(fits, groups)
     att = fits["ATT"][0]
     dfs = [m.df_inference for m, _ in fits.values()]
     horizons = pd.DataFrame(
@@ -353,9 +358,10 @@ def _joint(fits: Mapping[str, tuple[BaseResults, np.ndarray]], ucode: np.ndarray
            ) -> tuple[pd.Series, pd.DataFrame]:
     """The treatment coefficients of every regression and their joint covariance.
 
-    The off-diagonal entries are per-unit sums of the regressions' influence
-    functions, each scaled by ``sqrt(own variance / unscaled variance)`` so that
-    the diagonal is every regression's own (small-sample corrected) variance.
+    The off-diagonal entries are per-cluster sums (``ucode``: the one-way cluster of
+    ``vcov``, else the unit) of the regressions' influence functions, each scaled by
+    ``sqrt(own variance / unscaled variance)`` so that the diagonal is every
+    regression's own (small-sample corrected) variance.
     """
     names = list(fits)
     n_units = int(ucode.max()) + 1

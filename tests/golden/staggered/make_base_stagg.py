@@ -15,8 +15,14 @@ significant digits (exact round trip).
 import sys
 from pathlib import Path
 
-import rdata
 
-df = rdata.read_rda(sys.argv[1])["base_stagg"]
-df = df.astype({"id": "int64", "year": "int64"}).sort_values(["id", "year"])
-df.to_csv(Path(__file__).with_name("base_stagg.csv"), index=False, float_format="%.17g")
+def main(path: str) -> None:
+    import rdata  # peers venv only (the test suite imports this module for its doctests)
+
+    df = rdata.read_rda(path)["base_stagg"]
+    df = df.astype({"id": "int64", "year": "int64"}).sort_values(["id", "year"])
+    df.to_csv(Path(__file__).with_name("base_stagg.csv"), index=False, float_format="%.17g")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
