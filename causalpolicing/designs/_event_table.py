@@ -2,7 +2,7 @@
 
 :func:`event_time_table` turns a results object whose ``params`` hold the
 event-time terms (:func:`~causalpolicing.designs._timing.event_term`) into the
-DataFrame of the event-time contract (:data:`EVENT_TIME_COLUMNS`): one row per
+DataFrame of the event-time contract (``event_studies.EVENT_TIME_COLUMNS``): one row per
 event time, the reference period(s) with estimate 0 and ``reference=True``.
 
 >>> import pandas as pd
@@ -25,12 +25,9 @@ import pandas as pd
 
 from ..results import BaseResults
 from ._timing import event_term
+from .event_studies import EVENT_TIME_COLUMNS
 
-__all__ = ["EVENT_TIME_COLUMNS", "event_time_table"]
-
-#: The columns of the event-time contract (``results.event_time``).
-EVENT_TIME_COLUMNS = ("event_time", "term", "estimate", "std_error", "conf_low", "conf_high",
-                      "reference", "binned")
+__all__ = ["event_time_table"]
 
 
 def event_time_table(res: BaseResults, *, events: Sequence[int], refs: Collection[int],
