@@ -1,6 +1,6 @@
 """Bundled datasets with data cards, and the seeded simulators behind the simulated ones.
 
-Five datasets ship with the package (``list()`` shows them):
+Six datasets ship with the package (``list()`` shows them):
 
 * ``simulated_cantons`` (**simulated**): 26 Swiss cantons x 1975-2007, drug deaths,
   enforcement with feedback, substitution treatment, spillovers, an instrument.
@@ -11,6 +11,8 @@ Five datasets ship with the package (``list()`` shows them):
   get the wrong sign); the true ATT(g, t) in ``truth_att_gt.csv``.
 * ``nc_crime`` (real): Cornwell & Trumbull's North Carolina county crime panel 1981-87.
 * ``castle`` (real): Cheng & Hoekstra's castle-doctrine state panel 2000-2010.
+* ``mpdta`` (real): R ``did``'s minimum-wage panel, 500 counties x 2003-2007
+  (staggered cohorts 2004, 2006, 2007).
 
 Each lives in ``datasets/<name>/`` as ``data.csv`` plus ``card.toml`` (title,
 source, licence, citation, roles, variables and, for simulated data, every true
@@ -332,8 +334,9 @@ def names() -> tuple[str, ...]:
 
     Examples
     --------
-    >>> names()
-    ('castle', 'nc_crime', 'simulated_cantons', 'simulated_crackdown', 'simulated_overdose_laws')
+    >>> names()  # doctest: +NORMALIZE_WHITESPACE
+    ('castle', 'mpdta', 'nc_crime', 'simulated_cantons', 'simulated_crackdown',
+     'simulated_overdose_laws')
     """
     root = data_root()
     return tuple(sorted(p.parent.name for p in root.glob("*/card.toml")))
@@ -493,7 +496,8 @@ def list() -> pd.DataFrame:
     --------
     >>> import causalpolicing as cp
     >>> cp.datasets.list()[["name", "kind"]].to_dict("records")  # doctest: +NORMALIZE_WHITESPACE
-    [{'name': 'castle', 'kind': 'real'}, {'name': 'nc_crime', 'kind': 'real'},
+    [{'name': 'castle', 'kind': 'real'}, {'name': 'mpdta', 'kind': 'real'},
+     {'name': 'nc_crime', 'kind': 'real'},
      {'name': 'simulated_cantons', 'kind': 'simulated'},
      {'name': 'simulated_crackdown', 'kind': 'simulated'},
      {'name': 'simulated_overdose_laws', 'kind': 'simulated'}]

@@ -27,10 +27,11 @@ import causalpolicing as cp
 from causalpolicing import datasets
 from causalpolicing.exceptions import CausalPolicingWarning, DatasetError
 
-NAMES = ("castle", "nc_crime", "simulated_cantons", "simulated_crackdown",
+NAMES = ("castle", "mpdta", "nc_crime", "simulated_cantons", "simulated_crackdown",
          "simulated_overdose_laws")
 SHAPES = {  # name: (units, periods, freq, rows)
     "castle": (50, 11, "Y", 550),
+    "mpdta": (500, 5, "Y", 2500),
     "nc_crime": (90, 7, "Y", 630),
     "simulated_cantons": (26, 33, "Y", 858),
     "simulated_crackdown": (16, 60, "M", 960),
@@ -297,7 +298,7 @@ def test_path_points_at_the_csv(name: str) -> None:
 def test_unknown_name_suggests_close_match(func) -> None:
     with pytest.raises(DatasetError, match="Did you mean 'simulated_cantons'") as err:
         func("simulated_canton")
-    assert ("castle, nc_crime, simulated_cantons, simulated_crackdown, "
+    assert ("castle, mpdta, nc_crime, simulated_cantons, simulated_crackdown, "
             "simulated_overdose_laws") in str(err.value)
 
 
@@ -505,3 +506,24 @@ def test_loaded_panel_carries_its_card_through_transforms(name: str) -> None:
     panel = cp.datasets.load(name)
     assert panel.card == cp.datasets.card(name)
     assert panel.lag(panel.treatment).card == panel.card
+
+
+# ------------------------------------------------------------------------ mpdta
+def test_mpdta_is_r_dids_file_plus_a_derived_post_column() -> None:
+    """The bundled mpdta is the vendored copy the design tests use, plus ``post``.
+
+    The card states the file's sha256; the six columns of R did's data are the
+    golden copy in tests/golden/staggered (written from moderndid) value for value.
+    """
+    import hashlib
+
+    card = datasets.card("mpdta")
+    digest = hashlib.sha256(datasets.path("mpdta").read_bytes()).hexdigest()
+    assert digest in card.build
+    bundled = pd.read_csv(datasets.path("mpdta"))
+    golden = pd.read_csv(Path(__file__).parent / "golden" / "staggered" / "mpdta.csv")
+    pd.testing.assert_frame_equal(bundled.drop(columns="post"), golden)
+    post = (bundled["first.treat"] > 0) & (bundled["year"] >= bundled["first.treat"])
+    assert (bundled["post"] == post.astype(int)).all() and bundled["post"].sum() == 291
+    panel = datasets.load("mpdta")
+    assert (panel.cohort, panel.never_treated) == ("first.treat", 0)
