@@ -1,9 +1,10 @@
 """Diagnostics of identifying assumptions (feedback / reverse causality, the Goodman-Bacon
-decomposition of a staggered two-way fixed-effects DiD, ...).
+decomposition of a staggered two-way fixed-effects DiD, HonestDiD sensitivity to violations of
+parallel trends, ...).
 
 >>> import causalpolicing as cp
 >>> sorted(n for n in dir(cp.diagnostics) if not n.startswith("_"))[:4]
-['BaconDecomposition', 'FeedbackReport', 'GrangerTestResult', 'LeadsTestResult']
+['BaconDecomposition', 'FeedbackReport', 'GrangerTestResult', 'HonestDiDResults']
 """
 
 from .._lazy import lazy_exports as _lazy_exports
@@ -33,10 +34,13 @@ __all__ = [
     "reverse_regression",
     "TWFEWeights",
     "twfe_weights",
+    "HonestDiDResults",
+    "honest_did",
 ]
 
 # the Goodman-Bacon decomposition is imported on first use
 _LAZY = {"BaconDecomposition": ".bacon", "bacon_decomposition": ".bacon",
-         "TWFEWeights": ".negative_weights", "twfe_weights": ".negative_weights"}
+         "TWFEWeights": ".negative_weights", "twfe_weights": ".negative_weights",
+         "HonestDiDResults": ".honest", "honest_did": ".honest"}
 
 __getattr__, __dir__ = _lazy_exports(__name__, __all__, _LAZY)

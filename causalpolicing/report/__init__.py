@@ -33,7 +33,7 @@ __all__ = [
     "Table", "table", "tables",
     "plots", "bacon_plot", "coefficient_plot", "event_study_plot", "dose_response_plot",
     "counterfactual_plot", "dag_plot", "refutation_plot", "panel_overview_plot", "missingness_plot", "save_figure",
-    "figure_to_data_uri",
+    "figure_to_data_uri", "honest_did_plot",
     "narrative", "describe_effect", "describe_results", "caveats", "Caveat",
     "document", "build_report", "Report",
 ]
@@ -45,7 +45,7 @@ _LAZY: dict[str, str] = {
     **{name: ".plots" for name in (
         "bacon_plot", "coefficient_plot", "event_study_plot", "dose_response_plot",
         "counterfactual_plot", "dag_plot", "refutation_plot", "panel_overview_plot", "missingness_plot", "save_figure",
-        "figure_to_data_uri")},
+        "figure_to_data_uri", "honest_did_plot")},
     **{name: ".narrative" for name in ("describe_effect", "describe_results", "caveats",
                                        "Caveat")},
     "build_report": ".document",

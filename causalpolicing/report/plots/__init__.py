@@ -17,6 +17,7 @@ with one panel accept ``ax=`` to draw into an existing axes.
 :func:`refutation_plot`        placebo/refutation draws with the estimate marked
 :func:`panel_overview_plot`    outcome and treatment over time by unit
 :func:`missingness_plot`       unit x time map of present/missing/dropped cells
+:func:`honest_did_plot`        HonestDiD robust confidence sets over M, breakdown
 :func:`save_figure`            PNG or SVG file
 :func:`figure_to_data_uri`     base64 ``data:`` URI for the HTML report
 =============================  ==================================================
@@ -41,6 +42,7 @@ from .dag import dag_plot
 from .dose_response import dose_response_plot
 from .event_study import event_study_plot
 from .export import figure_to_data_uri, save_figure
+from .honest_did import honest_did_plot
 from .missingness import missingness_plot
 from .panel_overview import panel_overview_plot
 from .refutation import refutation_plot
@@ -59,4 +61,5 @@ __all__ = [
     "plot_style",
     "refutation_plot",
     "save_figure",
+    "honest_did_plot",
 ]
