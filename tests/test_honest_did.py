@@ -20,6 +20,7 @@ peers venv; its docstring gives the sources and versions):
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 from types import SimpleNamespace
@@ -31,7 +32,7 @@ import pytest
 import causalpolicing as cp
 from causalpolicing.diagnostics import HonestDiDResults, honest_did
 from causalpolicing.diagnostics._honest_arp import _dual_vertices, _eta_lp
-from causalpolicing.diagnostics._honest_flci import flci
+from causalpolicing.diagnostics._honest_flci import flci, sd_default_grid
 from causalpolicing.diagnostics._r_rng import r_rnorm, r_runif
 from causalpolicing.exceptions import AssumptionWarning, SpecError
 
@@ -85,7 +86,8 @@ def test_rm_near_r_readme_printed(rm_first):
 def test_rm_average_near_r_readme():
     # README chunk 7: l_vec = c(0.5, 0.5); grid-based, tolerance 1e-3 as above
     r = R_README["chunk7"]
-    res = medicaid("relative_magnitude", r["Mbar"], l_vec="average")
+    case, res = _port_case("medicaid_rm_avg")        # the same call (Mbar 0, 0.5, ..., 2)
+    assert case["grid"] == r["Mbar"] and case["l_vec"] == [0.5, 0.5]
     np.testing.assert_allclose(res.robust["lower"], r["lb"], rtol=0, atol=1e-3)
     np.testing.assert_allclose(res.robust["upper"], r["ub"], rtol=0, atol=1e-3)
 
@@ -107,6 +109,7 @@ def test_breakdown_matches_readme(rm_first, sd_first):
 
 
 # -- against the Python ports ------------------------------------------------------------------
+@functools.cache
 def _port_case(name: str) -> tuple[dict, HonestDiDResults]:
     case = PORTS["cases"][name]
     inp = INPUTS[case["input"]] if case["input"] in INPUTS else {
@@ -226,16 +229,18 @@ def test_average_l_vec_equals_explicit():
 
 
 def test_default_grids():
-    rm = medicaid("relative_magnitude", None, grid_points=100)
+    rm = medicaid("relative_magnitude", None, grid_points=50)
     np.testing.assert_allclose(rm.robust["Mbar"], np.linspace(0, 2, 10))
-    sd = medicaid("smoothness", None)
+    sd_grid = sd_default_grid(BETA, SIGMA, 5)
     # R DeltaSD_upperBound_Mpre: max over second differences of (b_pre, 0) of est + 1.645 se
     a = np.zeros((4, 6))
     for r in range(4):
         a[r, r:r + 3] = (1, -2, 1)
     a = np.vstack([a[:, :5], -a[:, :5]])
     ub = (a @ BETA[:5] + 1.6448536269514722 * np.sqrt(np.diag(a @ SIGMA[:5, :5] @ a.T))).max()
-    np.testing.assert_allclose(sd.robust["M"], np.linspace(0, ub, 10), rtol=1e-12)
+    np.testing.assert_allclose(sd_grid, np.linspace(0, ub, 10), rtol=1e-12)
+    np.testing.assert_allclose(sd_default_grid(BETA, SIGMA, 1),
+                               np.linspace(0, np.sqrt(SIGMA[0, 0]), 10))   # one pre-period
 
 
 def test_one_post_period_no_nuisance_path():

@@ -30,7 +30,7 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
-from scipy import optimize, stats
+from scipy import optimize, special, stats
 
 from ._r_rng import r_rmvnorm
 
@@ -130,7 +130,15 @@ def _truncnorm_quantile(p: float, lo: float, hi: float, mu: float = 0.0, sd: flo
                         ) -> float:
     """The p quantile of N(mu, sd^2) truncated to [lo, hi] (R ``TruncatedNormal::norminvp``)."""
     a, b = (lo - mu) / sd, (hi - mu) / sd
-    return float(mu + sd * stats.truncnorm.ppf(p, a, b))
+    if a > 0:       # upper tail: work with survival functions (no cancellation)
+        sa, sb = special.ndtr(-a), special.ndtr(-b)
+        q = -special.ndtri(sa - p * (sa - sb))
+    else:
+        fa, fb = special.ndtr(a), special.ndtr(b)
+        q = special.ndtri(fa + p * (fb - fa))
+    if not (np.isfinite(q) and a <= q <= b):   # extreme tails: scipy's careful version
+        q = stats.truncnorm.ppf(p, a, b)
+    return float(mu + sd * q)
 
 
 # -- the conditional test with nuisance parameters (R .lp_conditional_test_fn, LF hybrid) -----

@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import optimize, stats
+from scipy import optimize, special, stats
 
 __all__ = ["FLCI", "flci", "folded_normal_quantile", "sd_default_grid"]
 
@@ -46,7 +46,7 @@ def folded_normal_quantile(p: float, mu: float) -> float:
     mu = abs(float(mu))
 
     def cdf(c: float) -> float:
-        return float(stats.norm.cdf(c - mu) - stats.norm.cdf(-c - mu)) - p
+        return float(special.ndtr(c - mu) - special.ndtr(-c - mu)) - p
 
     hi = mu + 10.0
     while cdf(hi) < 0:

@@ -94,6 +94,14 @@ CASES = {  # name: (input, method, grid, l_vec)
 
 
 def run_moderndid(inp: dict, method: str, grid: list, l_vec: list | None) -> dict:
+    try:
+        return _run_moderndid(inp, method, grid, l_vec)
+    except Exception as exc:  # the port is recorded as failing, with the reason
+        return {"error": f"{type(exc).__name__}: {exc}",
+                "traceback_tail": traceback.format_exc().strip().splitlines()[-3:]}
+
+
+def _run_moderndid(inp: dict, method: str, grid: list, l_vec: list | None) -> dict:
     import moderndid.didhonest as mh
 
     kw = {"betahat": np.asarray(inp["betahat"]), "sigma": np.asarray(inp["sigma"]),
