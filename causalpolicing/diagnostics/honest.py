@@ -37,6 +37,7 @@ Examples
 from __future__ import annotations
 
 import itertools
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -47,6 +48,8 @@ from scipy import stats
 
 from .._hints import did_you_mean
 from ..exceptions import AssumptionWarning, SpecError
+from ._honest_arp import rm_confidence_set
+from ._honest_flci import flci, sd_default_grid
 
 __all__ = ["HonestDiDResults", "METHODS", "honest_did"]
 
@@ -193,8 +196,6 @@ def _from_results(results: Any) -> tuple[np.ndarray, np.ndarray, int, int, list[
                         f"period {ref}; got {allt}. Restrictions bound changes between "
                         "adjacent periods, so a gap changes their meaning.")
     if "binned" in est.columns and est["binned"].astype(bool).any():
-        import warnings
-
         warnings.warn(
             "The endpoint coefficients pool the event times beyond the window "
             "(bin_endpoints=True); HonestDiD treats them as single periods. Refit with "
@@ -270,12 +271,8 @@ def _robust_ci(method: str, m: float, beta: np.ndarray, sig: np.ndarray, num_pre
                num_post: int, l_vec: np.ndarray, alpha: float, opts: dict[str, Any]
                ) -> tuple[float, float]:
     if method == "smoothness":
-        from ._honest_flci import flci
-
         r = flci(beta, sig, num_pre, l_vec, m, alpha)
         return r.lower, r.upper
-    from ._honest_arp import rm_confidence_set
-
     lo, hi, _, _ = rm_confidence_set(
         beta, sig, num_pre, num_post, l_vec, m, alpha, grid_points=opts["grid_points"],
         grid_lb=opts["grid_lb"], grid_ub=opts["grid_ub"], sims=opts["sims"],
@@ -424,8 +421,6 @@ def honest_did(
         if method == "relative_magnitude":
             ms = np.linspace(0.0, 2.0, 10)
         else:
-            from ._honest_flci import sd_default_grid
-
             ms = sd_default_grid(beta, sig, num_pre)
     else:
         ms = np.atleast_1d(np.asarray(grid, float))
