@@ -108,8 +108,8 @@ def build_design(frame: pd.DataFrame, *, period: np.ndarray, cohort: np.ndarray,
     if clash:
         raise SpecError(f"the data already has column(s) {clash[:5]}; rename them (etwfe builds "
                         "its own cohort x period regressors with these names).")
-    for name, values in new.items():
-        frame[name] = values
+    if new:  # one block insert: a column at a time fragments the frame (PerformanceWarning)
+        frame[list(new)] = pd.DataFrame(new, index=frame.index)
     return Design(exog=(*treat_cols, *slopes, *fixed), cells=pd.DataFrame(cells),
                   treat_cols=tuple(treat_cols), rows=cell_rows)
 
