@@ -41,6 +41,7 @@ __all__ = [
     "etwfe", "ETWFEResults",
     "did_imputation", "ImputationResults", "did2s", "TwoStageResults",
     "sun_abraham", "SunAbrahamResults", "lp_did", "LPDiDResults",
+    "callaway_santanna", "CallawaySantAnnaResults",
     # the rest of the workflow
     "table", "build_report", "analyze", "AnalysisSpec", "load_results", "reproduce",
     "CausalGraph",
@@ -61,6 +62,7 @@ _LAZY: dict[str, str] = {
                                      "TwoStageResults")},
     **{name: ".designs" for name in ("sun_abraham", "SunAbrahamResults", "lp_did",
                                      "LPDiDResults")},
+    **{name: ".designs" for name in ("callaway_santanna", "CallawaySantAnnaResults")},
     "table": ".report",
     "build_report": ".report",
     "analyze": ".analysis",

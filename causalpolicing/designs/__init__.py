@@ -16,7 +16,8 @@ from .._lazy import lazy_exports as _lazy_exports
 __all__ = ["EventStudyResults", "event_study",
            "ETWFEResults", "etwfe",
            "ImputationResults", "did_imputation", "TwoStageResults", "did2s",
-           "SunAbrahamResults", "sun_abraham", "LPDiDResults", "lp_did"]
+           "SunAbrahamResults", "sun_abraham", "LPDiDResults", "lp_did",
+           "CallawaySantAnnaResults", "callaway_santanna"]
 
 # public name -> module that defines it (imported on first use)
 _LAZY: dict[str, str] = {
@@ -32,6 +33,8 @@ _LAZY: dict[str, str] = {
     "SunAbrahamResults": ".interaction_weighted",
     "lp_did": ".local_projections",
     "LPDiDResults": ".local_projections",
+    "callaway_santanna": ".callaway_santanna_did",
+    "CallawaySantAnnaResults": ".callaway_santanna_did",
 }
 
 __getattr__, __dir__ = _lazy_exports(__name__, __all__, _LAZY)

@@ -160,6 +160,54 @@ def design_entries() -> tuple[EstimatorEntry, ...]:
                        "linear", False, False, False, None, "LPDiDResults", ("coef",),
                        "local-projections DiD (Dube, Girardi, Jorda and Taylor 2023): "
                        "event-time effects and pooled ATT from clean comparisons"),
+        EstimatorEntry("callaway_santanna", f"{_D}.callaway_santanna_did:callaway_santanna",
+                       (Option("outcome", column, "outcome column", kind="column",
+                               required=True),
+                        Option("cohort", column, "column with each unit's first treated period "
+                               "(default: the Panel's timing role)", kind="column"),
+                        Option("never_treated", values, "the cohort value(s) marking "
+                               "never-treated units (default: the Panel's)", kind="value(s)"),
+                        Option("unit", column, "unit column (default: the Panel's)",
+                               kind="column"),
+                        Option("time", column, "time column (default: the Panel's)",
+                               kind="column"),
+                        Option("control_group", choice("never_treated", "not_yet_treated",
+                                                       what="control group"),
+                               "comparison units", allowed=("never_treated", "not_yet_treated"),
+                               default="never_treated"),
+                        Option("anticipation", count, "periods of anticipation",
+                               kind="integer", default=0),
+                        Option("base_period", choice("varying", "universal",
+                                                     what="base period"),
+                               "base period of the pre-treatment effects",
+                               allowed=("varying", "universal"), default="varying"),
+                        Option("covariates", column_list, "time-invariant covariates",
+                               kind="list"),
+                        Option("est_method", choice("dr", "ipw", "reg", what="est_method"),
+                               "2x2 estimator: doubly robust, IPW or outcome regression",
+                               allowed=("dr", "ipw", "reg"), default="dr"),
+                        Option("weights", column, "sampling weights (constant within unit)",
+                               kind="column"),
+                        Option("cluster", column, "cluster column (constant within unit; "
+                               "default: by unit)", kind="column"),
+                        Option("aggregate", choice("dynamic", "simple", "group", "calendar",
+                                                   what="aggregation"),
+                               "aggregation reported in params",
+                               allowed=("dynamic", "simple", "group", "calendar"),
+                               default="dynamic"),
+                        Option("min_e", integer, "first event time (dynamic)", kind="integer"),
+                        Option("max_e", integer, "last event time (dynamic; caps simple and "
+                               "group)", kind="integer"),
+                        Option("bootstrap", count, "multiplier-bootstrap draws (0: analytic "
+                               "standard errors only)", kind="integer", default=0),
+                        Option("bootstrap_weights", choice("mammen", "rademacher",
+                                                           what="bootstrap weights"),
+                               "multiplier distribution", allowed=("mammen", "rademacher"),
+                               default="mammen"),
+                        Option("seed", integer, "seed of the bootstrap", kind="integer")),
+                       None, False, False, False, None, "CallawaySantAnnaResults", ("coef",),
+                       "Callaway-Sant'Anna staggered DiD: ATT(g,t) (dr/ipw/reg) aggregated "
+                       "by event time, cohort or period, multiplier bootstrap"),
     )
 
 

@@ -22,6 +22,8 @@ _LAZY: dict[str, str] = {
     "sup_t_critical_value": ".bands",
     "WaldTest": ".wald",
     "wald_test": ".wald",
+    "multiplier_bootstrap": ".multiplier",
+    "MultiplierBootstrap": ".multiplier",
 }
 
 __all__ = sorted(_LAZY)

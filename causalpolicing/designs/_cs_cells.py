@@ -1,0 +1,337 @@
+"""Callaway-Sant'Anna: the data preparation (with the drop log) and the ATT(g,t) cells.
+
+Private to :mod:`causalpolicing.designs.callaway_santanna_did`. :func:`prepare` turns
+the caller's frame into integer timing and per-unit arrays, dropping rows the way
+R ``did`` 2.5 does (each with a reason in the drop log); :func:`att_gt` loops over
+the (cohort, period) cells, each one vectorised over units, and returns the
+estimates with their influence functions (one row per unit).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..exceptions import DataWarning, SpecError
+from ._drdid import CellError, panel_att, rc_att
+from ._timing import NEVER, staggered_timing
+
+__all__ = ["CSCells", "CSData", "DROP_COLUMNS", "att_gt", "prepare"]
+
+DROP_COLUMNS = ["row", "source_row", "column", "reason"]
+FIRST_PERIOD_REASON = "unit treated in the first period (no untreated period to compare)"
+NO_NEVER_REASON = ("period at or after the last cohort's start (no never-treated units: the "
+                   "last cohort serves as the comparison group)")
+
+
+@dataclass(frozen=True)
+class CSData:
+    """Integer timing and per-unit arrays of the estimation sample."""
+
+    periods: np.ndarray          # sorted period numbers (R's tlist)
+    label: dict[int, Any]        # period number -> the time column's value (for names)
+    cohorts: np.ndarray          # treated cohorts estimated (R's glist)
+    cohort_u: np.ndarray         # per unit: cohort period number, NEVER if never treated
+    weight_u: np.ndarray         # per unit sampling weight (1 without weights)
+    cluster_u: np.ndarray | None  # per unit cluster code
+    balanced: bool
+    y: np.ndarray                # balanced: (n, T) outcomes; unbalanced: per row
+    x: np.ndarray                # balanced: (T, n, k); unbalanced: (rows, k)
+    row_unit: np.ndarray | None  # unbalanced: unit code of each row
+    row_t: np.ndarray | None     # unbalanced: period index of each row
+    row_w: np.ndarray | None     # unbalanced: weight of each row
+    nobs: int
+    dropped: pd.DataFrame
+    notes: tuple[str, ...]
+
+    @property
+    def n(self) -> int:
+        return len(self.cohort_u)
+
+
+@dataclass(frozen=True)
+class CSCells:
+    """ATT(g,t) estimates with their influence functions (n x cells)."""
+
+    group: np.ndarray
+    time: np.ndarray
+    base: np.ndarray
+    att: np.ndarray
+    influence: np.ndarray
+    n_treated: np.ndarray
+    n_control: np.ndarray
+    reference: np.ndarray   # universal base period: the base period itself (0 by construction)
+    notes: tuple[str, ...]
+
+
+def _drop_rows(frame: pd.DataFrame, mask: np.ndarray, column: str, reason: str,
+               source_rows: np.ndarray | None) -> pd.DataFrame:
+    pos = np.flatnonzero(mask)
+    return pd.DataFrame({
+        "row": frame.index[pos],
+        "source_row": (source_rows[pos] if source_rows is not None
+                       else np.full(len(pos), pd.NA, dtype=object)),
+        "column": column, "reason": reason})
+
+
+def prepare(frame: pd.DataFrame, *, unit: str, time: str, outcome: str, cohort: str,
+            never_treated: Any, covariates: Sequence[str], weights: str | None,
+            cluster: str | None, control_group: str, anticipation: int,
+            source_rows: np.ndarray | None) -> CSData:
+    """Check the data, drop rows as R ``did`` does (logged), and build the arrays."""
+    logs: list[pd.DataFrame] = []
+    notes: list[str] = []
+    keep = np.ones(len(frame), dtype=bool)
+    checks = [(c, True) for c in [outcome, *covariates, *([weights] if weights else [])]]
+    for col, numeric in checks + ([(cluster, False)] if cluster else []):
+        if numeric:
+            raw = frame[col]
+            vals = (raw.astype(float) if pd.api.types.is_bool_dtype(raw)
+                    else pd.to_numeric(raw, errors="coerce"))
+            if vals.isna().sum() > raw.isna().sum():
+                raise SpecError(f"column {col!r} is not numeric ({raw.dtype}); "
+                                "Callaway-Sant'Anna needs numeric outcomes, covariates and "
+                                "weights (encode categories as 0/1 columns).")
+            miss = ~np.isfinite(vals.to_numpy(dtype=float))
+        else:
+            miss = frame[col].isna().to_numpy()
+        miss = miss & keep
+        if miss.any():
+            logs.append(_drop_rows(frame, miss, col, f"missing or non-finite value in {col!r}",
+                                   source_rows))
+            keep &= ~miss
+    if keep.sum() < len(frame):
+        n_miss = int((~keep).sum())
+        msg = (f"callaway_santanna dropped {n_miss} row(s) with missing or non-finite values "
+               "(see the drop log); the units keep their other rows (unbalanced panel).")
+        warnings.warn(msg, DataWarning, stacklevel=4)
+        notes.append(msg)
+    timing = staggered_timing(frame, unit=unit, time=time, cohort=cohort,
+                              never_treated=never_treated)
+    period, coh = timing.period.copy(), timing.cohort.copy()
+    if frame.duplicated([unit, time]).any():
+        dup = frame.loc[frame.duplicated([unit, time], keep=False), [unit, time]].head(5)
+        raise SpecError(f"unit {unit!r} and time {time!r} do not identify the rows: e.g. "
+                        f"{dup.to_dict('records')}; give one row per unit and period.")
+    labels = dict(zip(period.tolist(), frame[time].tolist(), strict=True))
+
+    tmax = int(period[keep].max())
+    # R did: a cohort starting after the last period (+ anticipation) is never treated here
+    late = (coh != NEVER) & (coh > tmax + anticipation)
+    if late.any():
+        notes.append(f"{len(set(frame.loc[late, unit]))} unit(s) first treated after the last "
+                     "period are treated as never treated (as R did does).")
+        coh[late] = NEVER
+    never = coh == NEVER
+    if not never[keep].any():
+        latest = int(coh[keep].max())
+        cut = keep & (period >= latest - anticipation)
+        msg = (f"no never-treated units: the last cohort ({labels.get(latest, latest)}) serves "
+               f"as the comparison group and the periods from {latest - anticipation} on are "
+               "dropped (as R did does); see the drop log.")
+        if control_group == "never_treated":
+            coh[coh == latest] = NEVER
+        logs.append(_drop_rows(frame, cut, time, NO_NEVER_REASON, source_rows))
+        keep &= ~cut
+        warnings.warn(msg, DataWarning, stacklevel=4)
+        notes.append(msg)
+    if not keep.any():
+        raise SpecError("no rows left after the drops (see the drop log); check the cohort "
+                        "and time columns.")
+    first = int(period[keep].min())
+    early = keep & (coh != NEVER) & (coh <= first + anticipation)
+    if early.any():
+        n_units = frame.loc[early, unit].nunique()
+        msg = (f"callaway_santanna dropped {n_units} unit(s) already treated in the first period "
+               f"({labels[first]}"
+               + (f", with anticipation={anticipation}" if anticipation else "")
+               + "): they have no untreated period to compare (as R did does); see the drop log.")
+        warnings.warn(msg, DataWarning, stacklevel=4)
+        notes.append(msg)
+        logs.append(_drop_rows(frame, early, cohort, FIRST_PERIOD_REASON, source_rows))
+        keep &= ~early
+
+    sub = frame.loc[keep]
+    period, coh = period[keep], coh[keep]
+    periods = np.unique(period)
+    first = int(periods[0])
+    cohorts = np.unique(coh[(coh != NEVER) & (coh > first + anticipation)])
+    if control_group == "not_yet_treated" and not (coh == NEVER).any():
+        cohorts = cohorts[cohorts < coh[coh != NEVER].max()]
+    if len(cohorts) == 0:
+        raise SpecError(f"no cohort to estimate: every treated unit in {cohort!r} starts in the "
+                        "first period (or later than the last); Callaway-Sant'Anna needs cohorts "
+                        "with at least one untreated period and a comparison group.")
+    _check_group_sizes(coh, len(periods), len(covariates), control_group, labels, notes)
+
+    ucodes, uniq_units = pd.factorize(sub[unit], sort=True)
+    n = len(uniq_units)
+    first_row = np.full(n, -1)
+    first_row[ucodes[::-1]] = np.arange(len(ucodes))[::-1]
+    cohort_u = coh[first_row]
+    w_row = np.ones(len(sub)) if weights is None else sub[weights].to_numpy(dtype=float)
+    weight_u = _unit_constant(w_row, ucodes, n, weights, unit, "weights")
+    if weights is not None and (np.any(weight_u < 0) or weight_u.mean() <= 0):
+        raise SpecError(f"weights column {weights!r} must be non-negative with a positive mean.")
+    cluster_u = None
+    if cluster is not None:
+        ccodes = pd.factorize(sub[cluster], sort=True)[0]
+        cluster_u = _unit_constant(ccodes.astype(float), ucodes, n, cluster, unit,
+                                   "cluster").astype(np.int64)
+    tidx = np.searchsorted(periods, period)
+    yv = sub[outcome].to_numpy(dtype=float)
+    xv = np.column_stack([np.ones(len(sub))] + [sub[c].to_numpy(dtype=float) for c in covariates])
+    dropped = (pd.concat(logs, ignore_index=True) if logs
+               else pd.DataFrame({c: pd.Series(dtype=object) for c in DROP_COLUMNS}))
+    T = len(periods)
+    balanced = len(sub) == n * T
+    common = dict(periods=periods, label={int(p): labels[int(p)] for p in periods},
+                  cohorts=cohorts, cohort_u=cohort_u, weight_u=weight_u, cluster_u=cluster_u,
+                  nobs=len(sub), dropped=dropped, notes=tuple(notes))
+    if balanced:
+        y = np.empty((n, T))
+        y[ucodes, tidx] = yv
+        x = np.empty((T, n, xv.shape[1]))
+        x[tidx, ucodes] = xv
+        return CSData(balanced=True, y=y, x=x, row_unit=None, row_t=None, row_w=None, **common)
+    return CSData(balanced=False, y=yv, x=xv, row_unit=ucodes.astype(np.int64), row_t=tidx,
+                  row_w=w_row, **common)
+
+
+def _unit_constant(values: np.ndarray, codes: np.ndarray, n: int, col: str | None, unit: str,
+                   what: str) -> np.ndarray:
+    lo = np.full(n, np.inf)
+    hi = np.full(n, -np.inf)
+    np.minimum.at(lo, codes, values)
+    np.maximum.at(hi, codes, values)
+    if np.any(lo != hi):
+        raise SpecError(f"{what} column {col!r} varies within {unit!r} for "
+                        f"{int((lo != hi).sum())} unit(s); Callaway-Sant'Anna (as R did) needs "
+                        f"time-invariant {what}: give each unit one value.")
+    return lo
+
+
+def _check_group_sizes(coh: np.ndarray, n_periods: int, n_cov: int, control_group: str,
+                       labels: dict[int, Any], notes: list[str]) -> None:
+    vals, counts = np.unique(coh, return_counts=True)
+    size = counts / n_periods
+    need = n_cov + 5
+    small = vals[size < need]
+    if len(small):
+        names = ["never treated" if v == NEVER else str(labels.get(int(v), v)) for v in small]
+        if NEVER in small and control_group == "never_treated":
+            raise SpecError(f"the never-treated group is too small to serve as the comparison "
+                            f"(fewer than {need} units: covariates + 5, as R did requires); use "
+                            "control_group='not_yet_treated' to add the not-yet-treated units.")
+        msg = (f"some cohorts have very few units (< {need}), which may make their "
+               f"estimates unstable: {', '.join(names)}.")
+        warnings.warn(msg, DataWarning, stacklevel=5)
+        notes.append(msg)
+
+
+def att_gt(data: CSData, *, control_group: str, anticipation: int, base_period: str,
+           est_method: str) -> CSCells:
+    """Every ATT(g,t) of R ``did::att_gt`` with its influence function (n x cells)."""
+    periods, n, T = data.periods, data.n, len(data.periods)
+    varying = base_period == "varying"
+    tfac = 1 if varying else 0
+    rows_by_t = ([np.flatnonzero(data.row_t == i) for i in range(T)]
+                 if not data.balanced else [])
+    out: dict[str, list] = {k: [] for k in ("group", "time", "base", "att", "nt", "nc", "ref")}
+    cols: list[np.ndarray] = []
+    notes: list[str] = []
+    never_u = data.cohort_u == NEVER
+    for g in data.cohorts:
+        g_u = data.cohort_u == g
+        pret_g = int(np.flatnonzero(periods + anticipation < g)[-1])
+        for t in range(T - 1 if varying else T):
+            cur = t + tfac
+            base = t if varying else pret_g
+            if g <= periods[cur]:
+                base = pret_g
+            out["group"].append(int(g))
+            out["time"].append(int(periods[cur]))
+            out["base"].append(int(periods[base]))
+            if not varying and base == cur:
+                for k, v in (("att", 0.0), ("nt", int(g_u.sum())), ("nc", 0), ("ref", True)):
+                    out[k].append(v)
+                cols.append(np.zeros(n))
+                continue
+            out["ref"].append(False)
+            if control_group == "never_treated":
+                c_u = never_u
+            else:
+                thr = max(periods[cur], periods[base]) + anticipation
+                c_u = (data.cohort_u > thr) & ~g_u
+            try:
+                if data.balanced:
+                    att, col, nt, nc = _panel_cell(data, g_u, c_u, cur, base, est_method)
+                else:
+                    att, col, nt, nc = _rc_cell(data, g_u, c_u, cur, base, rows_by_t, est_method)
+            except CellError as exc:
+                label = (data.label[int(g)] if int(g) in data.label else int(g))
+                msg = (f"ATT(g,t) for cohort {label}, period {data.label[int(periods[cur])]} "
+                       f"could not be estimated ({exc}); it is missing and left out of the "
+                       "aggregations.")
+                warnings.warn(msg, DataWarning, stacklevel=4)
+                notes.append(msg)
+                att, col = np.nan, np.full(n, np.nan)
+                nt, nc = int(g_u.sum()), int(c_u.sum())
+            out["att"].append(att)
+            out["nt"].append(nt)
+            out["nc"].append(nc)
+            cols.append(col)
+    return CSCells(group=np.array(out["group"], dtype=np.int64),
+                   time=np.array(out["time"], dtype=np.int64),
+                   base=np.array(out["base"], dtype=np.int64),
+                   att=np.array(out["att"], dtype=float),
+                   influence=np.column_stack(cols) if cols else np.zeros((n, 0)),
+                   n_treated=np.array(out["nt"], dtype=np.int64),
+                   n_control=np.array(out["nc"], dtype=np.int64),
+                   reference=np.array(out["ref"], dtype=bool), notes=tuple(notes))
+
+
+def _panel_cell(data: CSData, g_u: np.ndarray, c_u: np.ndarray, cur: int, base: int,
+                est_method: str) -> tuple[float, np.ndarray, int, int]:
+    idx = np.flatnonzero(g_u | c_u)
+    d = g_u[idx].astype(float)
+    nt = int(d.sum())
+    nc = len(idx) - nt
+    if nt == 0 or nc == 0:
+        raise CellError("no treated units" if nt == 0 else "no comparison units")
+    dy = data.y[idx, cur] - data.y[idx, base]
+    x = data.x[min(cur, base)][idx]
+    att, inf = panel_att(dy, d, x, data.weight_u[idx], est_method)
+    if not np.isfinite(att):
+        raise CellError("the estimate is not finite")
+    col = np.zeros(data.n)
+    col[idx] = inf * (data.n / len(idx))
+    return float(att), col, nt, nc
+
+
+def _rc_cell(data: CSData, g_u: np.ndarray, c_u: np.ndarray, cur: int, base: int,
+             rows_by_t: list[np.ndarray], est_method: str) -> tuple[float, np.ndarray, int, int]:
+    rows = np.sort(np.concatenate([rows_by_t[cur], rows_by_t[base]]))
+    units = data.row_unit[rows]
+    sel = g_u[units] | c_u[units]
+    rows, units = rows[sel], units[sel]
+    d = g_u[units].astype(float)
+    post = (data.row_t[rows] == cur).astype(float)
+    for mask, what in ((d * post, "no treated units in the period"),
+                       (d * (1 - post), "no treated units in the base period"),
+                       ((1 - d) * post, "no comparison units in the period"),
+                       ((1 - d) * (1 - post), "no comparison units in the base period")):
+        if mask.sum() == 0:
+            raise CellError(what)
+    att, inf = rc_att(data.y[rows], post, d, data.x[rows], data.row_w[rows], est_method)
+    if not np.isfinite(att):
+        raise CellError("the estimate is not finite")
+    col = np.bincount(units, weights=inf * (data.n / len(rows)), minlength=data.n)
+    in_cell = np.bincount(units, minlength=data.n) > 0
+    nt = int((in_cell & g_u).sum())
+    return float(att), col, nt, int(in_cell.sum()) - nt

@@ -1,0 +1,256 @@
+r"""Two-group, two-period DiD estimators with influence functions (Sant'Anna and Zhao 2020).
+
+The building block of Callaway-Sant'Anna: the ATT of one comparison of a treated
+group (``d = 1``) with a comparison group (``d = 0``) between a base and a later
+period, given covariates ``x`` (the first column the intercept) and sampling
+weights ``w``. Each function returns the estimate and its influence function
+(one value per observation, :math:`\hat\theta - \theta \approx \frac1n\sum_i
+\psi_i`), transcribed from R ``DRDID`` (``drdid_panel``, ``reg_did_panel``,
+``std_ipw_did_panel`` for panels, where ``dy`` is the change of the outcome of
+each unit; ``drdid_rc``, ``reg_did_rc``, ``std_ipw_did_rc`` for repeated cross
+sections, which R ``did`` also uses for unbalanced panels):
+
+* ``"reg"``: outcome regression (Heckman, Ichimura and Todd 1997);
+* ``"ipw"``: normalised (Hajek) inverse probability weighting (Abadie 2005);
+* ``"dr"``: the locally efficient doubly robust estimator (logit propensity score,
+  linear outcome regression fitted on the comparison group).
+
+As in ``DRDID`` 1.2, propensity scores are capped at :math:`1 - 10^{-6}` and
+comparison units with a score of ``trim_level`` (0.995) or more get weight zero.
+A comparison that cannot be estimated (no variation, a singular design, a logit
+that does not converge) raises :class:`CellError`; the caller reports the cell as
+missing, as R ``did`` does.
+
+>>> import numpy as np
+>>> d = np.array([1., 1., 0., 0., 0.])
+>>> dy = np.array([3., 5., 1., 2., 3.])
+>>> x = np.ones((5, 1))
+>>> att, inf = panel_att(dy, d, x, np.ones(5), "reg")
+>>> float(att), inf.shape
+(2.0, (5,))
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["EST_METHODS", "CellError", "panel_att", "rc_att"]
+
+EST_METHODS = ("dr", "ipw", "reg")
+_EPS = np.finfo(float).eps
+
+
+class CellError(Exception):
+    """One 2x2 comparison cannot be estimated (the message says why)."""
+
+
+def _intercept_only(x: np.ndarray) -> bool:
+    return x.shape[1] == 1 and bool(np.all(x[:, 0] == x[0, 0]))
+
+
+def _logit(x: np.ndarray, d: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Fitted probabilities of a weighted logit of ``d`` on ``x`` (Newton-Raphson)."""
+    if _intercept_only(x):
+        p = float(np.dot(w, d) / w.sum())
+        if not 0 < p < 1:
+            raise CellError("the treated or the comparison group is empty")
+        return np.full(len(d), p)
+    beta = np.zeros(x.shape[1])
+    p0 = np.clip(np.dot(w, d) / w.sum(), 1e-6, 1 - 1e-6)
+    beta[0] = np.log(p0 / (1 - p0)) / (x[0, 0] if x[0, 0] != 0 else 1.0)
+    for _ in range(100):
+        eta = x @ beta
+        p = special_expit(eta)
+        grad = x.T @ (w * (d - p))
+        hess = (x * (w * p * (1 - p))[:, None]).T @ x
+        try:
+            step = np.linalg.solve(hess, grad)
+        except np.linalg.LinAlgError:
+            raise CellError("the propensity-score design is singular (collinear covariates "
+                            "or no variation)") from None
+        beta = beta + step
+        if np.max(np.abs(step)) < 1e-11 * (1 + np.max(np.abs(beta))):
+            return special_expit(x @ beta)
+    raise CellError("the propensity-score logit did not converge (perfect prediction of "
+                    "the treated group by the covariates?)")
+
+
+def special_expit(z: np.ndarray) -> np.ndarray:
+    return 0.5 * (1.0 + np.tanh(0.5 * z))
+
+
+def _wls(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> np.ndarray:
+    xtx = (x * w[:, None]).T @ x
+    if x.shape[0] == 0 or np.linalg.cond(xtx) > 1 / _EPS:
+        raise CellError("the outcome-regression design is singular (collinear covariates or "
+                        "too few comparison units)")
+    return np.linalg.solve(xtx, (x * w[:, None]).T @ y)
+
+
+def _asy_ols(x: np.ndarray, resid: np.ndarray, wsel: np.ndarray) -> np.ndarray:
+    """Asymptotic linear representation of a weighted OLS fit (n x k)."""
+    n = len(resid)
+    xpx = (x * wsel[:, None]).T @ x / n
+    if 1 / np.linalg.cond(xpx) < _EPS:
+        raise CellError("the outcome-regression design is singular")
+    return (x * (wsel * resid)[:, None]) @ np.linalg.inv(xpx)
+
+
+def _asy_ps(x: np.ndarray, d: np.ndarray, ps: np.ndarray, w: np.ndarray) -> np.ndarray:
+    n = len(d)
+    hess = (x * (ps * (1 - ps) * w)[:, None]).T @ x
+    try:
+        hinv = np.linalg.inv(hess) * n
+    except np.linalg.LinAlgError:
+        raise CellError("the propensity-score Hessian is singular") from None
+    return (x * (w * (d - ps))[:, None]) @ hinv
+
+
+def _pscore(x: np.ndarray, d: np.ndarray, w: np.ndarray, trim_level: float
+            ) -> tuple[np.ndarray, np.ndarray]:
+    ps = np.minimum(_logit(x, d, w), 1 - 1e-6)
+    trim = np.where(d == 0, ps < trim_level, True).astype(float)
+    return ps, trim
+
+
+def _mean(a: np.ndarray) -> float:
+    return float(a.mean())
+
+
+def panel_att(dy: np.ndarray, d: np.ndarray, x: np.ndarray, w: np.ndarray, method: str,
+              trim_level: float = 0.995) -> tuple[float, np.ndarray]:
+    """ATT and influence function of a panel 2x2 comparison (``dy`` = later - base outcome)."""
+    w = w / w.mean()
+    if method == "reg":
+        c = d == 0
+        out = x @ _wls(x[c], dy[c], w[c])
+        w_t = w * d
+        reg_t, reg_c = w_t * dy, w_t * out
+        eta_t, eta_c = _mean(reg_t) / _mean(w_t), _mean(reg_c) / _mean(w_t)
+        asy = _asy_ols(x, dy - out, w * (1 - d))
+        inf_t = (reg_t - w_t * eta_t) / _mean(w_t)
+        inf_c = (reg_c - w_t * eta_c + asy @ (w_t[:, None] * x).mean(0)) / _mean(w_t)
+        return eta_t - eta_c, inf_t - inf_c
+    ps, trim = _pscore(x, d, w, trim_level)
+    w_t = trim * w * d
+    w_c = trim * w * ps * (1 - d) / (1 - ps)
+    asy_ps = _asy_ps(x, d, ps, w)
+    if method == "ipw":
+        a_t, a_c = w_t * dy, w_c * dy
+        eta_t, eta_c = _mean(a_t) / _mean(w_t), _mean(a_c) / _mean(w_c)
+        inf_t = (a_t - w_t * eta_t) / _mean(w_t)
+        m2 = ((w_c * (dy - eta_c))[:, None] * x).mean(0)
+        inf_c = (a_c - w_c * eta_c + asy_ps @ m2) / _mean(w_c)
+        return eta_t - eta_c, inf_t - inf_c
+    c = d == 0
+    out = x @ _wls(x[c], dy[c], w[c])
+    r = dy - out
+    dr_t, dr_c = w_t * r, w_c * r
+    eta_t, eta_c = _mean(dr_t) / _mean(w_t), _mean(dr_c) / _mean(w_c)
+    asy_ols = _asy_ols(x, r, w * (1 - d))
+    inf_t = (dr_t - w_t * eta_t - asy_ols @ (w_t[:, None] * x).mean(0)) / _mean(w_t)
+    m2 = ((w_c * (r - eta_c))[:, None] * x).mean(0)
+    m3 = (w_c[:, None] * x).mean(0)
+    inf_c = (dr_c - w_c * eta_c + asy_ps @ m2 - asy_ols @ m3) / _mean(w_c)
+    return eta_t - eta_c, inf_t - inf_c
+
+
+def _fit_pred(x: np.ndarray, y: np.ndarray, w: np.ndarray, sel: np.ndarray) -> np.ndarray:
+    return x @ _wls(x[sel], y[sel], w[sel])
+
+
+def rc_att(y: np.ndarray, post: np.ndarray, d: np.ndarray, x: np.ndarray, w: np.ndarray,
+           method: str, trim_level: float = 0.995) -> tuple[float, np.ndarray]:
+    """ATT and influence function of a repeated-cross-section 2x2 comparison (one row each)."""
+    w = w / w.mean()
+    pre = 1 - post
+    c_pre, c_post = (d == 0) & (post == 0), (d == 0) & (post == 1)
+    if method == "reg":
+        out_pre = _fit_pred(x, y, w, c_pre)
+        out_post = _fit_pred(x, y, w, c_post)
+        w_tpre, w_tpost, w_c = w * d * pre, w * d * post, w * d
+        a_tpre, a_tpost = w_tpre * y, w_tpost * y
+        a_c = w_c * (out_post - out_pre)
+        e_tpre, e_tpost = _mean(a_tpre) / _mean(w_tpre), _mean(a_tpost) / _mean(w_tpost)
+        e_c = _mean(a_c) / _mean(w_c)
+        asy_pre = _asy_ols(x, y - out_pre, w * (1 - d) * pre)
+        asy_post = _asy_ols(x, y - out_post, w * (1 - d) * post)
+        inf_t = ((a_tpost - w_tpost * e_tpost) / _mean(w_tpost)
+                 - (a_tpre - w_tpre * e_tpre) / _mean(w_tpre))
+        m1 = (w_c[:, None] * x).mean(0)
+        inf_c = (a_c - w_c * e_c + asy_post @ m1 - asy_pre @ m1) / _mean(w_c)
+        return (e_tpost - e_tpre) - e_c, inf_t - inf_c
+    ps, trim = _pscore(x, d, w, trim_level)
+    asy_ps = _asy_ps(x, d, ps, w)
+    w_tpre, w_tpost = trim * w * d * pre, trim * w * d * post
+    odds = ps * (1 - d) / (1 - ps)
+    w_cpre, w_cpost = trim * w * odds * pre, trim * w * odds * post
+    if method == "ipw":
+        eta = [wt * y / _mean(wt) for wt in (w_tpre, w_tpost, w_cpre, w_cpost)]
+        att_tpre, att_tpost, att_cpre, att_cpost = (_mean(e) for e in eta)
+        inf_t = ((eta[1] - w_tpost * att_tpost / _mean(w_tpost))
+                 - (eta[0] - w_tpre * att_tpre / _mean(w_tpre)))
+        inf_c = ((eta[3] - w_cpost * att_cpost / _mean(w_cpost))
+                 - (eta[2] - w_cpre * att_cpre / _mean(w_cpre)))
+        m2_pre = ((w_cpre * (y - att_cpre))[:, None] * x).mean(0) / _mean(w_cpre)
+        m2_post = ((w_cpost * (y - att_cpost))[:, None] * x).mean(0) / _mean(w_cpost)
+        inf_c = inf_c + asy_ps @ (m2_post - m2_pre)
+        return (att_tpost - att_tpre) - (att_cpost - att_cpre), inf_t - inf_c
+    return _drdid_rc(y, post, d, x, w, ps, trim, asy_ps)
+
+
+def _drdid_rc(y, post, d, x, w, ps, trim, asy_ps) -> tuple[float, np.ndarray]:
+    pre = 1 - post
+    c_pre, c_post = (d == 0) & (post == 0), (d == 0) & (post == 1)
+    t_pre, t_post = (d == 1) & (post == 0), (d == 1) & (post == 1)
+    oc_pre, oc_post = _fit_pred(x, y, w, c_pre), _fit_pred(x, y, w, c_post)
+    oc = post * oc_post + pre * oc_pre
+    ot_pre, ot_post = _fit_pred(x, y, w, t_pre), _fit_pred(x, y, w, t_post)
+    odds = ps * (1 - d) / (1 - ps)
+    w_tpre, w_tpost = trim * w * d * pre, trim * w * d * post
+    w_cpre, w_cpost = trim * w * odds * pre, trim * w * odds * post
+    w_d, w_dt1, w_dt0 = trim * w * d, trim * w * d * post, trim * w * d * pre
+    e_tpre = w_tpre * (y - oc) / _mean(w_tpre)
+    e_tpost = w_tpost * (y - oc) / _mean(w_tpost)
+    e_cpre = w_cpre * (y - oc) / _mean(w_cpre)
+    e_cpost = w_cpost * (y - oc) / _mean(w_cpost)
+    e_dpost = w_d * (ot_post - oc_post) / _mean(w_d)
+    e_dt1post = w_dt1 * (ot_post - oc_post) / _mean(w_dt1)
+    e_dpre = w_d * (ot_pre - oc_pre) / _mean(w_d)
+    e_dt0pre = w_dt0 * (ot_pre - oc_pre) / _mean(w_dt0)
+    a = {k: _mean(v) for k, v in dict(tpre=e_tpre, tpost=e_tpost, cpre=e_cpre, cpost=e_cpost,
+                                         dpost=e_dpost, dt1post=e_dt1post, dpre=e_dpre,
+                                         dt0pre=e_dt0pre).items()}
+    att = ((a["tpost"] - a["tpre"]) - (a["cpost"] - a["cpre"])
+           + (a["dpost"] - a["dt1post"]) - (a["dpre"] - a["dt0pre"]))
+    asy_cpre = _asy_ols(x, y - oc_pre, w * (1 - d) * pre)
+    asy_cpost = _asy_ols(x, y - oc_post, w * (1 - d) * post)
+    asy_tpre = _asy_ols(x, y - ot_pre, w * d * pre)
+    asy_tpost = _asy_ols(x, y - ot_post, w * d * post)
+
+    def colmean(v: np.ndarray) -> np.ndarray:
+        return (v[:, None] * x).mean(0)
+
+    inf_tpre = e_tpre - w_tpre * a["tpre"] / _mean(w_tpre)
+    inf_tpost = e_tpost - w_tpost * a["tpost"] / _mean(w_tpost)
+    m1_post = -colmean(w_tpost * post) / _mean(w_tpost)
+    m1_pre = -colmean(w_tpre * pre) / _mean(w_tpre)
+    inf_t_or = asy_cpost @ m1_post + asy_cpre @ m1_pre
+    inf_cpre = e_cpre - w_cpre * a["cpre"] / _mean(w_cpre)
+    inf_cpost = e_cpost - w_cpost * a["cpost"] / _mean(w_cpost)
+    m2_pre = colmean(w_cpre * (y - oc - a["cpre"])) / _mean(w_cpre)
+    m2_post = colmean(w_cpost * (y - oc - a["cpost"])) / _mean(w_cpost)
+    inf_c_ps = asy_ps @ (m2_post - m2_pre)
+    m3_post = -colmean(w_cpost * post) / _mean(w_cpost)
+    m3_pre = -colmean(w_cpre * pre) / _mean(w_cpre)
+    inf_c_or = asy_cpost @ m3_post + asy_cpre @ m3_pre
+    inf_eff = ((e_dpost - w_d * a["dpost"] / _mean(w_d))
+               - (e_dt1post - w_dt1 * a["dt1post"] / _mean(w_dt1))
+               - ((e_dpre - w_d * a["dpre"] / _mean(w_d))
+                  - (e_dt0pre - w_dt0 * a["dt0pre"] / _mean(w_dt0))))
+    mom_post = colmean(w_d / _mean(w_d) - w_dt1 / _mean(w_dt1))
+    mom_pre = colmean(w_d / _mean(w_d) - w_dt0 / _mean(w_dt0))
+    inf_or = (asy_tpost - asy_cpost) @ mom_post - (asy_tpre - asy_cpre) @ mom_pre
+    inf_t = inf_tpost - inf_tpre + inf_t_or
+    inf_c = inf_cpost - inf_cpre + inf_c_ps + inf_c_or
+    return att, inf_t - inf_c + inf_eff + inf_or
