@@ -41,7 +41,7 @@ class CSData:
     cluster_u: np.ndarray | None  # per unit cluster code
     balanced: bool
     y: np.ndarray                # balanced: (n, T) outcomes; unbalanced: per row
-    x: np.ndarray                # balanced: (T, n, k); unbalanced: (rows, k)
+    x: np.ndarray                # covariates by column: balanced (T, k, n); else (k, rows)
     row_unit: np.ndarray | None  # unbalanced: unit code of each row
     row_t: np.ndarray | None     # unbalanced: period index of each row
     row_w: np.ndarray | None     # unbalanced: weight of each row
@@ -109,7 +109,7 @@ def prepare(frame: pd.DataFrame, *, unit: str, time: str, outcome: str, cohort: 
         n_miss = int((~keep).sum())
         msg = (f"callaway_santanna dropped {n_miss} row(s) with missing or non-finite values "
                "(see the drop log); the units keep their other rows (unbalanced panel).")
-        warnings.warn(msg, DataWarning, stacklevel=4)
+        warnings.warn(msg, DataWarning, stacklevel=3)
         notes.append(msg)
     timing = staggered_timing(frame, unit=unit, time=time, cohort=cohort,
                               never_treated=never_treated)
@@ -138,7 +138,7 @@ def prepare(frame: pd.DataFrame, *, unit: str, time: str, outcome: str, cohort: 
             coh[coh == latest] = NEVER
         logs.append(_drop_rows(frame, cut, time, NO_NEVER_REASON, source_rows))
         keep &= ~cut
-        warnings.warn(msg, DataWarning, stacklevel=4)
+        warnings.warn(msg, DataWarning, stacklevel=3)
         notes.append(msg)
     if not keep.any():
         raise SpecError("no rows left after the drops (see the drop log); check the cohort "
@@ -151,7 +151,7 @@ def prepare(frame: pd.DataFrame, *, unit: str, time: str, outcome: str, cohort: 
                f"({labels[first]}"
                + (f", with anticipation={anticipation}" if anticipation else "")
                + "): they have no untreated period to compare (as R did does); see the drop log.")
-        warnings.warn(msg, DataWarning, stacklevel=4)
+        warnings.warn(msg, DataWarning, stacklevel=3)
         notes.append(msg)
         logs.append(_drop_rows(frame, early, cohort, FIRST_PERIOD_REASON, source_rows))
         keep &= ~early
@@ -185,7 +185,7 @@ def prepare(frame: pd.DataFrame, *, unit: str, time: str, outcome: str, cohort: 
                                    "cluster").astype(np.int64)
     tidx = np.searchsorted(periods, period)
     yv = sub[outcome].to_numpy(dtype=float)
-    xv = np.column_stack([np.ones(len(sub))] + [sub[c].to_numpy(dtype=float) for c in covariates])
+    xv = np.vstack([np.ones(len(sub))] + [sub[c].to_numpy(dtype=float) for c in covariates])
     dropped = (pd.concat(logs, ignore_index=True) if logs
                else pd.DataFrame({c: pd.Series(dtype=object) for c in DROP_COLUMNS}))
     T = len(periods)
@@ -196,8 +196,9 @@ def prepare(frame: pd.DataFrame, *, unit: str, time: str, outcome: str, cohort: 
     if balanced:
         y = np.empty((n, T))
         y[ucodes, tidx] = yv
-        x = np.empty((T, n, xv.shape[1]))
-        x[tidx, ucodes] = xv
+        x = np.empty((T, xv.shape[0], n))
+        for j in range(xv.shape[0]):
+            x[tidx, j, ucodes] = xv[j]
         return CSData(balanced=True, y=y, x=x, row_unit=None, row_t=None, row_w=None, **common)
     return CSData(balanced=False, y=yv, x=xv, row_unit=ucodes.astype(np.int64), row_t=tidx,
                   row_w=w_row, **common)
@@ -230,7 +231,7 @@ def _check_group_sizes(coh: np.ndarray, n_periods: int, n_cov: int, control_grou
                             "control_group='not_yet_treated' to add the not-yet-treated units.")
         msg = (f"some cohorts have very few units (< {need}), which may make their "
                f"estimates unstable: {', '.join(names)}.")
-        warnings.warn(msg, DataWarning, stacklevel=5)
+        warnings.warn(msg, DataWarning, stacklevel=4)
         notes.append(msg)
 
 
@@ -278,7 +279,7 @@ def att_gt(data: CSData, *, control_group: str, anticipation: int, base_period: 
                 msg = (f"ATT(g,t) for cohort {label}, period {data.label[int(periods[cur])]} "
                        f"could not be estimated ({exc}); it is missing and left out of the "
                        "aggregations.")
-                warnings.warn(msg, DataWarning, stacklevel=4)
+                warnings.warn(msg, DataWarning, stacklevel=3)
                 notes.append(msg)
                 att, col = np.nan, np.full(n, np.nan)
                 nt, nc = int(g_u.sum()), int(c_u.sum())
@@ -305,7 +306,7 @@ def _panel_cell(data: CSData, g_u: np.ndarray, c_u: np.ndarray, cur: int, base: 
     if nt == 0 or nc == 0:
         raise CellError("no treated units" if nt == 0 else "no comparison units")
     dy = data.y[idx, cur] - data.y[idx, base]
-    x = data.x[min(cur, base)][idx]
+    x = data.x[min(cur, base)][:, idx]
     att, inf = panel_att(dy, d, x, data.weight_u[idx], est_method)
     if not np.isfinite(att):
         raise CellError("the estimate is not finite")
@@ -328,7 +329,7 @@ def _rc_cell(data: CSData, g_u: np.ndarray, c_u: np.ndarray, cur: int, base: int
                        ((1 - d) * (1 - post), "no comparison units in the base period")):
         if mask.sum() == 0:
             raise CellError(what)
-    att, inf = rc_att(data.y[rows], post, d, data.x[rows], data.row_w[rows], est_method)
+    att, inf = rc_att(data.y[rows], post, d, data.x[:, rows], data.row_w[rows], est_method)
     if not np.isfinite(att):
         raise CellError("the estimate is not finite")
     col = np.bincount(units, weights=inf * (data.n / len(rows)), minlength=data.n)

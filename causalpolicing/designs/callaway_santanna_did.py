@@ -150,8 +150,9 @@ class CallawaySantAnnaResults(BaseResults):
     @property
     def att_gt(self) -> pd.DataFrame:
         """Every ATT(g,t): ``cohort, time, event_time, att, std_error, conf_low, conf_high,
-        n_treated, n_control`` (and ``band_low, band_high``, the uniform band over all
-        cells, with ``bootstrap > 0``).
+        n_treated, n_control`` (and, with ``bootstrap > 0``, ``bootstrap_se`` and
+        ``band_low, band_high``: the uniform band over all cells, as R ``did``'s
+        ``att_gt(cband=TRUE)``).
 
         A universal base period's own cell is 0 with no standard error; a cell that
         could not be estimated is missing (and left out of the aggregations).
@@ -167,6 +168,7 @@ class CallawaySantAnnaResults(BaseResults):
             "conf_high": c.att + q * se, "n_treated": c.n_treated, "n_control": c.n_control})
         if st.bootstrap:
             b = _boot(st, c.influence)
+            out["bootstrap_se"] = b.std_errors
             out["band_low"], out["band_high"] = b.band(c.att)
         return out
 
