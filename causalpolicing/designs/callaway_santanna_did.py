@@ -270,12 +270,10 @@ def _results(data: CSData, cells: CSCells, *, kind: str, spec: dict[str, Any], m
     cov = _analytic(np.nan_to_num(psi), data.cluster_u)
     boot, crit = None, None
     if bootstrap:
-        opts = dict(reps=bootstrap, cluster=data.cluster_u, weights=bootstrap_weights,
-                    seed=seed, level=level)
-        boot = multiplier_bootstrap(agg.influence, **opts)
+        boot = multiplier_bootstrap(agg.influence, reps=bootstrap, cluster=data.cluster_u,
+                                    weights=bootstrap_weights, seed=seed, level=level)
         # the band covers the event times / cohorts / periods, not their average (R did)
-        k = max(len(agg.keys), 1)
-        crit = float(multiplier_bootstrap(agg.influence[:, :k], **opts).crit_value)
+        crit = boot.crit_value_of(slice(0, max(len(agg.keys), 1)))
     n_cl = None if data.cluster_u is None else int(data.cluster_u.max()) + 1
     spec = dict(spec, aggregate=kind, min_e=None if min_e is None else lo,
                 max_e=None if max_e is None else hi)

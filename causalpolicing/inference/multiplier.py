@@ -85,6 +85,10 @@ class MultiplierBootstrap:
     n_clusters: int
     weights: str
 
+    def crit_value_of(self, columns: np.ndarray | slice) -> float:
+        """Sup-t critical value over a subset of the estimates (the same draws)."""
+        return _sup_t(self.draws[:, columns], self.std_errors[columns], self.level)
+
     def band(self, estimates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Lower and upper limits of the uniform band around ``estimates``."""
         est = np.asarray(estimates, dtype=float)
@@ -185,14 +189,18 @@ def multiplier_bootstrap(
     for j in np.flatnonzero(ok):
         col = np.sort(draws[:, j])
         se[j] = (_order_stat(col, 0.75) - _order_stat(col, 0.25)) / _IQR_NORMAL
-    ok &= se > 0
-    if ok.any():
-        tmax = np.max(np.abs(draws[:, ok] / se[ok]), axis=1)
-        crit = _order_stat(np.sort(tmax[np.isfinite(tmax)]), level)
-    else:
-        crit = float("nan")
+    crit = _sup_t(draws, se, level)
     return MultiplierBootstrap(draws=draws, std_errors=se, crit_value=crit, level=level,
                                n_clusters=int(n_clusters), weights=weights)
+
+
+def _sup_t(draws: np.ndarray, se: np.ndarray, level: float) -> float:
+    """``level`` quantile (type 1) of ``max_j |draw_j / se_j|`` over the estimates with an SE."""
+    ok = np.isfinite(se) & (se > 0)
+    if not ok.any():
+        return float("nan")
+    tmax = np.max(np.abs(draws[:, ok] / se[ok]), axis=1)
+    return _order_stat(np.sort(tmax[np.isfinite(tmax)]), level)
 
 
 def _codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
