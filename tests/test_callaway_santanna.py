@@ -448,3 +448,34 @@ def test_refuses_non_numeric_outcome() -> None:
     df["lemp"] = df["lemp"].astype(str) + "x"
     with pytest.raises(SpecError, match="not numeric"):
         _cs(df)
+
+
+# ---------------------------------------------------------------- the analysis runner
+def test_analysis_spec_fits_cs_on_the_bundled_staggered_dataset() -> None:
+    from causalpolicing.simulate import staggered_truth
+
+    spec = cp.AnalysisSpec.from_dict({
+        "data": {"dataset": "simulated_overdose_laws"}, "diagnostics": {"feedback": False},
+        "report": {"figures": []},
+        "models": [{"name": "CS", "estimator": "callaway_santanna",
+                    "control_group": "not_yet_treated"}]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = cp.analyze(spec).results["CS"]
+    # outcome and timing come from the Panel's roles
+    assert (res.spec["outcome"], res.spec["cohort"]) == ("deaths", "adopt_year")
+    truth = staggered_truth()
+    et = res.event_time.set_index("event_time")
+    for row in truth["event_time"].itertuples():
+        if row.event_time <= 5:  # the early event times, where every cohort contributes
+            assert abs(et.loc[row.event_time, "estimate"] - row.att_deaths) < 4 * et.loc[
+                row.event_time, "std_error"]
+    simple = res.aggregate("simple")
+    assert abs(float(simple.params["ATT"]) - truth["overall"]["att_deaths"]) < 4 * float(
+        simple.std_errors["ATT"])
+
+
+def test_three_never_treated_states_are_too_few_for_never_treated_controls() -> None:
+    with pytest.raises(SpecError, match="not_yet_treated"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cp.callaway_santanna(cp.datasets.load("simulated_overdose_laws"), outcome="deaths")

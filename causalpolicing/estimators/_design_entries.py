@@ -161,8 +161,8 @@ def design_entries() -> tuple[EstimatorEntry, ...]:
                        "local-projections DiD (Dube, Girardi, Jorda and Taylor 2023): "
                        "event-time effects and pooled ATT from clean comparisons"),
         EstimatorEntry("callaway_santanna", f"{_D}.callaway_santanna_did:callaway_santanna",
-                       (Option("outcome", column, "outcome column", kind="column",
-                               required=True),
+                       (Option("outcome", column, "outcome column (default: the primary one)",
+                               kind="column"),
                         Option("cohort", column, "column with each unit's first treated period "
                                "(default: the Panel's timing role)", kind="column"),
                         Option("never_treated", values, "the cohort value(s) marking "
@@ -207,7 +207,8 @@ def design_entries() -> tuple[EstimatorEntry, ...]:
                         Option("seed", integer, "seed of the bootstrap", kind="integer")),
                        None, False, False, False, None, "CallawaySantAnnaResults", ("coef",),
                        "Callaway-Sant'Anna staggered DiD: ATT(g,t) (dr/ipw/reg) aggregated "
-                       "by event time, cohort or period, multiplier bootstrap"),
+                       "by event time, cohort or period, multiplier bootstrap",
+                       panel_defaults=("outcome", "covariates")),
     )
 
 
