@@ -28,7 +28,14 @@ import pandas as pd
 from ..core.demean import demean
 from ..core.fe_structure import factorize
 from ..exceptions import DataWarning, SpecError
-from ._timing import StaggeredTiming, column, frame_and_roles, staggered_timing, timing_roles
+from ._timing import (
+    StaggeredTiming,
+    column,
+    frame_and_roles,
+    outcome_role,
+    staggered_timing,
+    timing_roles,
+)
 
 __all__: list[str] = []
 
@@ -73,14 +80,14 @@ class StaggeredData:
         return np.ones(len(self.frame)) if self.weights is None else self.weights
 
 
-def prepare(data: Any, *, who: str, outcome: str, cohort: str | None, never_treated: Any,
+def prepare(data: Any, *, who: str, outcome: str | None, cohort: str | None, never_treated: Any,
             unit: str | None, time: str | None, covariates: Sequence[str] | str,
             fe: Sequence[str] | str | None, weights: str | None, cluster: str | None,
             exposure: str | None = None) -> StaggeredData:
     """Read, check and subset the data; refuse treated rows that cannot be imputed."""
     frame, unit, time, panel = frame_and_roles(data, unit, time, who=who)
     cohort, never_treated = timing_roles(panel, cohort, never_treated, who=who)
-    outcome = column(frame, outcome, "outcome")
+    outcome = column(frame, outcome_role(panel, outcome, who=who), "outcome")
     cohort = column(frame, cohort, "cohort")
     covs = (covariates,) if isinstance(covariates, str) else tuple(covariates)
     for c in covs:

@@ -28,7 +28,8 @@ from ..data.panel import Panel
 from ..exceptions import RoleError, SpecError
 
 __all__ = ["StaggeredTiming", "check_design", "check_int", "cohort_periods", "column",
-           "event_term", "frame_and_roles", "never_mask", "periods", "staggered_timing",
+           "event_term", "frame_and_roles", "never_mask", "outcome_role", "periods",
+           "staggered_timing",
            "timing_roles"]
 
 #: Cohort period given to never-treated rows in :attr:`StaggeredTiming.cohort`.
@@ -91,6 +92,20 @@ def timing_roles(panel: Panel | None, cohort: str | None, never_treated: Any, *,
         raise SpecError(f"{who} needs never_treated=<value(s) of {cohort!r} marking never-treated "
                         "units>, e.g. 0 or float('nan'); it is never guessed.")
     return cohort, never_treated
+
+
+def outcome_role(panel: Panel | None, outcome: str | None, *, who: str) -> str:
+    """The outcome column: given, else the Panel's primary outcome.
+
+    >>> outcome_role(None, "deaths", who="event_study")
+    'deaths'
+    """
+    if outcome is not None:
+        return outcome
+    if panel is None:
+        raise SpecError(f"{who} on a DataFrame needs outcome='column' (or pass a Panel, whose "
+                        "primary outcome is the default).")
+    return panel.outcome
 
 
 def frame_and_roles(data: Any, unit: str | None, time: str | None, *, who: str

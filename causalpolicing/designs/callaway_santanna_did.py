@@ -74,7 +74,7 @@ from ..results import BaseResults
 from ._cs_aggregate import AGGREGATIONS, Aggregation, aggregate
 from ._cs_cells import CSCells, CSData, att_gt, prepare
 from ._drdid import EST_METHODS
-from ._timing import check_int, column, frame_and_roles, timing_roles
+from ._timing import check_int, column, frame_and_roles, outcome_role, timing_roles
 from .event_studies import EVENT_TIME_COLUMNS
 
 __all__ = ["CONTROL_GROUPS", "CallawaySantAnnaResults", "callaway_santanna"]
@@ -297,7 +297,7 @@ def _results(data: CSData, cells: CSCells, *, kind: str, spec: dict[str, Any], m
 def callaway_santanna(
     data: Any,
     *,
-    outcome: str,
+    outcome: str | None = None,
     cohort: str | None = None,
     never_treated: Any = None,
     unit: str | None = None,
@@ -325,7 +325,7 @@ def callaway_santanna(
         A :class:`~causalpolicing.Panel`, or a DataFrame (then ``unit`` and
         ``time`` are required) with integer periods (years) or pandas Periods.
     outcome
-        The outcome column.
+        The outcome column; default: the Panel's primary outcome.
     cohort, never_treated
         Each unit's first treated period (constant within unit) and the value(s)
         marking never-treated units (e.g. ``0``); default: the Panel's timing roles.
@@ -428,7 +428,7 @@ def callaway_santanna(
     level = check_level(level)
     frame, unit, time, panel = frame_and_roles(data, unit, time, who="callaway_santanna")
     cohort, never_treated = timing_roles(panel, cohort, never_treated, who="callaway_santanna")
-    outcome = column(frame, outcome, "outcome")
+    outcome = column(frame, outcome_role(panel, outcome, who="callaway_santanna"), "outcome")
     covariates = (covariates,) if isinstance(covariates, str) else tuple(covariates)
     for c in covariates:
         column(frame, c, "covariates")

@@ -55,6 +55,7 @@ from ._timing import (
     column,
     event_term,
     frame_and_roles,
+    outcome_role,
     staggered_timing,
     timing_roles,
 )
@@ -153,7 +154,7 @@ class EventStudyResults(BaseResults):
 def event_study(
     data: Any,
     *,
-    outcome: str,
+    outcome: str | None = None,
     cohort: str | None = None,
     never_treated: Any = None,
     unit: str | None = None,
@@ -177,7 +178,7 @@ def event_study(
         A :class:`~causalpolicing.Panel`, or a DataFrame with integer periods
         (then ``unit`` and ``time`` are required).
     outcome
-        The outcome column (counts such as deaths with ``estimator="fepois"``).
+        The outcome column (counts such as deaths with ``estimator="fepois"``); default: the Panel's primary outcome.
     cohort
         Column with each unit's first treated period, in the units of the time
         column (a year for a yearly panel); constant within unit. Default: the
@@ -257,7 +258,7 @@ def event_study(
     if panel is not None and exposure is None and estimator == "fepois":
         exposure = panel.exposure
     cohort, never_treated = timing_roles(panel, cohort, never_treated, who="event_study")
-    outcome = column(frame, outcome, "outcome")
+    outcome = column(frame, outcome_role(panel, outcome, who="event_study"), "outcome")
     cohort = column(frame, cohort, "cohort")
     covariates = (covariates,) if isinstance(covariates, str) else tuple(covariates)
     for c in covariates:

@@ -49,7 +49,14 @@ from ..exceptions import SpecError
 from ..formula import Factor, Formula, Term
 from ..results import BaseResults
 from ._etwfe_design import CellStats, build_design, cell_statistics
-from ._timing import column, event_term, frame_and_roles, staggered_timing, timing_roles
+from ._timing import (
+    column,
+    event_term,
+    frame_and_roles,
+    outcome_role,
+    staggered_timing,
+    timing_roles,
+)
 from .event_studies import EVENT_TIME_COLUMNS
 
 __all__ = ["AGGREGATIONS", "ETWFEResults", "etwfe"]
@@ -206,7 +213,7 @@ class ETWFEResults(BaseResults):
 def etwfe(
     data: Any,
     *,
-    outcome: str,
+    outcome: str | None = None,
     cohort: str | None = None,
     never_treated: Any = None,
     unit: str | None = None,
@@ -228,7 +235,7 @@ def etwfe(
         A :class:`~causalpolicing.Panel`, or a DataFrame with integer periods
         (then ``unit`` and ``time`` are required).
     outcome
-        The outcome column (counts such as deaths with ``estimator="fepois"``).
+        The outcome column (counts such as deaths with ``estimator="fepois"``); default: the Panel's primary outcome.
     cohort, never_treated
         Each unit's first treated period, and the value(s) marking never-treated
         units (default: the Panel's timing roles; never guessed).
@@ -311,7 +318,7 @@ def etwfe(
     if exposure is not None and not poisson:
         raise SpecError(f"exposure={exposure!r} needs estimator='fepois' (the linear model "
                         "has no offset; model a rate as the outcome instead).")
-    outcome = column(frame, outcome, "outcome")
+    outcome = column(frame, outcome_role(panel, outcome, who="etwfe"), "outcome")
     covariates = (covariates,) if isinstance(covariates, str) else tuple(covariates)
     for c in covariates:
         column(frame, c, "covariates")

@@ -156,7 +156,7 @@ class ImputationResults(BaseResults):
 def did_imputation(
     data: Any,
     *,
-    outcome: str,
+    outcome: str | None = None,
     cohort: str | None = None,
     never_treated: Any = None,
     unit: str | None = None,
@@ -179,7 +179,7 @@ def did_imputation(
         A :class:`~causalpolicing.Panel`, or a DataFrame with integer periods
         (then ``unit`` and ``time`` are required).
     outcome
-        The outcome column (deaths with ``estimator="fepois"``).
+        The outcome column (deaths with ``estimator="fepois"``); default: the Panel's primary outcome.
     cohort, never_treated
         Column with each unit's first treated period, and the value(s) of it that
         mark never-treated units (default: the Panel's timing roles).

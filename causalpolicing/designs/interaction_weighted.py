@@ -67,6 +67,7 @@ from ._timing import (
     column,
     event_term,
     frame_and_roles,
+    outcome_role,
     staggered_timing,
     timing_roles,
 )
@@ -213,7 +214,7 @@ class SunAbrahamResults(BaseResults):
 def sun_abraham(
     data: Any,
     *,
-    outcome: str,
+    outcome: str | None = None,
     cohort: str | None = None,
     never_treated: Any = None,
     unit: str | None = None,
@@ -237,7 +238,7 @@ def sun_abraham(
         A :class:`~causalpolicing.Panel`, or a DataFrame with integer periods
         (then ``unit`` and ``time`` are required).
     outcome
-        The outcome column (counts such as deaths with ``estimator="fepois"``).
+        The outcome column (counts such as deaths with ``estimator="fepois"``); default: the Panel's primary outcome.
     cohort, never_treated
         Column with each unit's first treated period, and the value(s) of it that
         mark never-treated units (default: the Panel's timing roles; never guessed).
@@ -314,7 +315,7 @@ def sun_abraham(
     cohort, never_treated = timing_roles(panel, cohort, never_treated, who=who)
     if panel is not None and exposure is None and estimator == "fepois":
         exposure = panel.exposure
-    outcome = column(frame, outcome, "outcome")
+    outcome = column(frame, outcome_role(panel, outcome, who=who), "outcome")
     covariates = (covariates,) if isinstance(covariates, str) else tuple(covariates)
     for c in covariates:
         column(frame, c, "covariates")

@@ -63,6 +63,7 @@ from ._timing import (
     column,
     event_term,
     frame_and_roles,
+    outcome_role,
     staggered_timing,
     timing_roles,
 )
@@ -138,7 +139,7 @@ class LPDiDResults(BaseResults):
 def lp_did(
     data: Any,
     *,
-    outcome: str,
+    outcome: str | None = None,
     cohort: str | None = None,
     never_treated: Any = None,
     unit: str | None = None,
@@ -161,7 +162,7 @@ def lp_did(
         (then ``unit`` and ``time`` are required). Absorbing treatment: each
         unit's first treated period in ``cohort``.
     outcome
-        The outcome column (a rate for counts: see the module notes).
+        The outcome column (a rate for counts: see the module notes); default: the Panel's primary outcome.
     cohort, never_treated
         Column with each unit's first treated period, and the value(s) marking
         never-treated units (default: the Panel's timing roles).
@@ -233,7 +234,7 @@ def lp_did(
     level = check_level(level)
     frame, unit, time, panel = frame_and_roles(data, unit, time, who=who)
     cohort, never_treated = timing_roles(panel, cohort, never_treated, who=who)
-    outcome = column(frame, outcome, "outcome")
+    outcome = column(frame, outcome_role(panel, outcome, who=who), "outcome")
     covariates = (covariates,) if isinstance(covariates, str) else tuple(covariates)
     for c in covariates:
         column(frame, c, "covariates")

@@ -76,7 +76,7 @@ class TwoStageResults(BaseResults):
 def did2s(
     data: Any,
     *,
-    outcome: str,
+    outcome: str | None = None,
     cohort: str | None = None,
     never_treated: Any = None,
     unit: str | None = None,
@@ -96,7 +96,7 @@ def did2s(
     data
         A :class:`~causalpolicing.Panel`, or a DataFrame with integer periods.
     outcome
-        The outcome column.
+        The outcome column; default: the Panel's primary outcome.
     cohort, never_treated
         Each unit's first treated period, and the value(s) marking never-treated
         units (default: the Panel's timing roles).

@@ -26,22 +26,41 @@ from ._schema import (
 
 _D = "causalpolicing.designs"
 
+#: The treatment timing and the panel's keys, shared by every design (default: the
+#: Panel's roles; ``outcome``: the primary outcome).
+_TIMING_OPTIONS: tuple[Option, ...] = (
+    Option("cohort", column, "column with each unit's first treated period (default: the "
+           "Panel's timing role)", kind="column"),
+    Option("never_treated", values, "the cohort value(s) marking never-treated units, e.g. 0 "
+           "or nan (default: the Panel's)", kind="value(s)"),
+    Option("outcome", column, "outcome column (default: the primary one)", kind="column"),
+    Option("unit", column, "unit column (default: the Panel's)", kind="column"),
+    Option("time", column, "time column (default: the Panel's)", kind="column"),
+)
+
+#: Options shared by did_imputation and did2s.
+_STAGGERED_OPTIONS: tuple[Option, ...] = (
+    *_TIMING_OPTIONS,
+    Option("covariates", column_list, "covariates of the untreated-outcome model",
+           kind="list"),
+    Option("fe", column_list, "fixed effects (default: unit and time)", kind="list"),
+    Option("weights", column, "observation weights column", kind="column"),
+    Option("cluster", column, "cluster column (default: the unit)", kind="column"),
+)
+
+#: The model family of the designs that fit linear or Poisson models, and the exposure.
+_FAMILY = Option("family", choice("feols", "fepois"), "the model: linear (feols) or Poisson "
+                 "(fepois, with exposure)", allowed=("feols", "fepois"), default="feols",
+                 argument="estimator")
+_EXPOSURE = Option("exposure", column, "population at risk (with family = \"fepois\")",
+                   kind="column")
+
 
 def design_entries() -> tuple[EstimatorEntry, ...]:
     """The designs, in registration order (after the estimators)."""
     return (
         EstimatorEntry("event_study", f"{_D}.event_studies:event_study",
-                       (Option("cohort", column, "column with each unit's first treated "
-                               "period (default: the Panel's timing role)", kind="column"),
-                        Option("never_treated", values, "the cohort value(s) marking "
-                               "never-treated units, e.g. 0 or nan (default: the Panel's)",
-                               kind="value(s)"),
-                        Option("outcome", column, "outcome column (default: the primary one)",
-                               kind="column"),
-                        Option("unit", column, "unit column (default: the Panel's)",
-                               kind="column"),
-                        Option("time", column, "time column (default: the Panel's)",
-                               kind="column"),
+                       (*_TIMING_OPTIONS,
                         Option("leads", count, "leads (event times -leads to -1)",
                                kind="integer", default=4),
                         Option("lags", count, "lags (event times 0 to lags)", kind="integer",
@@ -58,17 +77,7 @@ def design_entries() -> tuple[EstimatorEntry, ...]:
                        family_option=("family", {"fepois": "poisson"}),
                        panel_defaults=("outcome", "family", "covariates")),
         EstimatorEntry("etwfe", f"{_D}.extended_twfe:etwfe",
-                       (Option("cohort", column, "column with each unit's first treated "
-                               "period", kind="column", required=True),
-                        Option("never_treated", values, "the cohort value(s) marking "
-                               "never-treated units (e.g. 0 or nan)", kind="value(s)",
-                               required=True),
-                        Option("outcome", column, "outcome column (default: the primary one)",
-                               kind="column"),
-                        Option("unit", column, "unit column (default: the Panel's)",
-                               kind="column"),
-                        Option("time", column, "time column (default: the Panel's)",
-                               kind="column"),
+                       (*_TIMING_OPTIONS,
                         Option("control", choice("not_yet_treated", "never_treated"),
                                "comparison observations: every untreated one, or those of "
                                "never-treated units only", allowed=("not_yet_treated",
@@ -78,36 +87,25 @@ def design_entries() -> tuple[EstimatorEntry, ...]:
                                "the effects reported: overall, by event time, cohort or "
                                "period", allowed=("simple", "event", "group", "calendar"),
                                default="simple"),
-                        Option("family", choice("feols", "fepois"), "the model: linear "
-                               "(feols) or Poisson (fepois; effects in counts)",
-                               allowed=("feols", "fepois"), default="feols",
-                               argument="estimator"),
+                        _FAMILY,
                         Option("fe", choice("cohort", "unit", "none"), "fixed effects: "
                                "cohort, unit or none (dummies; default: cohort for feols, "
                                "none for fepois)", allowed=("cohort", "unit", "none")),
                         Option("covariates", column_list, "covariates, demeaned by cohort "
                                "and interacted with every cohort x period cell", kind="list"),
-                        _vcov_option(),
-                        Option("exposure", column, "population at risk (with family = "
-                               "\"fepois\")", kind="column")),
+                        _vcov_option(), _EXPOSURE),
                        "linear", False, True, False, None, "ETWFEResults", ("coef",),
                        "Wooldridge's extended TWFE: saturated cohort x period effects, "
                        "averaged as marginal effects (linear or Poisson)",
                        family_option=("family", {"fepois": "poisson"}),
                        panel_defaults=("outcome", "family", "covariates")),
-        # -- did_imputation and did2s (designs/imputation.py, designs/two_stage.py)
         EstimatorEntry("did_imputation", f"{_D}.imputation:did_imputation",
                        (*_STAGGERED_OPTIONS,
                         Option("horizons", _event_times, "event times (>= 0) to estimate "
                                "(default: all)", kind="list"),
                         Option("pretrends", count, "pre-treatment periods in the pre-trend "
                                "test", kind="integer", default=0),
-                        Option("family", choice("feols", "fepois"), "the model: linear "
-                               "(feols) or Poisson (fepois, with exposure)",
-                               allowed=("feols", "fepois"), default="feols",
-                               argument="estimator"),
-                        Option("exposure", column, "population at risk (with family = "
-                               "\"fepois\")", kind="column")),
+                        _FAMILY, _EXPOSURE),
                        None, False, True, False, None, "ImputationResults",
                        ("coef", "rate_ratio"), "Borusyak-Jaravel-Spiess imputation: "
                        "staggered-adoption effects per horizon, conservative SEs, pre-trend "
@@ -120,8 +118,8 @@ def design_entries() -> tuple[EstimatorEntry, ...]:
                         Option("horizons", _event_times, "event times to estimate (default: "
                                "all >= 0; negative ones add leads)", kind="list")),
                        None, False, True, False, None, "TwoStageResults", ("coef",),
-                       "Gardner two-stage DiD (did2s) with GMM standard errors"),
-        # --- sun_abraham, lp_did (issue #12) ---
+                       "Gardner two-stage DiD (did2s) with GMM standard errors",
+                       panel_defaults=("outcome", "covariates")),
         EstimatorEntry("sun_abraham", f"{_D}.interaction_weighted:sun_abraham",
                        (*_TIMING_OPTIONS,
                         Option("leads", count, "leads kept (default: every one observed; "
@@ -140,10 +138,7 @@ def design_entries() -> tuple[EstimatorEntry, ...]:
                        family_option=("family", {"fepois": "poisson"}),
                        panel_defaults=("outcome", "family", "covariates")),
         EstimatorEntry("lp_did", f"{_D}.local_projections:lp_did",
-                       (*_TIMING_OPTIONS[:2],
-                        Option("outcome", column, "outcome column (a rate for counts)",
-                               kind="column", required=True),
-                        *_TIMING_OPTIONS[3:],
+                       (*_TIMING_OPTIONS,
                         Option("pre_window", count, "leads -pre_window..-2 (default: all)",
                                kind="integer"),
                         Option("post_window", count, "lags 0..post_window and the pooled "
@@ -159,18 +154,10 @@ def design_entries() -> tuple[EstimatorEntry, ...]:
                         _vcov_option()),
                        "linear", False, False, False, None, "LPDiDResults", ("coef",),
                        "local-projections DiD (Dube, Girardi, Jorda and Taylor 2023): "
-                       "event-time effects and pooled ATT from clean comparisons"),
+                       "event-time effects and pooled ATT from clean comparisons",
+                       panel_defaults=("outcome", "covariates")),
         EstimatorEntry("callaway_santanna", f"{_D}.callaway_santanna_did:callaway_santanna",
-                       (Option("outcome", column, "outcome column (default: the primary one)",
-                               kind="column"),
-                        Option("cohort", column, "column with each unit's first treated period "
-                               "(default: the Panel's timing role)", kind="column"),
-                        Option("never_treated", values, "the cohort value(s) marking "
-                               "never-treated units (default: the Panel's)", kind="value(s)"),
-                        Option("unit", column, "unit column (default: the Panel's)",
-                               kind="column"),
-                        Option("time", column, "time column (default: the Panel's)",
-                               kind="column"),
+                       (*_TIMING_OPTIONS,
                         Option("control_group", choice("never_treated", "not_yet_treated",
                                                        what="control group"),
                                "comparison units", allowed=("never_treated", "not_yet_treated"),
@@ -218,37 +205,6 @@ def _event_times(value: object) -> list[int]:
     if not items or any(isinstance(v, bool) or not isinstance(v, int) for v in items):
         raise SpecError(f"must be an integer or a list of integers; got {value!r}.")
     return [int(v) for v in items]
-
-
-#: Options shared by did_imputation and did2s.
-_STAGGERED_OPTIONS: tuple[Option, ...] = (
-    Option("cohort", column, "column with each unit's first treated period (default: the "
-           "Panel's)", kind="column"),
-    Option("never_treated", values, "the cohort value(s) marking never-treated units (e.g. "
-           "0 or nan)", kind="value(s)"),
-    Option("outcome", column, "outcome column (in an analysis, did_imputation defaults to "
-           "the primary one)", kind="column"),
-    Option("unit", column, "unit column (default: the Panel's)", kind="column"),
-    Option("time", column, "time column (default: the Panel's)", kind="column"),
-    Option("covariates", column_list, "covariates of the untreated-outcome model",
-           kind="list"),
-    Option("fe", column_list, "fixed effects (default: unit and time)", kind="list"),
-    Option("weights", column, "observation weights column", kind="column"),
-    Option("cluster", column, "cluster column (default: the unit)", kind="column"),
-)
-
-
-#: cohort, never_treated, outcome, unit, time: the timing options of sun_abraham and
-#: lp_did (default: the Panel's roles).
-_TIMING_OPTIONS: tuple[Option, ...] = (
-    Option("cohort", column, "column with each unit's first treated period (default: the "
-           "Panel's timing role)", kind="column"),
-    Option("never_treated", values, "the cohort value(s) marking never-treated units",
-           kind="value(s)"),
-    Option("outcome", column, "outcome column (default: the primary one)", kind="column"),
-    Option("unit", column, "unit column (default: the Panel's)", kind="column"),
-    Option("time", column, "time column (default: the Panel's)", kind="column"),
-)
 
 
 def _int_or_ints(value: Any) -> int | list[int]:
