@@ -199,9 +199,9 @@ def cohort_periods(frame: pd.DataFrame, cohort: str, time: str, treated: np.ndar
                             "times (time - cohort) must be whole periods. Give the first "
                             "treated period (e.g. the year) of each unit.")
         if isinstance(t.dtype, pd.PeriodDtype):
-            if not t.dtype.freq.name.startswith(("Y", "A")):
+            if not t.dtype.freq.freqstr.startswith(("Y", "A")):
                 raise SpecError(f"cohort column {cohort!r} holds numbers but the panel's periods "
-                                f"are {t.dtype.freq.name}; give the cohorts as periods of that "
+                                f"are {t.dtype.freq.freqstr}; give the cohorts as periods of that "
                                 "frequency (e.g. '2017-03').")
             return (v - 1970).astype(np.int64)  # the ordinal of an annual period
         return v.astype(np.int64)
