@@ -37,17 +37,18 @@ def test_list_shows_the_catalogue() -> None:
     lines = res.stdout.splitlines()
     assert lines[0].split()[:3] == ["id", "status", "published"]
     assert [ln.split()[0] for ln in lines[1:]] == [
-        "castle_mixtape", "cornwell_trumbull", "nordt_stohler_2010", "wooldridge_13_9"]
-    assert "needs data" in lines[3]
+        "callaway_santanna_mpdta", "castle_mixtape", "cornwell_trumbull", "nordt_stohler_2010",
+        "wooldridge_13_9"]
+    assert "needs data" in lines[4]
 
 
 def test_all_reproduces_the_catalogue_and_skips_needs_data() -> None:
     res = run("--all")
     assert res.returncode == 0, res.stdout + res.stderr
-    assert res.stdout.count(": REPRODUCED.") == 3
+    assert res.stdout.count(": REPRODUCED.") == 4
     assert "skipped nordt_stohler_2010: its data are not public" in res.stdout
     assert res.stdout.rstrip().endswith(
-        "3 reproduced, 0 with mismatches, 1 skipped (needs data: nordt_stohler_2010).")
+        "4 reproduced, 0 with mismatches, 1 skipped (needs data: nordt_stohler_2010).")
 
 
 def test_one_study_as_markdown_to_a_file(tmp_path: Path,

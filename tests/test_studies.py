@@ -48,12 +48,54 @@ REPRODUCED = {
     ("cornwell_trumbull", "fe2sls", "lprbarr", "std_error"): 0.8021888227573485,
     ("cornwell_trumbull", "fe2sls", "lpolpc", "estimate"): 0.657526874847612,
     ("cornwell_trumbull", "fe2sls", "lpolpc", "std_error"): 0.8468725751673055,
+    ("callaway_santanna_mpdta", "simple", "ATT", "estimate"): -0.039951275119418574,
+    ("callaway_santanna_mpdta", "dynamic", "ATT", "estimate"): -0.07723982142390312,
+    ("callaway_santanna_mpdta", "dynamic", "event_lead3", "estimate"): 0.030506655554707354,
+    ("callaway_santanna_mpdta", "dynamic", "event_lead2", "estimate"): -0.0005630846369159055,
+    ("callaway_santanna_mpdta", "dynamic", "event_lead1", "estimate"): -0.02445874498758492,
+    ("callaway_santanna_mpdta", "dynamic", "event_lag0", "estimate"): -0.01993181675111402,
+    ("callaway_santanna_mpdta", "dynamic", "event_lag1", "estimate"): -0.05095736703495144,
+    ("callaway_santanna_mpdta", "dynamic", "event_lag2", "estimate"): -0.13725873885987055,
+    ("callaway_santanna_mpdta", "dynamic", "event_lag3", "estimate"): -0.1008113630496765,
+    ("callaway_santanna_mpdta", "group", "ATT", "estimate"): -0.031018282193869737,
+    ("callaway_santanna_mpdta", "group", "cohort_2004", "estimate"): -0.07974912655517807,
+    ("callaway_santanna_mpdta", "group", "cohort_2006", "estimate"): -0.022909539185275024,
+    ("callaway_santanna_mpdta", "group", "cohort_2007", "estimate"): -0.026054410690950817,
+    ("callaway_santanna_mpdta", "calendar", "ATT", "estimate"): -0.04170043210307624,
+    ("callaway_santanna_mpdta", "calendar", "period_2004", "estimate"): -0.010503246216666793,
+    ("callaway_santanna_mpdta", "calendar", "period_2005", "estimate"): -0.07042315809449848,
+    ("callaway_santanna_mpdta", "calendar", "period_2006", "estimate"): -0.0488159841968716,
+    ("callaway_santanna_mpdta", "calendar", "period_2007", "estimate"): -0.03705933990426808,
+    ("callaway_santanna_mpdta", "simple", "ATT", "std_error"): 0.012034012773072773,
+    ("callaway_santanna_mpdta", "dynamic", "ATT", "std_error"): 0.019964989065449808,
+    ("callaway_santanna_mpdta", "dynamic", "event_lead3", "std_error"): 0.015033560281860115,
+    ("callaway_santanna_mpdta", "dynamic", "event_lead2", "std_error"): 0.01329164473710569,
+    ("callaway_santanna_mpdta", "dynamic", "event_lead1", "std_error"): 0.014236402211818162,
+    ("callaway_santanna_mpdta", "dynamic", "event_lag0", "std_error"): 0.01182636405936122,
+    ("callaway_santanna_mpdta", "dynamic", "event_lag1", "std_error"): 0.016893476272998358,
+    ("callaway_santanna_mpdta", "dynamic", "event_lag2", "std_error"): 0.036435664300166336,
+    ("callaway_santanna_mpdta", "dynamic", "event_lag3", "std_error"): 0.0343592258238176,
+    ("callaway_santanna_mpdta", "group", "ATT", "std_error"): 0.012446059322195578,
+    ("callaway_santanna_mpdta", "group", "cohort_2004", "std_error"): 0.026367799449778975,
+    ("callaway_santanna_mpdta", "group", "cohort_2006", "std_error"): 0.01670333025853808,
+    ("callaway_santanna_mpdta", "group", "cohort_2007", "std_error"): 0.01665543535108579,
+    ("callaway_santanna_mpdta", "calendar", "ATT", "std_error"): 0.015971851899779857,
+    ("callaway_santanna_mpdta", "calendar", "period_2004", "std_error"): 0.023251036392943535,
+    ("callaway_santanna_mpdta", "calendar", "period_2005", "std_error"): 0.030984766798626835,
+    ("callaway_santanna_mpdta", "calendar", "period_2006", "std_error"): 0.02012586126553003,
+    ("callaway_santanna_mpdta", "calendar", "period_2007", "std_error"): 0.013747079140926925,
 }
 # Not matching at the published rounding, accepted within the tolerance the study file
 # declares (single-precision public data + weak instruments; see the file's notes).
 WITHIN_TOLERANCE = {("cornwell_trumbull", "fe2sls", "lprbarr", "std_error"),
                     ("cornwell_trumbull", "fe2sls", "lpolpc", "std_error")}
-REPRODUCIBLE = ("castle_mixtape", "cornwell_trumbull", "wooldridge_13_9")
+# R did prints bootstrap standard errors, reproduced with analytic ones: within 0.004 (the
+# study's notes); cohort 2007's happens to round to the printed one.
+WITHIN_TOLERANCE |= {k for k in REPRODUCED if k[0] == "callaway_santanna_mpdta"
+                     and k[3] == "std_error" and k[2] != "cohort_2007"}
+TOLERANCE = {"cornwell_trumbull": 1e-5, "callaway_santanna_mpdta": 0.004}
+REPRODUCIBLE = ("callaway_santanna_mpdta", "castle_mixtape", "cornwell_trumbull",
+                "wooldridge_13_9")
 
 
 @pytest.fixture(scope="module")
@@ -73,12 +115,12 @@ def test_catalogue_lists_every_file() -> None:
     files = sorted(p.stem for p in catalogue_dir().glob("*.toml"))
     table = list_studies()
     assert table["id"].tolist() == files == [
-        "castle_mixtape", "cornwell_trumbull", "nordt_stohler_2010", "wooldridge_13_9"]
+        "callaway_santanna_mpdta", "castle_mixtape", "cornwell_trumbull", "nordt_stohler_2010", "wooldridge_13_9"]
     assert table.set_index("id")["status"].to_dict() == {
-        "castle_mixtape": "reproducible", "cornwell_trumbull": "reproducible",
+        "callaway_santanna_mpdta": "reproducible", "castle_mixtape": "reproducible", "cornwell_trumbull": "reproducible",
         "nordt_stohler_2010": "needs data", "wooldridge_13_9": "reproducible"}
     assert table.set_index("id")["published"].to_dict() == {
-        "castle_mixtape": 1, "cornwell_trumbull": 10, "nordt_stohler_2010": 10,
+        "callaway_santanna_mpdta": 36, "castle_mixtape": 1, "cornwell_trumbull": 10, "nordt_stohler_2010": 10,
         "wooldridge_13_9": 6}
 
 
@@ -99,14 +141,14 @@ def test_published_number_reproduced(comparisons, key) -> None:  # type: ignore[
     # rounding both sides at 15 digits could itself flip a digit: compare with a tolerance
     assert row["difference"] == pytest.approx(row["reproduced"] - row["published"], abs=1e-14)
     if key in WITHIN_TOLERANCE:
-        assert abs(row["difference"]) <= row["tolerance"] == 1e-5
+        assert abs(row["difference"]) <= row["tolerance"] == TOLERANCE[key[0]]
 
 
 @pytest.mark.parametrize("sid", REPRODUCIBLE)
 def test_catalogue_study_is_reproduced(comparisons, sid: str) -> None:  # type: ignore[no-untyped-def]
     c = comparisons[sid]
     assert c.all_ok is True
-    assert c.all_match is (sid != "cornwell_trumbull")
+    assert c.all_match is (sid not in ("cornwell_trumbull", "callaway_santanna_mpdta"))
     assert c.expected_to_match is True and c.user_data is False
     assert list(c.table.columns) == COLUMNS
 

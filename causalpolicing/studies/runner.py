@@ -9,7 +9,7 @@ Examples
 --------
 >>> import causalpolicing.studies as st
 >>> st.list_studies()["id"].tolist()
-['castle_mixtape', 'cornwell_trumbull', 'nordt_stohler_2010', 'wooldridge_13_9']
+['callaway_santanna_mpdta', 'castle_mixtape', 'cornwell_trumbull', 'nordt_stohler_2010', 'wooldridge_13_9']
 >>> cmp = st.reproduce("castle_mixtape")
 >>> cmp.all_match, cmp.table.loc[0, "printed"], round(float(cmp.table.loc[0, "reproduced"]), 8)
 (True, '0.081812', 0.08181162)
