@@ -475,6 +475,27 @@ def test_analysis_spec_fits_cs_on_the_bundled_staggered_dataset() -> None:
         simple.std_errors["ATT"])
 
 
+def test_a_spec_reaches_the_multiplier_bootstrap_by_its_own_key() -> None:
+    """``bootstrap`` in a spec's model asks for the wild/score bootstrap of the model;
+    the design's multiplier bootstrap is ``multiplier_draws`` (-> ``bootstrap=``)."""
+    from causalpolicing.estimators import registry
+
+    checked = registry.validate_options("callaway_santanna", {"multiplier_draws": 99,
+                                                              "multiplier_weights": "rademacher"})
+    assert checked == {"multiplier_draws": 99, "multiplier_weights": "rademacher"}
+    spec = cp.AnalysisSpec.from_dict({
+        "data": {"dataset": "mpdta"}, "diagnostics": {"feedback": False},
+        "report": {"figures": []},
+        "models": [{"name": "CS", "estimator": "callaway_santanna", "multiplier_draws": 99,
+                    "seed": 3}]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = cp.analyze(spec).results["CS"]
+    assert res.spec["bootstrap"] == 99
+    assert {"band_low", "band_high"} <= set(res.event_time.columns)
+    assert res.event_time["band_low"].notna().any()
+
+
 def test_three_never_treated_states_are_too_few_for_never_treated_controls() -> None:
     with pytest.raises(SpecError, match="not_yet_treated"), warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -185,12 +185,15 @@ def design_entries() -> tuple[EstimatorEntry, ...]:
                         Option("min_e", integer, "first event time (dynamic)", kind="integer"),
                         Option("max_e", integer, "last event time (dynamic; caps simple and "
                                "group)", kind="integer"),
-                        Option("bootstrap", count, "multiplier-bootstrap draws (0: analytic "
-                               "standard errors only)", kind="integer", default=0),
-                        Option("bootstrap_weights", choice("mammen", "rademacher",
-                                                           what="bootstrap weights"),
+                        # not "bootstrap"/"bootstrap_weights": a spec's model keys of
+                        # those names ask for the wild/score bootstrap of every model
+                        Option("multiplier_draws", count, "multiplier-bootstrap draws (0: "
+                               "analytic standard errors only; the uniform band needs > 0)",
+                               kind="integer", default=0, argument="bootstrap"),
+                        Option("multiplier_weights", choice("mammen", "rademacher",
+                                                            what="bootstrap weights"),
                                "multiplier distribution", allowed=("mammen", "rademacher"),
-                               default="mammen"),
+                               default="mammen", argument="bootstrap_weights"),
                         Option("seed", integer, "seed of the bootstrap", kind="integer")),
                        None, False, False, False, None, "CallawaySantAnnaResults", ("coef",),
                        "Callaway-Sant'Anna staggered DiD: ATT(g,t) (dr/ipw/reg) aggregated "
