@@ -291,8 +291,10 @@ class ReportSpec:
                                 "panel_overview", "missingness", "dag", "refutations")
     tables: tuple[str, ...] = TABLE_FORMATS
     seed: int = 20261127
+    staggered_diagnostics: bool = True
 
-    _KEYS = ("title", "level", "change", "stars", "figures", "tables", "seed")
+    _KEYS = ("title", "level", "change", "stars", "figures", "tables", "seed",
+             "staggered_diagnostics")
 
     @classmethod
     def _parse(cls, raw: Any, path: str = "report") -> ReportSpec:
@@ -324,6 +326,8 @@ class ReportSpec:
             tables=(_str_list(d["tables"], f"{path}.tables", allowed=TABLE_FORMATS)
                     if "tables" in d else defaults.tables),
             seed=_int(d.get("seed", defaults.seed), f"{path}.seed"),
+            staggered_diagnostics=_bool(d.get("staggered_diagnostics", True),
+                                        f"{path}.staggered_diagnostics"),
         )
 
 

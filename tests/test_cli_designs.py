@@ -45,7 +45,7 @@ def test_design_fits_with_the_panels_timing_role(csv: Path, tmp_path: Path) -> N
     assert (spec["cohort"], spec["never_treated"], spec["leads"], spec["lags"]) == (
         "first", 0, 2, 3)
     assert (out / "results" / "feols.json").is_file()  # the default model stays
-    assert "event_lag3" in res.output
+    assert "Event time 3" in res.output  # the event_lag3 term, labelled by cp.table
 
 
 def test_design_options_can_give_the_timing_instead(csv: Path, tmp_path: Path) -> None:

@@ -57,6 +57,7 @@ from ..inference.bootstrap import wild_bootstrap
 from ..inference.count_bootstrap import poisson_bootstrap
 from ..report import table
 from ..spec import AnalysisSpec, ModelSpec, default_spec
+from ._outcome import linear_outcome
 from ._treatment import check_treatment_estimated, check_treatments
 from .outputs import staged_output, write_manifest, write_outputs
 from .outputs import tidy_frame as tidy_frame  # re-exported: analysis.run.tidy_frame
@@ -95,6 +96,11 @@ class Analysis:
         Every warning raised while running, as ``"Category: message"``.
     provenance
         Input checksum, versions, seed, spec and command line.
+    staggered
+        The staggered-adoption diagnostics
+        (:class:`~causalpolicing.report.document.staggered.StaggeredSection`: Bacon
+        decomposition, TWFE weights, HonestDiD per design) or ``None`` (no timing role,
+        or ``[report] staggered_diagnostics = false``).
     """
 
     spec: AnalysisSpec
@@ -108,6 +114,7 @@ class Analysis:
     outputs: Mapping[str, Path] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
     provenance: Mapping[str, Any] = field(default_factory=dict)
+    staggered: Any = None
 
     def table(self, **options: Any) -> Any:
         """The estimates table of every model (see :func:`causalpolicing.table`)."""
@@ -218,10 +225,8 @@ def fit_model(panel: Any, model: ModelSpec) -> Any:
 def _panel_defaults(panel: Any, model: ModelSpec, opts: Mapping[str, Any]) -> dict[str, Any]:
     """Every option :data:`~causalpolicing.estimators._schema.PANEL_DEFAULTS` names, from the Panel."""
     exposure = opts.get("exposure")
-    outcome = panel.outcome
-    rate_cols = [c for c in panel.columns if c.startswith(f"{outcome}_per_")]
-    if exposure is None and rate_cols and panel.outcome_kinds.get(outcome) == "count":
-        outcome = rate_cols[0]  # linear model of the rate the spec added
+    # a linear model of the rate the spec added, unless Poisson with an exposure
+    outcome = panel.outcome if exposure else linear_outcome(panel)[0]
     return {"outcome": outcome, "family": "fepois" if exposure else "feols",
             "covariates": list(panel.covariates), "treatment": panel.treatment,
             "lags": model.lags, "leads": model.leads}
@@ -379,16 +384,24 @@ def _run(spec: AnalysisSpec, steps: StepLog, command_line: str | None, *,
         causal = _causal(spec, panel, results, steps)
         steps.step("figures")
         figures = _figures(spec, panel, results, causal, steps)
+        from .staggered import event_study_captions, staggered_diagnostics
+
+        if steps.enabled and spec.report.staggered_diagnostics and panel.cohort is not None:
+            steps.sub("staggered-adoption diagnostics (Bacon, TWFE weights, HonestDiD)")
+        staggered = staggered_diagnostics(spec, panel, results,
+                                          event_study_figures=event_study_captions(figures))
+        if staggered is not None:
+            figures.update(staggered.figures)
         steps.step("report")
         provenance = _provenance(spec, panel, command_line, started)
         shown = AnnouncedFigures(figures, steps.sub) if steps.enabled else figures
         report = _report(spec, panel, results, boots, diagnostics, causal, shown,
-                         provenance, _messages(caught))
+                         provenance, _messages(caught), staggered)
     return Analysis(spec=spec, panel=panel, results=MappingProxyType(results),
                     bootstraps=MappingProxyType(boots), diagnostics=diagnostics,
                     causal=MappingProxyType(causal), figures=MappingProxyType(figures),
                     report=report, warnings=_messages(caught),
-                    provenance=MappingProxyType(provenance))
+                    provenance=MappingProxyType(provenance), staggered=staggered)
 
 
 def _diagnostics(spec: AnalysisSpec, panel: Any) -> Any:
@@ -434,7 +447,8 @@ def _figures(spec: AnalysisSpec, panel: Any, results: Mapping[str, Any],
 
 def _report(spec: AnalysisSpec, panel: Any, results: Mapping[str, Any], boots: Mapping[str, Any],
             diagnostics: Any, causal: Mapping[str, Any], figures: Mapping[str, Any],
-            provenance: Mapping[str, Any], messages: tuple[str, ...] = ()) -> Any:
+            provenance: Mapping[str, Any], messages: tuple[str, ...] = (),
+            staggered: Any = None) -> Any:
     from ..report import build_report
 
     diag = _diagnostics_for_report(diagnostics, boots)
@@ -449,7 +463,7 @@ def _report(spec: AnalysisSpec, panel: Any, results: Mapping[str, Any], boots: M
         graph_summary=causal.get("graph_summary"), provenance=dict(provenance),
         title=spec.report.title,
         table_options={"level": spec.report.level, "stars": spec.report.stars},
-        narrative=_narrative_options(spec, panel),
+        narrative=_narrative_options(spec, panel), staggered=staggered,
     )
 
 

@@ -36,6 +36,7 @@ from ._provenance import gather_provenance
 from ._render import render, tidy_markdown
 from ._sections import data_section, diagnostics_section, graph_section
 from .model import Report
+from .staggered import StaggeredSection, section_context
 
 __all__ = ["build_report", "NARRATIVE_OPTIONS"]
 
@@ -122,6 +123,25 @@ def _figures(figures: Any, fmt: str, dpi: int) -> list[ReportFigure]:
             for i, (cap, fig) in enumerate(figures.items())]
 
 
+def _split_figures(figures: Any, staggered: StaggeredSection | None, fmt: str, dpi: int
+                   ) -> tuple[list[ReportFigure], list[ReportFigure]]:
+    """(the Figures section's, the staggered section's) rendered figures, numbered in
+    order of appearance: the event-study figures the section names, and its own figures
+    (also when given in ``figures``), move into it."""
+    plain = _figures(figures, fmt, dpi) if staggered is None else None
+    if plain is not None:
+        return plain, []
+    given = dict(figures or {}) if isinstance(figures, Mapping) else figures
+    if not isinstance(given, dict):
+        return _figures(figures, fmt, dpi), []  # raises the usual error
+    moved = {c: given[c] for c in staggered.event_study_figures if c in given}
+    moved.update({c: given.get(c, f) for c, f in staggered.figures.items()})
+    first = _figures({c: f for c, f in given.items() if c not in moved}, fmt, dpi)
+    second = [render_figure(f, c, len(first) + i + 1, fmt, dpi=dpi)  # type: ignore[arg-type]
+              for i, (c, f) in enumerate(moved.items())]
+    return first, second
+
+
 def _not_run(panel: Any, diagnostics: Any, refutations: Any, implications: Any) -> list[str]:
     out = []
     if panel is None:
@@ -155,6 +175,7 @@ def build_report(
     drop_log_rows: int = 20,
     drop_log_csv: bool = True,
     few_clusters: int = 40,
+    staggered: StaggeredSection | None = None,
 ) -> Report:
     """A self-contained HTML report and its Markdown twin.
 
@@ -212,6 +233,12 @@ def build_report(
         Keep the full drop log for :meth:`Report.save` (``drop_log.csv``).
     few_clusters
         Threshold of the few-clusters caveat.
+    staggered
+        The event-study / staggered-adoption section
+        (:class:`~causalpolicing.report.document.staggered.StaggeredSection`, made by
+        :func:`causalpolicing.analyze` when the panel has a timing role): the event-study
+        figures it names move from Figures into it; its TWFE weights may raise the
+        ``negative_weights`` caveat.
 
     Returns
     -------
@@ -255,14 +282,18 @@ def build_report(
         if not isinstance(panel, Panel):
             raise SpecError(f"panel must be a Panel (cp.load_panel or cp.datasets.load); got "
                             f"{type(panel).__name__}.")
+    if staggered is not None and not isinstance(staggered, StaggeredSection):
+        raise SpecError("staggered must be a StaggeredSection (as cp.analyze makes) or None; "
+                        f"got {type(staggered).__name__}.")
     models, table_input = _models(results)
     tab = table(table_input, **dict(table_options or {}))
     found: list[Caveat] = find_caveats(
         {n or "(1)": r for n, r in models} if len(models) > 1 else models[0][1],
         panel=panel, diagnostics=diagnostics, refutations=refutations,
-        implications=implications, few_clusters=few_clusters)
+        implications=implications, few_clusters=few_clusters,
+        twfe_weights=None if staggered is None else staggered.weights)
     groups = _narrative(narrative, models, panel)
-    figs = _figures(figures, figure_format, figure_dpi)
+    figs, stag_figs = _split_figures(figures, staggered, figure_format, figure_dpi)
     prov = gather_provenance(provenance, panel)
     run = [("Generated (UTC)", prov["timestamp"]),
            ("Random seed", prov["seed"] if prov["seed"] is not None else "not given"),
@@ -282,6 +313,8 @@ def build_report(
         "estimates_html": markupsafe.Markup(tab.to_html()),  # escaped by the table renderer
         "estimates_markdown": tab.to_markdown().rstrip("\n"),
         "figures": figs,
+        "staggered": None if staggered is None else section_context(staggered, stag_figs,
+                                                                       len(figs) + 1),
         "diagnostics": diagnostics_section(diagnostics),
         "graph": graph_section(graph_summary, implications, refutations),
         "caveats": found,
@@ -300,6 +333,6 @@ def build_report(
                                     for k, v in prov.items()})
     return Report(
         title=title.strip(), html=html, markdown=markdown, fragment=fragment,
-        figures=tuple(figs),
+        figures=(*figs, *stag_figs),
         narrative=tuple(s for g in groups for s in g["sentences"]),
         caveats=tuple(found), provenance=frozen_prov, drop_log_csv=log_csv)

@@ -28,6 +28,10 @@ kind                      severity  raised when
 ``pretrends``             high      an event study's pre-trend test (``pretrend_test``)
                                     rejects at 5%: the effects after treatment mix the
                                     policy with differences that predate it
+``negative_weights``      high /    some de Chaisemartin-D'Haultfœuille weights of the
+                          medium    static TWFE coefficient are negative
+                                    (``twfe_weights``): high when they sum to -0.1 or
+                                    less (a tenth of the weight or more), else medium
 ``failed_refutation``     high      a refutation with ``passed`` False
 ``failed_implication``    high      a testable implication of the causal graph with
                                     ``rejected`` True
@@ -60,17 +64,19 @@ from ...diagnostics.feedback import FeedbackReport
 from ...diagnostics.granger import GrangerTestResult
 from ...exceptions import SpecError
 from ...results import EstimationResults
+from ._weights import NEGATIVE_WEIGHT_SUM_HIGH, negative_weights_message
 from .event_time import pretrend_rejects
 
-__all__ = ["CAVEAT_KINDS", "SEVERITIES", "Caveat", "caveats", "OLEA_PFLUEGER_CRITICAL_F",
-           "WEAK_IV_F"]
+__all__ = ["CAVEAT_KINDS", "SEVERITIES", "Caveat", "caveats", "NEGATIVE_WEIGHT_SUM_HIGH",
+           "OLEA_PFLUEGER_CRITICAL_F", "WEAK_IV_F"]
 
 #: Severities, most serious first.
 SEVERITIES: tuple[str, ...] = ("high", "medium", "low")
 #: Every kind :func:`caveats` can return.
 CAVEAT_KINDS: tuple[str, ...] = (
     "few_clusters", "weak_instruments", "convergence", "collinearity", "dropped_rows",
-    "estimation_warning", "feedback", "pretrends", "failed_refutation", "failed_implication")
+    "estimation_warning", "feedback", "pretrends", "negative_weights", "failed_refutation",
+    "failed_implication")
 #: Rule-of-thumb F below which instruments are weak (Staiger and Stock 1997).
 WEAK_IV_F = 10.0
 #: Olea and Pflueger (2013) simplified critical value: 5% test that the worst-case
@@ -176,6 +182,11 @@ def _pretrends(res: Any) -> list[Caveat]:
                    "so the effects after it are not causal without modelling or bounding that "
                    "difference (HonestDiD) or a heterogeneity-robust design. Passing such a "
                    "test would not prove parallel trends either (Roth 2022).")]
+
+
+def _negative_weights(weights: Any) -> list[Caveat]:
+    found = negative_weights_message(weights)
+    return [] if found is None else [Caveat("negative_weights", *found)]
 
 
 def _few_clusters(res: Any, few: int) -> list[Caveat]:
@@ -516,6 +527,7 @@ def caveats(
     refutations: Any = None,
     implications: pd.DataFrame | None = None,
     few_clusters: int = 40,
+    twfe_weights: Any = None,
 ) -> list[Caveat]:
     """Caveats from results, the panel and the diagnostics, most severe first.
 
@@ -545,6 +557,9 @@ def caveats(
         object whose ``table`` is one.
     few_clusters
         Fewer clusters than this raise the ``few_clusters`` caveat.
+    twfe_weights
+        A :class:`~causalpolicing.diagnostics.TWFEWeights` (the weights of the static
+        TWFE coefficient); negative weights raise the ``negative_weights`` caveat.
 
     Returns
     -------
@@ -582,6 +597,7 @@ def caveats(
     if panel is not None:
         found.extend(_panel(panel))
     found.extend(_feedback(diagnostics, panel))
+    found.extend(_negative_weights(twfe_weights))
     found.extend(_refutations(refutations))
     found.extend(_implications(implications))
     rank = {k: i for i, k in enumerate(CAVEAT_KINDS)}

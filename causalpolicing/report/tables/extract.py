@@ -339,6 +339,38 @@ def _gof_rows(gof: Any, models: list[EstimationResults]) -> tuple[GofRow, ...]:
     return tuple(rows)
 
 
+_EVENT_TERM = re.compile(r"event_(lead|lag)(\d+)")
+
+
+def event_time_of(term: str) -> int | None:
+    """The event time of a design's event-time term (``event_lead2`` -> -2), else ``None``.
+
+    >>> event_time_of("event_lead2"), event_time_of("event_lag0"), event_time_of("x")
+    (-2, 0, None)
+    """
+    m = _EVENT_TERM.fullmatch(term)
+    if m is None:
+        return None
+    return -int(m.group(2)) if m.group(1) == "lead" else int(m.group(2))
+
+
+def _event_order(terms: list[str]) -> list[str]:
+    """Designs' terms in reading order: ``ATT`` then the event-time terms by event time, as
+    one block where the first of them appears; other terms keep their order."""
+    block = [t for t in terms if t == "ATT" or event_time_of(t) is not None]
+    if not block:
+        return terms
+    block.sort(key=lambda t: (t != "ATT", event_time_of(t) or 0))
+    at = next(i for i, t in enumerate(terms) if t in block)
+    rest = [t for t in terms if t not in block]
+    return rest[:at] + block + rest[at:]
+
+
+def _label(term: str) -> str:
+    e = event_time_of(term)
+    return term if e is None else f"Event time {e}"
+
+
 def _select(all_terms: list[str], keep: Any, drop: Any, order: Any) -> list[str]:
     terms = list(all_terms)
     if keep is not None:
@@ -425,6 +457,7 @@ def extract(results: Any, options: TableOptions | None = None, **kwargs: Any) ->
     all_terms: list[str] = []
     for t in tidies:
         all_terms.extend(x for x in t.index if x not in all_terms)
+    all_terms = _event_order(all_terms)
     terms = _select(all_terms, keep, drop, order)
 
     if rename is not None and not isinstance(rename, Mapping):
@@ -440,7 +473,7 @@ def extract(results: Any, options: TableOptions | None = None, **kwargs: Any) ->
     row_keys: list[str] = []
     row_members: list[list[str]] = []
     for t in terms:
-        lab = rename.get(t, t)
+        lab = rename.get(t, _label(t))
         if lab in row_labels:
             row_members[row_labels.index(lab)].append(t)
         else:
@@ -459,7 +492,7 @@ def extract(results: Any, options: TableOptions | None = None, **kwargs: Any) ->
         cells.append(tuple(row))
 
     header: list[tuple[str, tuple[str, ...]]] = []
-    depvars = [m.spec.get("depvar") for m in models]
+    depvars = [m.spec.get("depvar") or m.spec.get("outcome") for m in models]
     if any(isinstance(d, str) and d for d in depvars):
         header.append(("Dependent variable",
                        tuple(d if isinstance(d, str) else "" for d in depvars)))

@@ -23,11 +23,14 @@ Examples
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from ...exceptions import SpecError
 from .extract import Cell, TableModel
+
+_EVENT = re.compile(r"event_(lead|lag)\d+")
 
 __all__ = ["BodyRow", "FormattedTable", "auto_notes", "format_number", "format_table",
            "stars_for"]
@@ -183,6 +186,11 @@ def auto_notes(model: TableModel) -> list[str]:
         notes.append(_UNC_NOTES[model.uncertainty])
     if model.stars:
         notes.append(", ".join(f"{s} p < {t:g}" for s, t in model.stars) + ".")
+    if any(_EVENT.fullmatch(t) for t in model.term_keys):
+        notes.append("Event time k: the effect k periods after treatment starts (k < 0: "
+                     "before it), relative to the design's reference period"
+                     + ("; ATT: the average effect on the treated." if "ATT" in
+                        model.term_keys else "."))
     if any(model.exponentiated):
         which = [n for n, e in zip(model.model_names, model.exponentiated, strict=True) if e]
         subject = "All models" if all(model.exponentiated) else "Models " + ", ".join(which)
