@@ -80,10 +80,12 @@ def _bacon_text(b: Any) -> tuple[list[str], dict[str, Any]]:
                     "already-treated units as controls (Later vs Earlier Treated, average "
                     f"{float(late['estimate']):.4g}); when effects change over time these "
                     "comparisons are biased and can flip the sign of the TWFE coefficient.")
+    text.append("By type of comparison: total weight, weighted average of the 2×2 "
+                "estimates (Estimate) and number of comparisons (n).")
     table = summ.reset_index()
     tab = frame_table(table, ["type", "weight", "estimate", "n_comparisons"],
-                      {"type": "Comparison", "weight": "Weight", "estimate": "Average estimate",
-                       "n_comparisons": "Comparisons"},
+                      {"type": "Comparison", "weight": "Weight", "estimate": "Estimate",
+                       "n_comparisons": "n"},
                       {"weight": lambda v: f"{float(v):.3f}",
                        "estimate": lambda v: f"{float(v):.4g}"})
     return text, tab
