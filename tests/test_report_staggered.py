@@ -196,3 +196,16 @@ def test_table_html_and_latex_of_two_designs(designs) -> None:
     assert "event\\_lead" not in tex
     # rename still wins over the default label
     assert "Lead 2" in cp.table(designs, rename={"event_lead2": "Lead 2"}).to_markdown()
+
+
+def test_callaway_santanna_varying_base_is_skipped_universal_runs(panel) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        varying = cp.callaway_santanna(panel, outcome="deaths", control_group="not_yet_treated")
+        universal = cp.callaway_santanna(panel, outcome="deaths",
+                                         control_group="not_yet_treated",
+                                         base_period="universal")
+    sec = staggered_diagnostics(_spec(), panel, {"CS": varying, "CS universal": universal})
+    assert "base_period='universal'" in dict(sec.skipped)["HonestDiD sensitivity (CS)"]
+    h = sec.honest["CS universal"]
+    assert (h.num_pre, h.num_post) == (3, 4)

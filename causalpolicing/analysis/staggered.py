@@ -90,6 +90,12 @@ def _window(res: Any) -> tuple[np.ndarray, np.ndarray, int, int, list[int]]:
     """The HonestDiD inputs of a design: at most HONEST_PRE leads and HONEST_POST lags."""
     et = res.event_time
     ref_rows = et.loc[et["reference"].astype(bool), "event_time"] if "reference" in et else []
+    if len(ref_rows) != 1 and (et["event_time"] < 0).any():
+        raise CausalPolicingError(
+            "its event-time table has no single reference period: its pre-period estimates "
+            "are not normalised to one base period (e.g. Callaway-Sant'Anna's default "
+            "varying base period), so they do not measure the pre-trend HonestDiD bounds "
+            "with; refit with base_period='universal'.")
     if len(ref_rows) != 1:
         raise CausalPolicingError("its event-time table has no single reference period, so "
                                   "there are no pre-period coefficients to bound the "
@@ -163,7 +169,7 @@ def staggered_diagnostics(spec: Any, panel: Any, results: Mapping[str, Any], *,
         try:
             beta, cov, num_pre, num_post, post = _window(res)
             honest[name] = honest_did(betahat=beta, sigma=cov, num_pre=num_pre,
-                                      num_post=num_post, l_vec="average")
+                                      num_post=num_post, l_vec="average", progress=False)
         except (CausalPolicingError, ValueError, np.linalg.LinAlgError) as exc:
             skipped.append((f"{HONEST} ({name})", _reason(exc)))
             continue
