@@ -65,7 +65,9 @@ def aggregate(cells: CSCells, data: CSData, kind: str, *, min_e: float = -np.inf
               max_e: float = np.inf) -> Aggregation:
     """R ``aggte(type=kind)``: the effects and their influence functions (n x terms)."""
     ok = np.isfinite(cells.att)
-    g, t, att, psi = cells.group[ok], cells.time[ok], cells.att[ok], cells.influence[:, ok]
+    g, t, att = cells.group[ok], cells.time[ok], cells.att[ok]
+    # no copy of the n x cells matrix when every cell was estimated
+    psi = cells.influence if ok.all() else cells.influence[:, ok]
     ref = cells.reference[ok]
     pg_of = _pg(data)
     pg = np.array([pg_of[int(x)] for x in g])

@@ -237,20 +237,29 @@ def _check_group_sizes(coh: np.ndarray, n_periods: int, n_cov: int, control_grou
 
 def att_gt(data: CSData, *, control_group: str, anticipation: int, base_period: str,
            est_method: str) -> CSCells:
-    """Every ATT(g,t) of R ``did::att_gt`` with its influence function (n x cells)."""
+    """Every ATT(g,t) of R ``did::att_gt`` with its influence function (n x cells).
+
+    The influence functions go straight into one ``(n_units, n_cells)`` matrix (each
+    cell writes only its own units' entries); the units of a comparison (cohort
+    plus comparison group) are found once per cohort and comparison group.
+    """
     periods, n, T = data.periods, data.n, len(data.periods)
     varying = base_period == "varying"
     tfac = 1 if varying else 0
     rows_by_t = ([np.flatnonzero(data.row_t == i) for i in range(T)]
                  if not data.balanced else [])
+    n_cells = len(data.cohorts) * (T - 1 if varying else T)
+    influence = np.zeros((n, n_cells))
     out: dict[str, list] = {k: [] for k in ("group", "time", "base", "att", "nt", "nc", "ref")}
-    cols: list[np.ndarray] = []
     notes: list[str] = []
     never_u = data.cohort_u == NEVER
+    j = -1
     for g in data.cohorts:
         g_u = data.cohort_u == g
         pret_g = int(np.flatnonzero(periods + anticipation < g)[-1])
+        units: dict[Any, _Units] = {}
         for t in range(T - 1 if varying else T):
+            j += 1
             cur = t + tfac
             base = t if varying else pret_g
             if g <= periods[cur]:
@@ -261,19 +270,23 @@ def att_gt(data: CSData, *, control_group: str, anticipation: int, base_period: 
             if not varying and base == cur:
                 for k, v in (("att", 0.0), ("nt", int(g_u.sum())), ("nc", 0), ("ref", True)):
                     out[k].append(v)
-                cols.append(np.zeros(n))
                 continue
             out["ref"].append(False)
             if control_group == "never_treated":
+                key: Any = None
                 c_u = never_u
             else:
-                thr = max(periods[cur], periods[base]) + anticipation
-                c_u = (data.cohort_u > thr) & ~g_u
+                key = max(periods[cur], periods[base]) + anticipation
+                c_u = (data.cohort_u > key) & ~g_u
             try:
                 if data.balanced:
-                    att, col, nt, nc = _panel_cell(data, g_u, c_u, cur, base, est_method)
+                    if key not in units:
+                        units[key] = _units(data, g_u, c_u)
+                    att, nt, nc = _panel_cell(data, units[key], cur, base, est_method,
+                                              influence[:, j])
                 else:
-                    att, col, nt, nc = _rc_cell(data, g_u, c_u, cur, base, rows_by_t, est_method)
+                    att, nt, nc = _rc_cell(data, g_u, c_u, cur, base, rows_by_t, est_method,
+                                           influence[:, j])
             except CellError as exc:
                 label = (data.label[int(g)] if int(g) in data.label else int(g))
                 msg = (f"ATT(g,t) for cohort {label}, period {data.label[int(periods[cur])]} "
@@ -281,42 +294,60 @@ def att_gt(data: CSData, *, control_group: str, anticipation: int, base_period: 
                        "aggregations.")
                 warnings.warn(msg, DataWarning, stacklevel=3)
                 notes.append(msg)
-                att, col = np.nan, np.full(n, np.nan)
+                att = np.nan
+                influence[:, j] = np.nan
                 nt, nc = int(g_u.sum()), int(c_u.sum())
             out["att"].append(att)
             out["nt"].append(nt)
             out["nc"].append(nc)
-            cols.append(col)
     return CSCells(group=np.array(out["group"], dtype=np.int64),
                    time=np.array(out["time"], dtype=np.int64),
                    base=np.array(out["base"], dtype=np.int64),
                    att=np.array(out["att"], dtype=float),
-                   influence=np.column_stack(cols) if cols else np.zeros((n, 0)),
+                   influence=influence,
                    n_treated=np.array(out["nt"], dtype=np.int64),
                    n_control=np.array(out["nc"], dtype=np.int64),
                    reference=np.array(out["ref"], dtype=bool), notes=tuple(notes))
 
 
-def _panel_cell(data: CSData, g_u: np.ndarray, c_u: np.ndarray, cur: int, base: int,
-                est_method: str) -> tuple[float, np.ndarray, int, int]:
+@dataclass(frozen=True)
+class _Units:
+    """The units of one panel comparison: positions, treated indicator, weights."""
+
+    idx: np.ndarray
+    d: np.ndarray
+    w: np.ndarray
+    nt: int
+    nc: int
+
+
+def _units(data: CSData, g_u: np.ndarray, c_u: np.ndarray) -> _Units:
     idx = np.flatnonzero(g_u | c_u)
     d = g_u[idx].astype(float)
     nt = int(d.sum())
-    nc = len(idx) - nt
-    if nt == 0 or nc == 0:
-        raise CellError("no treated units" if nt == 0 else "no comparison units")
+    return _Units(idx=idx, d=d, w=data.weight_u[idx], nt=nt, nc=len(idx) - nt)
+
+
+def _panel_cell(data: CSData, u: _Units, cur: int, base: int, est_method: str,
+                col: np.ndarray) -> tuple[float, int, int]:
+    """One balanced-panel 2x2 comparison; writes the influence function into ``col``."""
+    if u.nt == 0 or u.nc == 0:
+        raise CellError("no treated units" if u.nt == 0 else "no comparison units")
+    idx = u.idx
     dy = data.y[idx, cur] - data.y[idx, base]
     x = data.x[min(cur, base)][:, idx]
-    att, inf = panel_att(dy, d, x, data.weight_u[idx], est_method)
+    att, inf = panel_att(dy, u.d, x, u.w, est_method)
     if not np.isfinite(att):
         raise CellError("the estimate is not finite")
-    col = np.zeros(data.n)
     col[idx] = inf * (data.n / len(idx))
-    return float(att), col, nt, nc
+    return float(att), u.nt, u.nc
 
 
 def _rc_cell(data: CSData, g_u: np.ndarray, c_u: np.ndarray, cur: int, base: int,
-             rows_by_t: list[np.ndarray], est_method: str) -> tuple[float, np.ndarray, int, int]:
+             rows_by_t: list[np.ndarray], est_method: str, col: np.ndarray
+             ) -> tuple[float, int, int]:
+    """One repeated-cross-section 2x2 comparison; writes the unit sums of the influence
+    function into ``col``."""
     rows = np.sort(np.concatenate([rows_by_t[cur], rows_by_t[base]]))
     units = data.row_unit[rows]
     sel = g_u[units] | c_u[units]
@@ -332,7 +363,7 @@ def _rc_cell(data: CSData, g_u: np.ndarray, c_u: np.ndarray, cur: int, base: int
     att, inf = rc_att(data.y[rows], post, d, data.x[:, rows], data.row_w[rows], est_method)
     if not np.isfinite(att):
         raise CellError("the estimate is not finite")
-    col = np.bincount(units, weights=inf * (data.n / len(rows)), minlength=data.n)
+    col[:] = np.bincount(units, weights=inf * (data.n / len(rows)), minlength=data.n)
     in_cell = np.bincount(units, minlength=data.n) > 0
     nt = int((in_cell & g_u).sum())
-    return float(att), col, nt, int(in_cell.sum()) - nt
+    return float(att), nt, int(in_cell.sum()) - nt

@@ -66,6 +66,7 @@ import pandas as pd
 from scipy import special, stats
 
 from .._hints import check_level, did_you_mean
+from ..core._blas import _one_blas_thread
 from ..data.panel import Panel
 from ..exceptions import DataWarning, SpecError
 from ..inference.multiplier import MULTIPLIER_WEIGHTS, MultiplierBootstrap, multiplier_bootstrap
@@ -157,6 +158,10 @@ class CallawaySantAnnaResults(BaseResults):
         A universal base period's own cell is 0 with no standard error; a cell that
         could not be estimated is missing (and left out of the aggregations).
         """
+        with _one_blas_thread(True):
+            return self._att_gt()
+
+    def _att_gt(self) -> pd.DataFrame:
         st = self._cs
         c, d = st.cells, st.data
         se = _se(c.influence, d.cluster_u)
@@ -182,6 +187,10 @@ class CallawaySantAnnaResults(BaseResults):
         uniform band (sup-t critical value times the bootstrap standard errors,
         as R ``did``'s ``cband=TRUE``).
         """
+        with _one_blas_thread(True):
+            return self._event_time()
+
+    def _event_time(self) -> pd.DataFrame:
         st = self._cs
         agg = st.agg if st.kind == "dynamic" else aggregate(
             st.cells, st.data, "dynamic", min_e=st.min_e, max_e=st.max_e)
@@ -227,7 +236,8 @@ class CallawaySantAnnaResults(BaseResults):
         pre = np.flatnonzero((c.group > c.time) & ~c.reference & np.isfinite(c.att))
         if len(pre) == 0:
             return None
-        v = _analytic(c.influence[:, pre], self._cs.data.cluster_u)
+        with _one_blas_thread(True):
+            v = _analytic(c.influence[:, pre], self._cs.data.cluster_u)
         if not np.all(np.isfinite(v)) or np.linalg.cond(v) > 1 / np.finfo(float).eps:
             return None
         b = c.att[pre]
@@ -259,6 +269,17 @@ def _results(data: CSData, cells: CSCells, *, kind: str, spec: dict[str, Any], m
     if not np.isfinite(cells.att).any():
         raise SpecError("no ATT(g,t) could be estimated (see the warnings); nothing to "
                         "aggregate.")
+    with _one_blas_thread(True):
+        return _aggregated(data, cells, kind=kind, spec=spec, min_e=min_e, max_e=max_e,
+                           lo=lo, hi=hi, level=level, bootstrap=bootstrap,
+                           bootstrap_weights=bootstrap_weights, seed=seed,
+                           warnings_=warnings_, dropped=dropped)
+
+
+def _aggregated(data: CSData, cells: CSCells, *, kind: str, spec: dict[str, Any], min_e: Any,
+                max_e: Any, lo: float, hi: float, level: float, bootstrap: int,
+                bootstrap_weights: str, seed: int, warnings_: tuple[str, ...],
+                dropped: pd.DataFrame) -> CallawaySantAnnaResults:
     try:
         agg = aggregate(cells, data, kind, min_e=lo, max_e=hi)
     except ValueError:
