@@ -113,12 +113,12 @@ def prepare(frame: pd.DataFrame, *, unit: str, time: str, outcome: str, cohort: 
         notes.append(msg)
     timing = staggered_timing(frame, unit=unit, time=time, cohort=cohort,
                               never_treated=never_treated)
-    period, coh = timing.period.copy(), timing.cohort.copy()
-    if frame.duplicated([unit, time]).any():
-        dup = frame.loc[frame.duplicated([unit, time], keep=False), [unit, time]].head(5)
-        raise SpecError(f"unit {unit!r} and time {time!r} do not identify the rows: e.g. "
-                        f"{dup.to_dict('records')}; give one row per unit and period.")
-    labels = dict(zip(period.tolist(), frame[time].tolist(), strict=True))
+    period, coh = timing.period, timing.cohort.copy()
+    ucodes_all, n_units_all = _unit_codes(frame[unit])
+    all_periods, first_rows, tidx_all = _period_codes(period)
+    _check_unique_rows(frame, unit, time, ucodes_all, n_units_all, tidx_all, len(all_periods))
+    # the time column's value of each period number (for names and messages)
+    labels = dict(zip(all_periods.tolist(), frame[time].iloc[first_rows].tolist(), strict=True))
 
     tmax = int(period[keep].max())
     # R did: a cohort starting after the last period (+ anticipation) is never treated here
@@ -156,9 +156,14 @@ def prepare(frame: pd.DataFrame, *, unit: str, time: str, outcome: str, cohort: 
         logs.append(_drop_rows(frame, early, cohort, FIRST_PERIOD_REASON, source_rows))
         keep &= ~early
 
-    sub = frame.loc[keep]
-    period, coh = period[keep], coh[keep]
-    periods = np.unique(period)
+    everything = bool(keep.all())
+
+    def kept(name: str) -> pd.Series:
+        return frame[name] if everything else frame[name][keep]
+
+    if not everything:
+        period, coh = period[keep], coh[keep]
+    periods = all_periods if everything else np.unique(period)
     first = int(periods[0])
     cohorts = np.unique(coh[(coh != NEVER) & (coh > first + anticipation)])
     if control_group == "not_yet_treated" and not (coh == NEVER).any():
@@ -169,39 +174,88 @@ def prepare(frame: pd.DataFrame, *, unit: str, time: str, outcome: str, cohort: 
                         "with at least one untreated period and a comparison group.")
     _check_group_sizes(coh, len(periods), len(covariates), control_group, labels, notes)
 
-    ucodes, uniq_units = pd.factorize(sub[unit], sort=True)
-    n = len(uniq_units)
+    if ucodes_all is None:  # units with missing values: pandas' own factorization
+        ucodes, uniq_units = pd.factorize(kept(unit), sort=True)
+        n = len(uniq_units)
+    elif everything:
+        ucodes, n = ucodes_all, n_units_all
+    else:  # the kept units keep their sorted order: renumber 0..n-1
+        ucodes = ucodes_all[keep]
+        present = np.bincount(ucodes, minlength=n_units_all) > 0
+        ucodes = (np.cumsum(present) - 1)[ucodes]
+        n = int(present.sum())
+    nrows = len(ucodes)
     first_row = np.full(n, -1)
-    first_row[ucodes[::-1]] = np.arange(len(ucodes))[::-1]
+    first_row[ucodes[::-1]] = np.arange(nrows)[::-1]
     cohort_u = coh[first_row]
-    w_row = np.ones(len(sub)) if weights is None else sub[weights].to_numpy(dtype=float)
-    weight_u = _unit_constant(w_row, ucodes, n, weights, unit, "weights")
+    if weights is None:
+        w_row, weight_u = None, np.ones(n)
+    else:
+        w_row = kept(weights).to_numpy(dtype=float)
+        weight_u = _unit_constant(w_row, ucodes, n, weights, unit, "weights")
     if weights is not None and (np.any(weight_u < 0) or weight_u.mean() <= 0):
         raise SpecError(f"weights column {weights!r} must be non-negative with a positive mean.")
     cluster_u = None
     if cluster is not None:
-        ccodes = pd.factorize(sub[cluster], sort=True)[0]
+        ccodes = pd.factorize(kept(cluster), sort=True)[0]
         cluster_u = _unit_constant(ccodes.astype(float), ucodes, n, cluster, unit,
                                    "cluster").astype(np.int64)
-    tidx = np.searchsorted(periods, period)
-    yv = sub[outcome].to_numpy(dtype=float)
-    xv = np.vstack([np.ones(len(sub))] + [sub[c].to_numpy(dtype=float) for c in covariates])
+    tidx = tidx_all if everything else np.searchsorted(periods, period)
+    yv = kept(outcome).to_numpy(dtype=float)
     dropped = (pd.concat(logs, ignore_index=True) if logs
                else pd.DataFrame({c: pd.Series(dtype=object) for c in DROP_COLUMNS}))
     T = len(periods)
-    balanced = len(sub) == n * T
+    balanced = nrows == n * T
     common = dict(periods=periods, label={int(p): labels[int(p)] for p in periods},
                   cohorts=cohorts, cohort_u=cohort_u, weight_u=weight_u, cluster_u=cluster_u,
-                  nobs=len(sub), dropped=dropped, notes=tuple(notes))
-    if balanced:
+                  nobs=nrows, dropped=dropped, notes=tuple(notes))
+    if balanced:  # the wide unit x period matrices: one reshape of each column
         y = np.empty((n, T))
         y[ucodes, tidx] = yv
-        x = np.empty((T, xv.shape[0], n))
-        for j in range(xv.shape[0]):
-            x[tidx, j, ucodes] = xv[j]
+        x = np.empty((T, 1 + len(covariates), n))
+        x[:, 0, :] = 1.0
+        for j, c in enumerate(covariates, start=1):
+            x[tidx, j, ucodes] = kept(c).to_numpy(dtype=float)
         return CSData(balanced=True, y=y, x=x, row_unit=None, row_t=None, row_w=None, **common)
+    xv = np.vstack([np.ones(nrows)] + [kept(c).to_numpy(dtype=float) for c in covariates])
     return CSData(balanced=False, y=yv, x=xv, row_unit=ucodes.astype(np.int64), row_t=tidx,
-                  row_w=w_row, **common)
+                  row_w=np.ones(nrows) if w_row is None else w_row, **common)
+
+
+def _unit_codes(units: pd.Series) -> tuple[np.ndarray | None, int]:
+    """Sorted integer codes of the units (``None`` if some unit is missing)."""
+    codes, uniq = pd.factorize(units, sort=True)
+    if len(codes) and codes.min() < 0:
+        return None, len(uniq)
+    return codes, len(uniq)
+
+
+def _period_codes(period: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sorted distinct periods, a row holding each, and each row's position among them."""
+    lo, hi = int(period.min()), int(period.max())
+    if hi - lo <= 4 * len(period) + 1000:  # counting, not sorting
+        offset = period - lo
+        present = np.bincount(offset, minlength=hi - lo + 1) > 0
+        uniq = lo + np.flatnonzero(present)
+        pos = (np.cumsum(present) - 1)[offset]
+    else:
+        uniq, pos = np.unique(period, return_inverse=True)
+    first = np.empty(len(uniq), dtype=np.int64)
+    first[pos[::-1]] = np.arange(len(period))[::-1]
+    return uniq, first, pos
+
+
+def _check_unique_rows(frame: pd.DataFrame, unit: str, time: str, ucodes: np.ndarray | None,
+                       n_units: int, tidx: np.ndarray, n_periods: int) -> None:
+    """Refuse two rows of one unit and period (counted on the integer codes)."""
+    if ucodes is not None and n_units * n_periods <= 4 * len(ucodes) + 1000:
+        if len(ucodes) == 0 or np.bincount(ucodes * n_periods + tidx).max() <= 1:
+            return
+    elif not frame.duplicated([unit, time]).any():
+        return
+    dup = frame.loc[frame.duplicated([unit, time], keep=False), [unit, time]].head(5)
+    raise SpecError(f"unit {unit!r} and time {time!r} do not identify the rows: e.g. "
+                    f"{dup.to_dict('records')}; give one row per unit and period.")
 
 
 def _unit_constant(values: np.ndarray, codes: np.ndarray, n: int, col: str | None, unit: str,

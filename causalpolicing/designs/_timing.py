@@ -108,9 +108,13 @@ def outcome_role(panel: Panel | None, outcome: str | None, *, who: str) -> str:
     return panel.outcome
 
 
-def frame_and_roles(data: Any, unit: str | None, time: str | None, *, who: str
-                    ) -> tuple[pd.DataFrame, str, str, Panel | None]:
-    """A private copy of the data with the unit and time columns named and checked."""
+def frame_and_roles(data: Any, unit: str | None, time: str | None, *, who: str,
+                    copy: bool = True) -> tuple[pd.DataFrame, str, str, Panel | None]:
+    """A private copy of the data with the unit and time columns named and checked.
+
+    ``copy=False`` hands a DataFrame back as it is, for a caller that only reads
+    it (no copy of a large frame); a Panel's frame is always a copy.
+    """
     if isinstance(data, Panel):
         frame = data.to_frame()
         unit = data.unit if unit is None else unit
@@ -120,7 +124,7 @@ def frame_and_roles(data: Any, unit: str | None, time: str | None, *, who: str
         if unit is None or time is None:
             raise SpecError(f"{who} on a DataFrame needs unit='column' and time='column' "
                             "(or pass a Panel).")
-        frame = data.copy()
+        frame = data.copy() if copy else data
         panel = None
     else:
         raise SpecError(f"{who} needs a Panel or a DataFrame; got {type(data).__name__}.")

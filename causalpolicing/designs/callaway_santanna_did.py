@@ -447,7 +447,9 @@ def callaway_santanna(
         raise SpecError("bootstrap=1 is not a bootstrap; give 0 (analytic only) or the number "
                         "of draws (e.g. 999).")
     level = check_level(level)
-    frame, unit, time, panel = frame_and_roles(data, unit, time, who="callaway_santanna")
+    # read only (prepare copies what it needs): no copy of the caller's frame
+    frame, unit, time, panel = frame_and_roles(data, unit, time, who="callaway_santanna",
+                                               copy=False)
     cohort, never_treated = timing_roles(panel, cohort, never_treated, who="callaway_santanna")
     outcome = column(frame, outcome_role(panel, outcome, who="callaway_santanna"), "outcome")
     covariates = (covariates,) if isinstance(covariates, str) else tuple(covariates)
