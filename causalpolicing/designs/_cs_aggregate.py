@@ -98,20 +98,23 @@ def aggregate(cells: CSCells, data: CSData, kind: str, *, min_e: float = -np.inf
         eseq = [int(v) for v in np.unique(e) if min_e <= v <= max_e]
         if not eseq:
             raise ValueError("no event time within [min_e, max_e]")
-        for v in eseq:
+        # the influence functions go straight into the n x (event times + 1) matrix
+        out = np.empty((data.n, len(eseq) + 1))
+        for i, v in enumerate(eseq):
             sel = e == v
-            est_e, inf_e = _weighted(att[sel], psi[:, sel], g[sel], pg[sel], data, True)
+            est_e, out[:, i] = _weighted(att[sel], psi[:, sel], g[sel], pg[sel], data, True)
             terms.append(event_term(v))
             keys.append(v)
             ests.append(est_e)
-            infs.append(inf_e)
             refs.append(bool(np.all(ref[sel])))
         pos = np.array(keys) >= 0
         if not pos.any():
-            est, inf = np.nan, np.full(data.n, np.nan)
+            est, out[:, -1] = np.nan, np.nan
         else:
             est = float(np.mean(np.array(ests)[pos]))
-            inf = np.column_stack(infs)[:, pos].mean(axis=1)
+            out[:, -1] = out[:, :-1][:, pos].mean(axis=1)
+        return Aggregation(kind, (*terms, "ATT"), tuple(keys), np.array([*ests, est]), out,
+                           np.array([*refs, False]))
     elif kind == "calendar":
         for tt in np.unique(t[t >= g.min()]):
             sel = (t == tt) & (g <= tt)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -52,6 +52,12 @@ class CSData:
     @property
     def n(self) -> int:
         return len(self.cohort_u)
+
+    def for_aggregation(self) -> CSData:
+        """The same data without the outcomes and covariates (all the aggregations and the
+        results need once the ATT(g,t) are estimated)."""
+        empty = np.empty(0)
+        return replace(self, y=empty, x=empty, row_unit=None, row_t=None, row_w=None)
 
 
 @dataclass(frozen=True)

@@ -287,8 +287,7 @@ def _aggregated(data: CSData, cells: CSCells, *, kind: str, spec: dict[str, Any]
                         "window.") from None
     keep = ~agg.reference
     terms = [t for t, k in zip(agg.terms, keep, strict=True) if k]
-    psi = agg.influence[:, keep]
-    cov = _analytic(np.nan_to_num(psi), data.cluster_u)
+    cov = _analytic(np.nan_to_num(agg.influence[:, keep], copy=False), data.cluster_u)
     boot, crit = None, None
     if bootstrap:
         boot = multiplier_bootstrap(agg.influence, reps=bootstrap, cluster=data.cluster_u,
@@ -472,7 +471,8 @@ def callaway_santanna(
     cells = att_gt(prepared, control_group=control_group, anticipation=anticipation,
                    base_period=base_period, est_method=est_method)
     notes = [*prepared.notes, *cells.notes]
-    if not prepared.balanced:
+    balanced, prepared = prepared.balanced, prepared.for_aggregation()  # frees the outcomes
+    if not balanced:
         notes.append("unbalanced panel: the 2x2 comparisons use the repeated-cross-section "
                      "estimators (R did's allow_unbalanced_panel=TRUE).")
     spec = {"design": "callaway_santanna", "outcome": outcome, "cohort": cohort,

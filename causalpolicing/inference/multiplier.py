@@ -113,11 +113,10 @@ def multiplier_draws(sums: np.ndarray, *, reps: int, n: int,
     step = max(1, _BLOCK // max(g, 1))
     for start in range(0, reps, step):
         b = min(step, reps - start)
-        u = rng.random((b, g))
-        if weights == "mammen":
-            v = np.where(u < _MAMMEN_P, _MAMMEN_LOW, _MAMMEN_HIGH)
-        else:
-            v = np.where(u < 0.5, -1.0, 1.0)
+        v = rng.random((b, g))  # uniforms, turned into the multipliers in place
+        low = v < (_MAMMEN_P if weights == "mammen" else 0.5)
+        v.fill(_MAMMEN_HIGH if weights == "mammen" else 1.0)
+        v[low] = _MAMMEN_LOW if weights == "mammen" else -1.0
         out[start:start + b] = v @ sums
     out /= n
     return out
@@ -169,8 +168,9 @@ def multiplier_bootstrap(
     if psi.ndim == 1:
         psi = psi[:, None]
     n = psi.shape[0]
-    if cluster is None:
-        sums, n_clusters = np.nan_to_num(psi), n
+    if cluster is None:  # no copy of the influence functions unless they hold NaNs
+        sums = psi if np.isfinite(psi).all() else np.nan_to_num(psi)
+        n_clusters = n
     else:
         codes, uniq = _codes(np.asarray(cluster))
         if len(codes) != n:
