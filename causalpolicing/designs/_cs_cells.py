@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..core.fe_structure import factorize
 from ..exceptions import DataWarning, SpecError
 from ._drdid import CellError, panel_att, rc_att
 from ._timing import NEVER, staggered_timing
@@ -92,25 +93,10 @@ def prepare(frame: pd.DataFrame, *, unit: str, time: str, outcome: str, cohort: 
     """Check the data, drop rows as R ``did`` does (logged), and build the arrays."""
     logs: list[pd.DataFrame] = []
     notes: list[str] = []
-    keep = np.ones(len(frame), dtype=bool)
-    checks = [(c, True) for c in [outcome, *covariates, *([weights] if weights else [])]]
-    for col, numeric in checks + ([(cluster, False)] if cluster else []):
-        if numeric:
-            raw = frame[col]
-            vals = (raw.astype(float) if pd.api.types.is_bool_dtype(raw)
-                    else pd.to_numeric(raw, errors="coerce"))
-            if vals.isna().sum() > raw.isna().sum():
-                raise SpecError(f"column {col!r} is not numeric ({raw.dtype}); "
-                                "Callaway-Sant'Anna needs numeric outcomes, covariates and "
-                                "weights (encode categories as 0/1 columns).")
-            miss = ~np.isfinite(vals.to_numpy(dtype=float))
-        else:
-            miss = frame[col].isna().to_numpy()
-        miss = miss & keep
-        if miss.any():
-            logs.append(_drop_rows(frame, miss, col, f"missing or non-finite value in {col!r}",
-                                   source_rows))
-            keep &= ~miss
+    # first, while little else is in memory (factorizing 1M rows needs ~30 MB for a moment)
+    ucodes_all, n_units_all = _unit_codes(frame[unit])
+    keep = _finite_rows(frame, [outcome, *covariates, *([weights] if weights else [])],
+                        cluster, logs, source_rows)
     if keep.sum() < len(frame):
         n_miss = int((~keep).sum())
         msg = (f"callaway_santanna dropped {n_miss} row(s) with missing or non-finite values "
@@ -120,7 +106,7 @@ def prepare(frame: pd.DataFrame, *, unit: str, time: str, outcome: str, cohort: 
     timing = staggered_timing(frame, unit=unit, time=time, cohort=cohort,
                               never_treated=never_treated)
     period, coh = timing.period, timing.cohort.copy()
-    ucodes_all, n_units_all = _unit_codes(frame[unit])
+    del timing  # (its event times are not needed here)
     all_periods, first_rows, tidx_all = _period_codes(period)
     _check_unique_rows(frame, unit, time, ucodes_all, n_units_all, tidx_all, len(all_periods))
     # the time column's value of each period number (for names and messages)
@@ -228,12 +214,41 @@ def prepare(frame: pd.DataFrame, *, unit: str, time: str, outcome: str, cohort: 
                   row_w=np.ones(nrows) if w_row is None else w_row, **common)
 
 
+def _finite_rows(frame: pd.DataFrame, numeric: Sequence[str], cluster: str | None,
+                 logs: list[pd.DataFrame], source_rows: np.ndarray | None) -> np.ndarray:
+    """Rows with finite numeric columns and a cluster (each drop logged in ``logs``)."""
+    keep = np.ones(len(frame), dtype=bool)
+    for col, is_numeric in [(c, True) for c in numeric] + ([(cluster, False)] if cluster else []):
+        if is_numeric:
+            raw = frame[col]
+            vals = (raw.astype(float) if pd.api.types.is_bool_dtype(raw)
+                    else pd.to_numeric(raw, errors="coerce"))
+            if vals.isna().sum() > raw.isna().sum():
+                raise SpecError(f"column {col!r} is not numeric ({raw.dtype}); "
+                                "Callaway-Sant'Anna needs numeric outcomes, covariates and "
+                                "weights (encode categories as 0/1 columns).")
+            miss = ~np.isfinite(vals.to_numpy(dtype=float))
+        else:
+            miss = frame[col].isna().to_numpy()
+        miss = miss & keep
+        if miss.any():
+            logs.append(_drop_rows(frame, miss, col, f"missing or non-finite value in {col!r}",
+                                   source_rows))
+            keep &= ~miss
+    return keep
+
+
 def _unit_codes(units: pd.Series) -> tuple[np.ndarray | None, int]:
-    """Sorted integer codes of the units (``None`` if some unit is missing)."""
-    codes, uniq = pd.factorize(units, sort=True)
+    """Sorted integer codes of the units (``None`` if some unit is missing).
+
+    :func:`~causalpolicing.core.fe_structure.factorize` (the codes of
+    ``pd.factorize(sort=True)``; integer ids by a lookup table, without pandas' hash
+    table sized for every row).
+    """
+    codes, n = factorize(units)
     if len(codes) and codes.min() < 0:
-        return None, len(uniq)
-    return codes, len(uniq)
+        return None, n
+    return codes, n
 
 
 def _period_codes(period: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
