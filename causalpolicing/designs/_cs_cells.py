@@ -204,10 +204,13 @@ def prepare(frame: pd.DataFrame, *, unit: str, time: str, outcome: str, cohort: 
     if balanced:  # the wide unit x period matrices: one reshape of each column
         y = np.empty((n, T))
         y[ucodes, tidx] = yv
-        x = np.empty((T, 1 + len(covariates), n))
-        x[:, 0, :] = 1.0
-        for j, c in enumerate(covariates, start=1):
-            x[tidx, j, ucodes] = kept(c).to_numpy(dtype=float)
+        if covariates:
+            x = np.empty((T, 1 + len(covariates), n))
+            x[:, 0, :] = 1.0
+            for j, c in enumerate(covariates, start=1):
+                x[tidx, j, ucodes] = kept(c).to_numpy(dtype=float)
+        else:  # the intercept alone: one row of ones, seen in every period (read only)
+            x = np.broadcast_to(np.ones((1, 1, n)), (T, 1, n))
         return CSData(balanced=True, y=y, x=x, row_unit=None, row_t=None, row_w=None, **common)
     xv = np.vstack([np.ones(nrows)] + [kept(c).to_numpy(dtype=float) for c in covariates])
     return CSData(balanced=False, y=yv, x=xv, row_unit=ucodes.astype(np.int64), row_t=tidx,

@@ -63,7 +63,7 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from scipy import special, stats
+from scipy import special
 
 from .._hints import check_level, did_you_mean
 from ..core._blas import _one_blas_thread
@@ -240,6 +240,8 @@ class CallawaySantAnnaResults(BaseResults):
             v = _analytic(c.influence[:, pre], self._cs.data.cluster_u)
         if not np.all(np.isfinite(v)) or np.linalg.cond(v) > 1 / np.finfo(float).eps:
             return None
+        from scipy import stats  # lazy: importing scipy.stats takes ~0.3 s
+
         b = c.att[pre]
         w = float(b @ np.linalg.solve(v, b))
         names = tuple(f"att_{g}_{t}" for g, t in zip(c.group[pre], c.time[pre], strict=True))

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy import linalg, stats
+from scipy import linalg
 
 from ..exceptions import SpecError
 
@@ -88,6 +88,8 @@ def wald_test(res: Any, terms: Sequence[str]) -> WaldTest:
         w = float(b @ np.linalg.pinv(v) @ b)
     q = len(terms)
     df = getattr(res, "df_inference", None)
+    from scipy import stats  # lazy: importing scipy.stats takes ~0.3 s, most fits never test
+
     if df is None:
         return WaldTest(tuple(terms), w, w, q, None, float(stats.chi2(q).sf(w)), "chi2")
     return WaldTest(tuple(terms), w, w / q, q, int(df), float(stats.f(q, df).sf(w / q)), "F")
