@@ -123,7 +123,11 @@ def _expit(z: np.ndarray) -> np.ndarray:
 
 
 def _check(m: np.ndarray, what: str) -> None:
-    if not np.all(np.isfinite(m)) or np.linalg.cond(m) > 1 / _EPS:
+    if m.shape == (1, 1):  # the intercept alone: cond is 1, or infinite at 0 (no SVD needed)
+        singular = not np.isfinite(m[0, 0]) or m[0, 0] == 0
+    else:
+        singular = not np.all(np.isfinite(m)) or np.linalg.cond(m) > 1 / _EPS
+    if singular:
         raise CellError(f"the {what} design is singular (collinear covariates or too few "
                         "units)")
 
