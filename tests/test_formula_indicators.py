@@ -49,7 +49,10 @@ def _both(fn: str, formula: str, df: pd.DataFrame):
     "y ~ i(rel, ref=-1) | u + t",
     "y ~ i(rel, ref=[-1, -4]) | u + t",
     "y ~ i(rel, x, ref=-1) | u + t",
-    "y ~ i(rel, g, ref=-1) | u",
+    pytest.param("y ~ i(rel, g, ref=-1) | u", marks=pytest.mark.skipif(
+        np.lib.NumpyVersion(np.__version__) < "2.1.0",
+        reason="the reference fails, not us: pyfixest 0.60 builds i(var, text) with "
+               "numpy.reshape(shape=...), which needs numpy >= 2.1 (lowest-deps numpy 1.26)")),
     "y ~ i(rel) | u",
     'y ~ i(g, ref="a") + x',
     "y ~ i(rel, ref=-1) + x | u + t",

@@ -123,6 +123,11 @@ def test_weights_are_cohort_shares(sa_stagg):
         assert sa_stagg.params[cp.designs._timing.event_term(int(e))] == pytest.approx(b, rel=1e-12)
 
 
+@pytest.mark.skipif(
+    np.lib.NumpyVersion(np.__version__) < "2.1.0",
+    reason="the reference fails, not us: pyfixest 0.60's saturated event study builds its "
+           "interactions with numpy.reshape(shape=...), which needs numpy >= 2.1 (lowest-deps "
+           "numpy 1.26); fixest's printed numbers are checked above on every numpy")
 def test_matches_pyfixest_saturated_live():
     pf = pytest.importorskip("pyfixest")
     df = _df_het()
