@@ -5,11 +5,10 @@ CAUSALPOLICING_SMALL=1, as tests/test_notebooks.py does), so it is stored with i
 ``--no-execute`` writes it without outputs.
 """
 
-import os
 import sys
 from pathlib import Path
 
-import nbformat as nbf
+from _nbbuild import build
 
 cells: list[tuple[str, str]] = [
     ("md", """# 05 · Reproducing published estimates
@@ -163,21 +162,7 @@ TARGET = HERE / "05_reproducing_published_estimates.ipynb"
 
 
 def main(argv: list[str]) -> int:
-    nb = nbf.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
-                                 "language": "python"}
-    nb.cells = [nbf.v4.new_markdown_cell(src) if kind == "md" else nbf.v4.new_code_cell(src)
-                for kind, src in cells]
-    if "--no-execute" not in argv:
-        from nbclient import NotebookClient
-
-        os.environ["CAUSALPOLICING_SMALL"] = "1"
-        os.environ.setdefault("MPLBACKEND", "Agg")
-        NotebookClient(nb, timeout=300, kernel_name="python3",
-                       resources={"metadata": {"path": str(HERE)}}).execute()
-    nbf.write(nb, TARGET)
-    print(f"wrote {TARGET}")
-    return 0
+    return build(cells, TARGET, argv)
 
 
 if __name__ == "__main__":
