@@ -41,6 +41,16 @@ def never_mask(cohort: pd.Series, never_treated: Any) -> np.ndarray:
         raise RoleError("never_treated is empty; give the value(s) of the cohort column that "
                         "mark never-treated units (e.g. 0, or float('nan')).")
     mask = np.zeros(len(cohort), dtype=bool)
+    dtype = cohort.dtype
+    if isinstance(dtype, np.dtype) and dtype.kind in "iuf" and all(
+            isinstance(v, int | float | np.integer | np.floating) and not isinstance(v, bool)
+            for v in values):
+        # plain numbers against a NumPy numeric column: the same comparison on the array
+        # (NaN == v is False, as fillna(False) below), without pandas' Series machinery
+        vals = cohort.to_numpy()
+        for v in values:
+            mask |= np.isnan(vals) if isinstance(v, float) and np.isnan(v) else vals == v
+        return mask
     for v in values:
         if isinstance(v, float) and np.isnan(v):
             mask |= cohort.isna().to_numpy()

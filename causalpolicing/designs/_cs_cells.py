@@ -28,6 +28,8 @@ DROP_COLUMNS = ["row", "source_row", "column", "reason"]
 FIRST_PERIOD_REASON = "unit treated in the first period (no untreated period to compare)"
 NO_NEVER_REASON = ("period at or after the last cohort's start (no never-treated units: the "
                    "last cohort serves as the comparison group)")
+# the empty drop log, copied per fit (building a frame of empty Series costs ~0.2 ms)
+_NO_DROPS = pd.DataFrame({c: pd.Series(dtype=object) for c in DROP_COLUMNS})
 
 
 @dataclass(frozen=True)
@@ -110,7 +112,10 @@ def prepare(frame: pd.DataFrame, *, unit: str, time: str, outcome: str, cohort: 
     all_periods, first_rows, tidx_all = _period_codes(period)
     _check_unique_rows(frame, unit, time, ucodes_all, n_units_all, tidx_all, len(all_periods))
     # the time column's value of each period number (for names and messages)
-    labels = dict(zip(all_periods.tolist(), frame[time].iloc[first_rows].tolist(), strict=True))
+    tcol = frame[time]
+    tvals = (tcol.to_numpy()[first_rows] if isinstance(tcol.dtype, np.dtype)
+             else tcol.iloc[first_rows]).tolist()
+    labels = dict(zip(all_periods.tolist(), tvals, strict=True))
 
     tmax = int(period[keep].max())
     # R did: a cohort starting after the last period (+ anticipation) is never treated here
@@ -194,8 +199,7 @@ def prepare(frame: pd.DataFrame, *, unit: str, time: str, outcome: str, cohort: 
                                    "cluster").astype(np.int64)
     tidx = tidx_all if everything else np.searchsorted(periods, period)
     yv = kept(outcome).to_numpy(dtype=float)
-    dropped = (pd.concat(logs, ignore_index=True) if logs
-               else pd.DataFrame({c: pd.Series(dtype=object) for c in DROP_COLUMNS}))
+    dropped = pd.concat(logs, ignore_index=True) if logs else _NO_DROPS.copy()
     T = len(periods)
     balanced = nrows == n * T
     common = dict(periods=periods, label={int(p): labels[int(p)] for p in periods},
@@ -224,13 +228,17 @@ def _finite_rows(frame: pd.DataFrame, numeric: Sequence[str], cluster: str | Non
     for col, is_numeric in [(c, True) for c in numeric] + ([(cluster, False)] if cluster else []):
         if is_numeric:
             raw = frame[col]
-            vals = (raw.astype(float) if pd.api.types.is_bool_dtype(raw)
-                    else pd.to_numeric(raw, errors="coerce"))
-            if vals.isna().sum() > raw.isna().sum():
-                raise SpecError(f"column {col!r} is not numeric ({raw.dtype}); "
-                                "Callaway-Sant'Anna needs numeric outcomes, covariates and "
-                                "weights (encode categories as 0/1 columns).")
-            miss = ~np.isfinite(vals.to_numpy(dtype=float))
+            if isinstance(raw.dtype, np.dtype) and raw.dtype.kind in "iuf":
+                # NumPy numbers: nothing to coerce or to refuse (pd.to_numeric is the identity)
+                miss = ~np.isfinite(raw.to_numpy(dtype=float))
+            else:
+                vals = (raw.astype(float) if pd.api.types.is_bool_dtype(raw)
+                        else pd.to_numeric(raw, errors="coerce"))
+                if vals.isna().sum() > raw.isna().sum():
+                    raise SpecError(f"column {col!r} is not numeric ({raw.dtype}); "
+                                    "Callaway-Sant'Anna needs numeric outcomes, covariates and "
+                                    "weights (encode categories as 0/1 columns).")
+                miss = ~np.isfinite(vals.to_numpy(dtype=float))
         else:
             miss = frame[col].isna().to_numpy()
         miss = miss & keep

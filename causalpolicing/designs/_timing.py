@@ -188,8 +188,16 @@ def never_mask(cohort: pd.Series, never_treated: Any) -> np.ndarray:
 def cohort_periods(frame: pd.DataFrame, cohort: str, time: str, treated: np.ndarray
                     ) -> np.ndarray:
     """Period numbers (on the time column's scale) of the cohorts of treated rows."""
-    c = frame[cohort][treated]
     t = frame[time]
+    whole = frame[cohort]
+    if (isinstance(whole.dtype, np.dtype) and whole.dtype.kind in "iuf"
+            and not isinstance(t.dtype, pd.PeriodDtype)):
+        # NumPy numbers on a numeric time scale (the common case): the checks below on the
+        # array, without a boolean-indexed Series
+        v = whole.to_numpy(dtype=float)[treated]
+        _check_whole(v, cohort)
+        return v.astype(np.int64)
+    c = whole[treated]
     if isinstance(c.dtype, pd.PeriodDtype):
         if not isinstance(t.dtype, pd.PeriodDtype) or c.dtype.freq != t.dtype.freq:
             raise SpecError(f"cohort column {cohort!r} ({c.dtype}) and time column {time!r} "
@@ -197,11 +205,7 @@ def cohort_periods(frame: pd.DataFrame, cohort: str, time: str, treated: np.ndar
         return c.array.asi8.astype(np.int64)
     if pd.api.types.is_numeric_dtype(c) and not pd.api.types.is_bool_dtype(c):
         v = c.to_numpy(dtype=float)
-        if np.any(v != np.round(v)):
-            bad = sorted(set(v[v != np.round(v)].tolist()))[:5]
-            raise SpecError(f"cohort column {cohort!r} holds non-integer periods {bad}: event "
-                            "times (time - cohort) must be whole periods. Give the first "
-                            "treated period (e.g. the year) of each unit.")
+        _check_whole(v, cohort)
         if isinstance(t.dtype, pd.PeriodDtype):
             if not t.dtype.freq.freqstr.startswith(("Y", "A")):
                 raise SpecError(f"cohort column {cohort!r} holds numbers but the panel's periods "
@@ -220,16 +224,27 @@ def cohort_periods(frame: pd.DataFrame, cohort: str, time: str, treated: np.ndar
                     f"in the units of time column {time!r} (integers).")
 
 
+def _check_whole(v: np.ndarray, cohort: str) -> None:
+    """Refuse cohort values (floats) that are not whole periods."""
+    if np.any(v != np.round(v)):
+        bad = sorted(set(v[v != np.round(v)].tolist()))[:5]
+        raise SpecError(f"cohort column {cohort!r} holds non-integer periods {bad}: event "
+                        "times (time - cohort) must be whole periods. Give the first "
+                        "treated period (e.g. the year) of each unit.")
+
+
 def check_design(frame: pd.DataFrame, unit: str, cohort: str, never: np.ndarray) -> None:
     problem = cohort_problem(frame, unit, cohort, never)  # the Panel's own check, shared
     if problem:
         raise SpecError(problem)
-    treated_cohorts = frame.loc[~never, cohort]
-    if treated_cohorts.empty:
+    if never.all():
         raise SpecError(f"every unit is never treated (cohort column {cohort!r} holds only "
                         "never_treated values): there is no event to study. Check "
                         "never_treated.")
-    if never.sum() == 0 and treated_cohorts.nunique() == 1:
+    if never.any():
+        return
+    treated_cohorts = frame[cohort]  # (every row is treated)
+    if treated_cohorts.nunique() == 1:
         raise SpecError(
             f"every unit is treated in the same period ({treated_cohorts.iloc[0]!r} in cohort "
             f"column {cohort!r}) and none is never treated: with no never-treated and no "
