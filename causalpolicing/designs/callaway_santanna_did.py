@@ -148,6 +148,16 @@ class CallawaySantAnnaResults(BaseResults):
         super().__init__(**kwargs)
         object.__setattr__(self, "_cs", state)
 
+    @classmethod
+    def _build(cls, *, state: _State, **kwargs: Any) -> CallawaySantAnnaResults:
+        """Internal: ``__init__`` without the defensive copies (see ``BaseResults._adopt``):
+        ``params`` and ``cov`` new (float64, indexed by the terms), ``dropped`` new, a
+        cached template or another result's (never handed out uncopied)."""
+        obj = object.__new__(cls)
+        obj._adopt(**kwargs)
+        object.__setattr__(obj, "_cs", state)
+        return obj
+
     @property
     def att_gt(self) -> pd.DataFrame:
         """Every ATT(g,t): ``cohort, time, event_time, att, std_error, conf_low, conf_high,
@@ -303,9 +313,10 @@ def _aggregated(data: CSData, cells: CSCells, *, kind: str, spec: dict[str, Any]
     state = _State(data=data, cells=cells, level=level, bootstrap=bootstrap,
                    bootstrap_weights=bootstrap_weights, seed=seed, min_e=lo, max_e=hi,
                    kind=kind, agg=agg, boot=boot, crit=crit)
-    return CallawaySantAnnaResults(
-        params=pd.Series(agg.estimates[keep], index=terms, dtype=float),
-        cov=pd.DataFrame(cov, index=terms, columns=terms),
+    index = pd.Index(terms)  # (one index for params and both axes of cov)
+    return CallawaySantAnnaResults._build(
+        params=pd.Series(np.asarray(agg.estimates[keep], dtype=float), index=index, copy=False),
+        cov=pd.DataFrame(np.asarray(cov, dtype=float), index=index, columns=index, copy=False),
         nobs=data.nobs, df_inference=None,
         cov_type=f"influence function, clustered by {cluster}" if cluster else
         "influence function (by unit)",
