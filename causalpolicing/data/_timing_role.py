@@ -82,24 +82,39 @@ def _varying_units(frame: pd.DataFrame, unit: str, cohort: str) -> list[Any]:
     """The units (sorted) whose cohort takes more than one value (missing counts as one)."""
     units, values = frame[unit], frame[cohort]
     u, c = units.dtype, values.dtype
-    if (isinstance(u, np.dtype) and u.kind in "iu" and isinstance(c, np.dtype)
-            and c.kind in "iuf" and len(units)):
-        # integer ids in a compact range: each row against its unit's first cohort, without
-        # grouping (the groupby below needs ~60 MB for a moment at 1M rows)
-        ids = units.to_numpy()
-        lo = int(ids.min())
-        if int(ids.max()) - lo <= 4 * len(ids) + 1024:
-            off = np.subtract(ids, lo, dtype=np.int64)
-            vals = values.to_numpy()
-            first = np.empty(int(off.max()) + 1, dtype=vals.dtype)
-            first[off[::-1]] = vals[::-1]
-            ref = first[off]
-            bad = vals != ref
-            if c.kind == "f":  # NaN is one value (nunique(dropna=False))
-                bad &= ~(np.isnan(vals) & np.isnan(ref))
-            return np.unique(ids[bad]).tolist()
+    if isinstance(c, np.dtype) and c.kind in "iuf" and len(units):
+        if isinstance(u, np.dtype) and u.kind in "iu":
+            # integer ids in a compact range: each row against its unit's first cohort,
+            # without grouping (the groupby below needs ~60 MB for a moment at 1M rows)
+            ids = units.to_numpy()
+            lo = int(ids.min())
+            if int(ids.max()) - lo <= 4 * len(ids) + 1024:
+                bad = _differs_from_first(np.subtract(ids, lo, dtype=np.int64),
+                                          values.to_numpy())
+                return np.unique(ids[bad]).tolist()
+        else:
+            # other ids (strings): the same test on pandas' codes; only a unit that varies
+            # (an error) needs the groupby below, which names the units in sorted order
+            codes = pd.factorize(units)[0]
+            known = codes >= 0  # (groupby leaves missing units out)
+            if not _differs_from_first(codes[known], values.to_numpy()[known]).any():
+                return []
     per_unit = frame.groupby(unit, sort=True, observed=True)[cohort].nunique(dropna=False)
     return per_unit[per_unit > 1].index.tolist()
+
+
+def _differs_from_first(codes: np.ndarray, vals: np.ndarray) -> np.ndarray:
+    """True for rows whose value differs from the first value of their code (NaN equals
+    NaN, as ``nunique(dropna=False)``); ``codes`` non-negative."""
+    if not len(codes):
+        return np.zeros(0, dtype=bool)
+    first = np.empty(int(codes.max()) + 1, dtype=vals.dtype)
+    first[codes[::-1]] = vals[::-1]
+    ref = first[codes]
+    bad = vals != ref
+    if vals.dtype.kind == "f":
+        bad &= ~(np.isnan(vals) & np.isnan(ref))
+    return bad
 
 
 def check_timing_role(frame: pd.DataFrame, *, unit: str, time: str, cohort: str | None,
