@@ -38,22 +38,44 @@ def _pg(data: CSData) -> dict[int, float]:
     return {int(g): float(np.mean(data.weight_u * (data.cohort_u == g))) for g in data.cohorts}
 
 
+def _cohort_code(data: CSData) -> tuple[np.ndarray, np.ndarray]:
+    """Each unit's position among ``data.cohorts`` (``len(cohorts)`` if in none), and the
+    cohorts (found once per aggregation, not once per weighted average)."""
+    cohorts = np.asarray(data.cohorts)
+    pos = np.searchsorted(cohorts, data.cohort_u)
+    ok = pos < len(cohorts)
+    ok[ok] = cohorts[pos[ok]] == data.cohort_u[ok]
+    return np.where(ok, pos, len(cohorts)), cohorts
+
+
 def _weighted(att: np.ndarray, psi: np.ndarray, groups: np.ndarray, pg: np.ndarray,
-              data: CSData, estimated_weights: bool) -> tuple[float, np.ndarray]:
+              data: CSData, estimated_weights: bool,
+              codes: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[float, np.ndarray]:
     """``sum pg att / sum pg`` and its influence function (with R's ``wif`` if asked)."""
     spg = pg.sum()
     est = float(np.dot(pg, att) / spg)
     inf = psi @ (pg / spg)
     if estimated_weights:
         # wif @ att without the n x k matrix: per unit, sums over the cells of its cohort
-        cohort_of = data.cohort_u
         uniq = np.unique(groups)
         a_sum = np.array([att[groups == g].sum() for g in uniq])
         c_cnt = np.array([(groups == g).sum() for g in uniq], dtype=float)
-        pos = np.searchsorted(uniq, cohort_of)
-        hit = (pos < len(uniq)) & (uniq[np.minimum(pos, len(uniq) - 1)] == cohort_of)
-        a_u = np.where(hit, a_sum[np.minimum(pos, len(uniq) - 1)], 0.0)
-        c_u = np.where(hit, c_cnt[np.minimum(pos, len(uniq) - 1)], 0.0)
+        code, cohorts = codes if codes is not None else _cohort_code(data)
+        at = np.searchsorted(cohorts, uniq)
+        if np.all(at < len(cohorts)) and np.array_equal(cohorts[np.minimum(at, len(cohorts) - 1)],
+                                                        uniq):
+            # per unit through its cohort's code (one lookup table, no search over units):
+            # the cohort's sum, 0 for units of other cohorts (code len(cohorts): never treated)
+            a_tab = np.zeros(len(cohorts) + 1)
+            c_tab = np.zeros(len(cohorts) + 1)
+            a_tab[at], c_tab[at] = a_sum, c_cnt
+            a_u, c_u = a_tab[code], c_tab[code]
+        else:
+            cohort_of = data.cohort_u
+            pos = np.searchsorted(uniq, cohort_of)
+            hit = (pos < len(uniq)) & (uniq[np.minimum(pos, len(uniq) - 1)] == cohort_of)
+            a_u = np.where(hit, a_sum[np.minimum(pos, len(uniq) - 1)], 0.0)
+            c_u = np.where(hit, c_cnt[np.minimum(pos, len(uniq) - 1)], 0.0)
         w = data.weight_u
         centered_att = w * a_u - np.dot(pg, att)
         centered_sum = w * c_u - spg
@@ -70,6 +92,7 @@ def aggregate(cells: CSCells, data: CSData, kind: str, *, min_e: float = -np.inf
     psi = cells.influence if ok.all() else cells.influence[:, ok]
     ref = cells.reference[ok]
     pg_of = _pg(data)
+    codes = _cohort_code(data)
     pg = np.array([pg_of[int(x)] for x in g])
     e = t - g
     post = (g <= t) & (t <= g + max_e)
@@ -79,7 +102,7 @@ def aggregate(cells: CSCells, data: CSData, kind: str, *, min_e: float = -np.inf
     infs: list[np.ndarray] = []
     refs: list[bool] = []
     if kind == "simple":
-        est, inf = _weighted(att[post], psi[:, post], g[post], pg[post], data, True)
+        est, inf = _weighted(att[post], psi[:, post], g[post], pg[post], data, True, codes)
         return Aggregation(kind, ("ATT",), (), np.array([est]), inf[:, None],
                            np.array([False]))
     if kind == "group":
@@ -93,7 +116,7 @@ def aggregate(cells: CSCells, data: CSData, kind: str, *, min_e: float = -np.inf
             refs.append(False)
         pgg = np.array([pg_of[int(x)] for x in gl])
         est, inf = _weighted(np.array(ests), np.column_stack(infs), np.array(gl), pgg, data,
-                             True)
+                             True, codes)
     elif kind == "dynamic":
         eseq = [int(v) for v in np.unique(e) if min_e <= v <= max_e]
         if not eseq:
@@ -102,7 +125,7 @@ def aggregate(cells: CSCells, data: CSData, kind: str, *, min_e: float = -np.inf
         out = np.empty((data.n, len(eseq) + 1))
         for i, v in enumerate(eseq):
             sel = e == v
-            est_e, out[:, i] = _weighted(att[sel], psi[:, sel], g[sel], pg[sel], data, True)
+            est_e, out[:, i] = _weighted(att[sel], psi[:, sel], g[sel], pg[sel], data, True, codes)
             terms.append(event_term(v))
             keys.append(v)
             ests.append(est_e)
@@ -120,7 +143,7 @@ def aggregate(cells: CSCells, data: CSData, kind: str, *, min_e: float = -np.inf
             sel = (t == tt) & (g <= tt)
             if not sel.any():
                 continue
-            est_t, inf_t = _weighted(att[sel], psi[:, sel], g[sel], pg[sel], data, True)
+            est_t, inf_t = _weighted(att[sel], psi[:, sel], g[sel], pg[sel], data, True, codes)
             terms.append(f"period_{_label(data, tt)}")
             keys.append(int(tt))
             ests.append(est_t)

@@ -43,7 +43,7 @@ class CSData:
     weight_u: np.ndarray         # per unit sampling weight (1 without weights)
     cluster_u: np.ndarray | None  # per unit cluster code
     balanced: bool
-    y: np.ndarray                # balanced: (n, T) outcomes; unbalanced: per row
+    y: np.ndarray                # balanced: (T, n) outcomes; unbalanced: per row
     x: np.ndarray                # covariates by column: balanced (T, k, n); else (k, rows)
     row_unit: np.ndarray | None  # unbalanced: unit code of each row
     row_t: np.ndarray | None     # unbalanced: period index of each row
@@ -205,9 +205,9 @@ def prepare(frame: pd.DataFrame, *, unit: str, time: str, outcome: str, cohort: 
     common = dict(periods=periods, label={int(p): labels[int(p)] for p in periods},
                   cohorts=cohorts, cohort_u=cohort_u, weight_u=weight_u, cluster_u=cluster_u,
                   nobs=nrows, dropped=dropped, notes=tuple(notes))
-    if balanced:  # the wide unit x period matrices: one reshape of each column
-        y = np.empty((n, T))
-        y[ucodes, tidx] = yv
+    if balanced:  # the wide period x unit matrix (a period's outcomes contiguous)
+        y = np.empty((T, n))
+        y[tidx, ucodes] = yv
         if covariates:
             x = np.empty((T, 1 + len(covariates), n))
             x[:, 0, :] = 1.0
@@ -325,7 +325,7 @@ def att_gt(data: CSData, *, control_group: str, anticipation: int, base_period: 
            est_method: str) -> CSCells:
     """Every ATT(g,t) of R ``did::att_gt`` with its influence function (n x cells).
 
-    The influence functions go straight into one ``(n_units, n_cells)`` matrix (each
+    The influence functions go straight into one ``(n_cells, n_units)`` matrix (each
     cell writes only its own units' entries); the units of a comparison (cohort
     plus comparison group) are found once per cohort and comparison group.
     """
@@ -335,7 +335,9 @@ def att_gt(data: CSData, *, control_group: str, anticipation: int, base_period: 
     rows_by_t = ([np.flatnonzero(data.row_t == i) for i in range(T)]
                  if not data.balanced else [])
     n_cells = len(data.cohorts) * (T - 1 if varying else T)
-    influence = np.zeros((n, n_cells))
+    # cell by unit: each cell's influence function written contiguously; handed on as
+    # its transpose, the (n, n_cells) view (the layout of ``influence[:, cells]``)
+    influence_t = np.zeros((n_cells, n))
     out: dict[str, list] = {k: [] for k in ("group", "time", "base", "att", "nt", "nc", "ref")}
     notes: list[str] = []
     never_u = data.cohort_u == NEVER
@@ -369,10 +371,10 @@ def att_gt(data: CSData, *, control_group: str, anticipation: int, base_period: 
                     if key not in units:
                         units[key] = _units(data, g_u, c_u)
                     att, nt, nc = _panel_cell(data, units[key], cur, base, est_method,
-                                              influence[:, j])
+                                              influence_t[j])
                 else:
                     att, nt, nc = _rc_cell(data, g_u, c_u, cur, base, rows_by_t, est_method,
-                                           influence[:, j])
+                                           influence_t[j])
             except CellError as exc:
                 label = (data.label[int(g)] if int(g) in data.label else int(g))
                 msg = (f"ATT(g,t) for cohort {label}, period {data.label[int(periods[cur])]} "
@@ -381,7 +383,7 @@ def att_gt(data: CSData, *, control_group: str, anticipation: int, base_period: 
                 warnings.warn(msg, DataWarning, stacklevel=3)
                 notes.append(msg)
                 att = np.nan
-                influence[:, j] = np.nan
+                influence_t[j] = np.nan
                 nt, nc = int(g_u.sum()), int(c_u.sum())
             out["att"].append(att)
             out["nt"].append(nt)
@@ -390,7 +392,7 @@ def att_gt(data: CSData, *, control_group: str, anticipation: int, base_period: 
                    time=np.array(out["time"], dtype=np.int64),
                    base=np.array(out["base"], dtype=np.int64),
                    att=np.array(out["att"], dtype=float),
-                   influence=influence,
+                   influence=influence_t.T,
                    n_treated=np.array(out["nt"], dtype=np.int64),
                    n_control=np.array(out["nc"], dtype=np.int64),
                    reference=np.array(out["ref"], dtype=bool), notes=tuple(notes))
@@ -420,7 +422,7 @@ def _panel_cell(data: CSData, u: _Units, cur: int, base: int, est_method: str,
     if u.nt == 0 or u.nc == 0:
         raise CellError("no treated units" if u.nt == 0 else "no comparison units")
     idx = u.idx
-    dy = data.y[idx, cur] - data.y[idx, base]
+    dy = data.y[cur][idx] - data.y[base][idx]
     x = data.x[min(cur, base)][:, idx]
     att, inf = panel_att(dy, u.d, x, u.w, est_method)
     if not np.isfinite(att):

@@ -182,7 +182,9 @@ class CallawaySantAnnaResults(BaseResults):
             "att": c.att, "std_error": se, "conf_low": c.att - q * se,
             "conf_high": c.att + q * se, "n_treated": c.n_treated, "n_control": c.n_control})
         if st.bootstrap:
-            b = _boot(st, c.influence)
+            # the cells' influence is a unit-major view of a cell-major matrix: the bootstrap
+            # products on the C-ordered copy (the layout, hence the bits, they always had)
+            b = _boot(st, np.ascontiguousarray(c.influence))
             out["bootstrap_se"] = b.std_errors
             out["band_low"], out["band_high"] = b.band(c.att)
         return out
