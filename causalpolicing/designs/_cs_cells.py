@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -19,7 +19,7 @@ import pandas as pd
 
 from ..core.fe_structure import factorize
 from ..exceptions import DataWarning, SpecError
-from ._drdid import CellError, panel_att, rc_att
+from ._drdid import CellError, PanelDR, panel_att, panel_dr, panel_dr_parts, rc_att
 from ._timing import NEVER, staggered_timing
 
 __all__ = ["CSCells", "CSData", "DROP_COLUMNS", "att_gt", "prepare"]
@@ -407,6 +407,7 @@ class _Units:
     w: np.ndarray
     nt: int
     nc: int
+    dr: dict[Any, PanelDR | CellError] = field(default_factory=dict)  # panel_dr_parts
 
 
 def _units(data: CSData, g_u: np.ndarray, c_u: np.ndarray) -> _Units:
@@ -423,8 +424,22 @@ def _panel_cell(data: CSData, u: _Units, cur: int, base: int, est_method: str,
         raise CellError("no treated units" if u.nt == 0 else "no comparison units")
     idx = u.idx
     dy = data.y[cur][idx] - data.y[base][idx]
-    x = data.x[min(cur, base)][:, idx]
-    att, inf = panel_att(dy, u.d, x, u.w, est_method)
+    if est_method == "dr":
+        # the dy-free part once per comparison and covariate period (the intercept alone:
+        # once per comparison); a CellError of it is raised again for each of its cells
+        key = None if data.x.shape[1] == 1 else min(cur, base)
+        if key not in u.dr:
+            try:
+                u.dr[key] = panel_dr_parts(u.d, data.x[min(cur, base)][:, idx], u.w)
+            except CellError as exc:
+                u.dr[key] = exc
+        parts = u.dr[key]
+        if isinstance(parts, CellError):
+            raise CellError(*parts.args)
+        att, inf = panel_dr(dy, parts)
+    else:
+        x = data.x[min(cur, base)][:, idx]
+        att, inf = panel_att(dy, u.d, x, u.w, est_method)
     if not np.isfinite(att):
         raise CellError("the estimate is not finite")
     col[idx] = inf * (data.n / len(idx))

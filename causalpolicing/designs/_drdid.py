@@ -37,7 +37,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["EST_METHODS", "CellError", "panel_att", "rc_att"]
+__all__ = ["EST_METHODS", "CellError", "PanelDR", "panel_att", "panel_dr", "panel_dr_parts",
+           "rc_att"]
 
 EST_METHODS = ("dr", "ipw", "reg")
 _EPS = np.finfo(float).eps
@@ -194,15 +195,62 @@ def panel_att(dy: np.ndarray, d: np.ndarray, x: np.ndarray, w: np.ndarray, metho
         inf_t = (a_t - w_t * eta_t) / _mean(w_t)
         inf_c = (a_c - w_c * eta_c + asy_ps @ _colmean(x, w_c * (dy - eta_c))) / _mean(w_c)
         return eta_t - eta_c, inf_t - inf_c
-    out = _xb(x, _wls(x, dy, w, c))
+    return panel_dr(dy, _dr_parts(x, w, c, w_t, w_c, asy_ps))
+
+
+@dataclass(frozen=True)
+class PanelDR:
+    """What the doubly robust panel estimator computes from ``d``, ``x`` and ``w`` alone
+    (the same for every outcome change ``dy`` of one comparison): :func:`panel_dr_parts`
+    once, then :func:`panel_dr` per ``dy``, the same operations as :func:`panel_att`."""
+
+    x: np.ndarray
+    ws: np.ndarray        # w * c, the outcome regression's weights
+    xtx: np.ndarray       # X' diag(ws) X
+    w_t: np.ndarray
+    w_c: np.ndarray
+    mw_t: float
+    mw_c: float
+    asy_ps: _Linear
+    q_t: np.ndarray       # x_i' inv(X'WX/n) colMeans(w_t X): asy_ols @ m = (ws r) q
+    q_c: np.ndarray
+
+
+def panel_dr_parts(d: np.ndarray, x: np.ndarray, w: np.ndarray,
+                   trim_level: float = 0.995) -> PanelDR:
+    """The ``dy``-free part of :func:`panel_att` (``"dr"``); raises its :class:`CellError`."""
+    w = w / _mean(w)
+    c = (d == 0).astype(float)
+    ps, trim = _pscore(x, d, w, trim_level)
+    w_t = trim * w * d
+    w_c = trim * w * ps * c / (1 - ps)
+    return _dr_parts(x, w, c, w_t, w_c, _asy_ps(x, d, ps, w))
+
+
+def _dr_parts(x: np.ndarray, w: np.ndarray, c: np.ndarray, w_t: np.ndarray, w_c: np.ndarray,
+              asy_ps: _Linear) -> PanelDR:
+    ws = w * c
+    xtx = _gram(x, ws)
+    _check(xtx, "outcome-regression")  # (_wls)
+    xpx = _gram(x, ws) / x.shape[1]
+    _check(xpx, "outcome-regression")  # (_asy_ols)
+    a = np.linalg.inv(xpx)
+    return PanelDR(x=x, ws=ws, xtx=xtx, w_t=w_t, w_c=w_c, mw_t=_mean(w_t), mw_c=_mean(w_c),
+                   asy_ps=asy_ps, q_t=_xb(x, a @ _colmean(x, w_t)),
+                   q_c=_xb(x, a @ _colmean(x, w_c)))
+
+
+def panel_dr(dy: np.ndarray, p: PanelDR) -> tuple[float, np.ndarray]:
+    """ATT and influence function of the doubly robust panel 2x2 comparison of ``dy``."""
+    x, w_t, w_c, mw_t, mw_c = p.x, p.w_t, p.w_c, p.mw_t, p.mw_c
+    out = _xb(x, np.linalg.solve(p.xtx, _xtv(x, p.ws * dy)))
     r = dy - out
     dr_t, dr_c = w_t * r, w_c * r
-    mw_t, mw_c = _mean(w_t), _mean(w_c)  # (each used three times: computed once)
     eta_t, eta_c = _mean(dr_t) / mw_t, _mean(dr_c) / mw_c
-    asy_ols = _asy_ols(x, r, w * c)
-    inf_t = (dr_t - w_t * eta_t - asy_ols @ _colmean(x, w_t)) / mw_t
-    inf_c = (dr_c - w_c * eta_c + asy_ps @ _colmean(x, w_c * (r - eta_c))
-             - asy_ols @ _colmean(x, w_c)) / mw_c
+    wr = p.ws * r  # (the outcome regression's asymptotic linear representation: wr * q)
+    inf_t = (dr_t - w_t * eta_t - wr * p.q_t) / mw_t
+    inf_c = (dr_c - w_c * eta_c + p.asy_ps @ _colmean(x, w_c * (r - eta_c))
+             - wr * p.q_c) / mw_c
     return eta_t - eta_c, inf_t - inf_c
 
 
