@@ -162,14 +162,16 @@ def prepare(frame: pd.DataFrame, *, unit: str, time: str, outcome: str, cohort: 
         period, coh = period[keep], coh[keep]
     periods = all_periods if everything else np.unique(period)
     first = int(periods[0])
-    cohorts = np.unique(coh[(coh != NEVER) & (coh > first + anticipation)])
+    coh_vals, coh_counts = _value_counts(coh)  # (np.unique's, by counting)
+    cohorts = coh_vals[(coh_vals != NEVER) & (coh_vals > first + anticipation)]
     if control_group == "not_yet_treated" and not (coh == NEVER).any():
         cohorts = cohorts[cohorts < coh[coh != NEVER].max()]
     if len(cohorts) == 0:
         raise SpecError(f"no cohort to estimate: every treated unit in {cohort!r} starts in the "
                         "first period (or later than the last); Callaway-Sant'Anna needs cohorts "
                         "with at least one untreated period and a comparison group.")
-    _check_group_sizes(coh, len(periods), len(covariates), control_group, labels, notes)
+    _check_group_sizes(coh_vals, coh_counts, len(periods), len(covariates), control_group,
+                       labels, notes)
 
     if ucodes_all is None:  # units with missing values: pandas' own factorization
         ucodes, uniq_units = pd.factorize(kept(unit), sort=True)
@@ -303,9 +305,27 @@ def _unit_constant(values: np.ndarray, codes: np.ndarray, n: int, col: str | Non
     return lo
 
 
-def _check_group_sizes(coh: np.ndarray, n_periods: int, n_cov: int, control_group: str,
-                       labels: dict[int, Any], notes: list[str]) -> None:
-    vals, counts = np.unique(coh, return_counts=True)
+def _value_counts(coh: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(coh, return_counts=True)`` for period numbers and ``NEVER`` (the largest
+    value, last): counting over the periods' range, not sorting every row."""
+    treated = coh[coh != NEVER]
+    if len(treated) == 0:
+        return np.unique(coh, return_counts=True)
+    lo, hi = int(treated.min()), int(treated.max())
+    if hi - lo > 4 * len(coh) + 1000:
+        return np.unique(coh, return_counts=True)
+    counts = np.bincount(treated - lo, minlength=hi - lo + 1)
+    vals = lo + np.flatnonzero(counts)
+    counts = counts[counts > 0]
+    n_never = len(coh) - len(treated)
+    if n_never:
+        vals = np.append(vals, NEVER)
+        counts = np.append(counts, n_never)
+    return vals.astype(coh.dtype, copy=False), counts
+
+
+def _check_group_sizes(vals: np.ndarray, counts: np.ndarray, n_periods: int, n_cov: int,
+                       control_group: str, labels: dict[int, Any], notes: list[str]) -> None:
     size = counts / n_periods
     need = n_cov + 5
     small = vals[size < need]
